@@ -1,0 +1,38 @@
+# Every target creates .venv by itself when it is missing (or when pyproject.toml changed).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB := .demo/webops.db
+
+.PHONY: demo test lint screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+## demo: open the workbench on a demo database with three agents (created on first run)
+demo: $(STAMP)
+	@for spec in anna:cautious ben:bold cleo:friendly; do \
+	  $(BIN)/webops --db $(DEMO_DB) agent show $${spec%%:*} >/dev/null 2>&1 || \
+	  $(BIN)/webops --db $(DEMO_DB) agent create $${spec%%:*} --preset $${spec##*:} >/dev/null; \
+	done
+	$(BIN)/webops --db $(DEMO_DB)
+
+## test: lint with ruff, then run the whole test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+## lint: ruff and mypy (strict) over the project's packages
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache
+
+## screenshots: regenerate screenshots/*.svg from the real app
+screenshots: $(STAMP)
+	$(BIN)/python -m webops_tui.screenshots screenshots

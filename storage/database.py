@@ -1,0 +1,171 @@
+"""The one SQLite file: checked before it is touched, configured on every connection, migrated.
+
+All SQLite-specific statements (pragmas, `BEGIN IMMEDIATE`, the header check) are in this module
+behind `engine.dialect.name == "sqlite"`, so another SQLAlchemy dialect is a new URL, not a
+rewrite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.errors import (
+    DatabaseBusy,
+    DatabaseUnreadable,
+    NotADatabase,
+    SchemaTooNew,
+    StorageError,
+)
+from storage.migrations import APPLICATION_ID, LATEST_VERSION, apply_migrations
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+DEFAULT_BUSY_TIMEOUT_MS = 5_000
+
+
+def inspect_database(path: Path) -> int | None:
+    """Refuse a file we must not touch, without writing a byte to it.
+
+    Returns the schema version of an existing webops-tui database, or None when the file does not
+    exist yet (or is empty) and would be created. Raises a `StorageError` naming the problem for a
+    directory, an unreadable file, a non-SQLite file, another program's database, a damaged file
+    or one written by a newer version.
+    """
+    if path.is_dir():
+        raise DatabaseUnreadable(f"{path} is a directory, not a database file")
+    if not path.exists():
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise DatabaseUnreadable(f"cannot create {path}: {parent} is not a directory")
+        return None
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise DatabaseUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not header:
+        return None
+    if not header.startswith(SQLITE_HEADER):
+        raise NotADatabase(f"{path} is not an SQLite database; refusing to touch it")
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=DEFAULT_BUSY_TIMEOUT_MS / 1000)) as c:
+            version = int(c.execute("PRAGMA user_version").fetchone()[0])
+            app_id = int(c.execute("PRAGMA application_id").fetchone()[0])
+            tables = int(c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise NotADatabase(f"{path} is a damaged or unreadable SQLite file: {exc}") from exc
+    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
+        raise NotADatabase(f"{path} is another program's SQLite database; refusing to touch it")
+    if version > LATEST_VERSION:
+        raise SchemaTooNew(
+            f"{path} was written by a newer webops-tui (schema {version}; this version knows up "
+            f"to {LATEST_VERSION}); upgrade webops-tui to open it"
+        )
+    return version
+
+
+def _prepare_file(path: Path) -> Path:
+    """Check the file and create its folder; file-system work, so it runs off the event loop."""
+    path = path.expanduser()
+    inspect_database(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnreadable(f"cannot create {path.parent}: {exc.strerror}") from exc
+    return path
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    """Pragmas on every connection, and transactions that we begin ourselves.
+
+    pysqlite's own transaction handling skips BEGIN before DDL, which would make migrations
+    non-atomic; with `isolation_level = None` and an explicit BEGIN they are one transaction.
+    Write sessions begin IMMEDIATE so two processes never deadlock upgrading a read lock.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _storage_error(exc: DBAPIError) -> StorageError:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    if "locked" in text or "busy" in text:
+        return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
+    return StorageError(f"database error: {text}")
+
+
+class Database:
+    """An open database file. Repositories borrow sessions from it; nothing else does."""
+
+    def __init__(self, engine: AsyncEngine, path: Path | None) -> None:
+        self.engine = engine
+        self.path = path
+        self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        writer_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._writer = async_sessionmaker(
+            writer_engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @classmethod
+    async def open(cls, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
+        """Check, open and migrate the file at `path`, creating it (and its folder) if missing."""
+        path = await asyncio.to_thread(_prepare_file, path)
+        engine = create_async_engine(URL.create("sqlite+aiosqlite", database=str(path)))
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine, busy_timeout_ms)
+        database = cls(engine, path)
+        try:
+            await database.migrate()
+        except BaseException:
+            await engine.dispose()
+            raise
+        return database
+
+    async def migrate(self, target: int = LATEST_VERSION) -> int:
+        """Apply pending migrations in one transaction; return the version found before."""
+        try:
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+                async with conn.begin():
+                    return await conn.run_sync(apply_migrations, target)
+        except OperationalError as exc:
+            raise _storage_error(exc) from exc
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction, committed when the block ends without error."""
+        maker = self._writer if write else self._reader
+        try:
+            async with maker() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise _storage_error(exc) from exc

@@ -1,0 +1,86 @@
+"""Numbered schema migrations, applied in one transaction when a database is opened.
+
+The schema version lives in SQLite's `PRAGMA user_version`; `PRAGMA application_id` marks the
+file as ours so that another program's database is refused instead of being altered. Each
+migration is plain DDL frozen at the time it was written: never edit one that has shipped, add
+the next number instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from storage.errors import SchemaTooNew
+
+#: "WEBO" in ASCII: written into the file header so `file(1)` and we can tell the file is ours.
+APPLICATION_ID = 0x5745424F
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: Sequence[str]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "agents with their Big Five personality",
+        (
+            """
+            CREATE TABLE agent (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                openness REAL NOT NULL,
+                conscientiousness REAL NOT NULL,
+                extraversion REAL NOT NULL,
+                agreeableness REAL NOT NULL,
+                neuroticism REAL NOT NULL,
+                created_at REAL NOT NULL
+            )
+            """,
+        ),
+    ),
+    Migration(
+        2,
+        "remember each agent's preset and persist its lifecycle state",
+        (
+            "ALTER TABLE agent ADD COLUMN preset TEXT NOT NULL DEFAULT 'custom'",
+            "ALTER TABLE agent ADD COLUMN state TEXT NOT NULL DEFAULT 'initializing'",
+            "ALTER TABLE agent ADD COLUMN updated_at REAL NOT NULL DEFAULT 0",
+            "UPDATE agent SET updated_at = created_at",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def schema_version(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+
+def apply_migrations(conn: Connection, target: int = LATEST_VERSION) -> int:
+    """Bring the schema up to `target` inside the caller's transaction; return the old version.
+
+    A file newer than this code is refused before anything is written.
+    """
+    current = schema_version(conn)
+    if current > LATEST_VERSION:
+        raise SchemaTooNew(
+            f"the database was written by a newer webops-tui (schema {current}; this version "
+            f"knows up to {LATEST_VERSION}); upgrade webops-tui to open it"
+        )
+    for migration in MIGRATIONS:
+        if current < migration.version <= target:
+            for statement in migration.statements:
+                conn.exec_driver_sql(statement)
+    if target > current:
+        # PRAGMA takes no bound parameters; both values are integers we control.
+        conn.exec_driver_sql(f"PRAGMA user_version = {int(target)}")
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+    return current

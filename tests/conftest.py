@@ -1,0 +1,44 @@
+"""Shared fixtures: every test gets its own real SQLite file and runs the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from webops_tui.cli import main
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "webops.db"
+
+
+@pytest.fixture
+def cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run `webops --db <db_path> ARGS...` in-process through `main`, as the console script does."""
+
+    def run(*args: str, db: Path | None = None) -> CliResult:
+        capsys.readouterr()
+        code = main(["--db", str(db or db_path), *args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -1,0 +1,70 @@
+"""The workbench driven through Textual's pilot, on a real temporary database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable, Static
+
+from agent.kernel import Kernel
+from tests.conftest import CliRunner
+from webops_tui.app import make_app
+from webops_tui.config import Settings
+from widgets.agent_roster import AgentRoster
+
+
+async def _create(db_path: Path, *specs: tuple[str, str]) -> None:
+    async with await Kernel.open(db_path) as kernel:
+        for name, preset in specs:
+            await kernel.create_agent(name, preset)
+
+
+async def test_roster_shows_every_agent(db_path: Path) -> None:
+    await _create(db_path, ("anna", "cautious"), ("ben", "bold"))
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        roster = app.query_one(AgentRoster)
+        table = roster.query_one(DataTable)
+        assert [p.name for p in roster.profiles] == ["anna", "ben"]
+        assert table.row_count == 2
+        assert table.get_row("anna")[:2] == ["anna", "cautious"]
+        assert table.get_row("ben")[1] == "bold"
+        await pilot.press("down")
+        assert roster.selected is not None and roster.selected.name == "ben"
+
+
+async def test_empty_roster_says_how_to_create_an_agent(db_path: Path) -> None:
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        roster = app.query_one(AgentRoster)
+        hint = roster.query_one("#roster-empty", Static)
+        assert hint.display and not roster.query_one(DataTable).display
+        assert "webops agent create" in str(hint.render())
+
+
+async def test_refresh_picks_up_an_agent_created_elsewhere(db_path: Path) -> None:
+    await _create(db_path, ("anna", "cautious"))
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await _create(db_path, ("cleo", "friendly"))  # as a CLI in another shell would
+        await pilot.press("r")
+        await pilot.pause()
+        assert [p.name for p in app.query_one(AgentRoster).profiles] == ["anna", "cleo"]
+
+
+async def test_ctrl_q_quits(db_path: Path) -> None:
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+def test_snapshot_roster_80x24(snap_compare, cli: CliRunner, db_path: Path) -> None:
+    cli("agent", "create", "anna", "-p", "cautious")
+    cli("agent", "create", "ben", "-p", "bold")
+    cli("agent", "create", "cleo", "-p", "friendly")
+    assert snap_compare(make_app(Settings(db_path=db_path)), terminal_size=(80, 24))

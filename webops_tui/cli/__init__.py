@@ -1,0 +1,105 @@
+"""The `webops` command line: thin typer commands over the kernel.
+
+Heavy modules (SQLAlchemy, Textual, numpy) are imported inside the commands that use them, so
+`webops --help` stays fast; a test keeps it that way.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.errors import WebopsError
+from webops_tui import __version__
+from webops_tui.cli import agents
+from webops_tui.cli.output import error_line
+from webops_tui.cli.runtime import settings_of
+from webops_tui.config import Settings
+from webops_tui.paths import default_db_path
+
+app = typer.Typer(
+    name="webops",
+    help="A terminal workbench for WebOps agents. With no command, opens the workbench.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(agents.app, name="agent")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"webops-tui {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            envvar="WEBOPS_DB",
+            help=f"SQLite database file (default: {default_db_path()}).",
+            show_default=False,
+            dir_okay=True,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = Settings.resolve(db, debug=debug)
+    if ctx.invoked_subcommand is None:
+        _open_workbench(ctx.obj)
+
+
+@app.command("tui")
+def tui(ctx: typer.Context) -> None:
+    """Open the workbench (the same as running webops with no command)."""
+    _open_workbench(settings_of(ctx))
+
+
+def _open_workbench(settings: Settings) -> None:
+    from storage.database import inspect_database
+
+    inspect_database(settings.db_path)  # refuse a bad file before the screen is taken over
+    from webops_tui.app import make_app
+
+    app = make_app(settings)
+    app.run()
+    if app.return_code:
+        raise typer.Exit(app.return_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `webops` script: every failure becomes one line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="webops", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors from typer/click
+        error_line(exc.format_message())
+        return int(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        error_line("aborted")
+        return 1
+    except WebopsError as exc:
+        if "--debug" in args:
+            raise
+        error_line(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,36 @@
+"""How commands print: one JSON document on stdout for scripts, rich tables for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> None:
+    """Print exactly one JSON document, built from the same models as the human output."""
+    if isinstance(data, BaseModel):
+        document: Any = data.model_dump(mode="json")
+    elif isinstance(data, dict):
+        document = data
+    else:
+        document = [item.model_dump(mode="json") for item in data]
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def error_line(message: str) -> None:
+    """One line on stderr, never a traceback: what was wrong, in the operator's terms."""
+    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    sys.stderr.write(f"webops: error: {first}\n")

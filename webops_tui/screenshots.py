@@ -1,0 +1,47 @@
+"""Regenerate the SVG screenshots in `screenshots/` from the real app (`make screenshots`).
+
+The app runs headless on a fresh temporary database with a fixed team, so the pictures change
+only when the UI does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from agent.kernel import Kernel
+from webops_tui.app import make_app
+from webops_tui.config import Settings
+
+TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))
+SIZES = ((80, 24), (120, 40))
+
+
+async def capture(out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "webops.db"
+        async with await Kernel.open(db_path) as kernel:
+            for name, preset in TEAM:
+                await kernel.create_agent(name, preset)
+        for width, height in SIZES:
+            app = make_app(Settings(db_path=db_path))
+            async with app.run_test(size=(width, height)) as pilot:
+                await pilot.pause()
+                path = out_dir / f"workbench-{width}x{height}.svg"
+                app.save_screenshot(path.name, str(out_dir))
+                written.append(path)
+    return written
+
+
+def main() -> None:
+    out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("screenshots")
+    for path in asyncio.run(capture(out_dir)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

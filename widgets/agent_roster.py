@@ -1,0 +1,119 @@
+"""The agents roster: who is on the team, their preset, state, mood and traits at a glance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from agent.personality import TRAITS
+from agent.profile import AgentProfile
+
+EMPTY_TEXT = (
+    "No agents yet.\n\n"
+    "Create one from a shell, then press [b]r[/b] to refresh:\n\n"
+    "  [b]webops agent create anna --preset cautious[/b]"
+)
+
+_BARS = " ▁▂▃▄▅▆▇█"
+
+
+def trait_bars(profile: AgentProfile) -> Text:
+    """OCEAN as five letters with a bar each: 'O▃ C▇ E▃ A▅ N▆'."""
+    text = Text()
+    for i, trait in enumerate(TRAITS):
+        value = getattr(profile.personality, trait)
+        if i:
+            text.append(" ")
+        text.append(trait[0].upper(), style="dim")
+        text.append(_BARS[round(value * (len(_BARS) - 1))] or " ", style="bold")
+    return text
+
+
+class AgentRoster(Vertical):
+    """A table of agents, or a how-to when there are none. Posts `Selected` on highlight."""
+
+    DEFAULT_CSS = """
+    AgentRoster {
+        height: 1fr;
+    }
+    AgentRoster > DataTable {
+        height: 1fr;
+        background: $surface;
+    }
+    AgentRoster > #roster-empty {
+        display: none;
+        padding: 1 2;
+        color: $text-muted;
+    }
+    AgentRoster.-empty > #roster-empty {
+        display: block;
+    }
+    AgentRoster.-empty > DataTable {
+        display: none;
+    }
+    """
+
+    class Selected(Message):
+        def __init__(self, profile: AgentProfile) -> None:
+            super().__init__()
+            self.profile = profile
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._profiles: list[AgentProfile] = []
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
+        table.add_column("agent", key="name")
+        table.add_column("preset", key="preset")
+        table.add_column("state", key="state")
+        table.add_column("mood", key="mood")
+        table.add_column("traits", key="traits")
+        yield table
+        yield Static(EMPTY_TEXT, id="roster-empty")
+
+    @property
+    def profiles(self) -> list[AgentProfile]:
+        return list(self._profiles)
+
+    @property
+    def table(self) -> DataTable[str | Text]:
+        return self.query_one(DataTable)
+
+    def show_agents(self, profiles: Sequence[AgentProfile]) -> None:
+        """Replace the rows, keeping the cursor on the same agent when it is still there."""
+        table = self.table
+        selected = self.selected
+        self._profiles = list(profiles)
+        table.clear()
+        for profile in self._profiles:
+            table.add_row(
+                profile.name,
+                profile.preset,
+                profile.state,
+                profile.mood.label,
+                trait_bars(profile),
+                key=profile.name,
+            )
+        self.set_class(not self._profiles, "-empty")
+        names = [p.name for p in self._profiles]
+        if selected is not None and selected.name in names:
+            table.move_cursor(row=names.index(selected.name))
+
+    @property
+    def selected(self) -> AgentProfile | None:
+        if not self._profiles:
+            return None
+        row = self.table.cursor_row
+        return self._profiles[row] if 0 <= row < len(self._profiles) else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        profile = self.selected
+        if profile is not None:
+            self.post_message(self.Selected(profile))
