@@ -25,9 +25,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-## lint: ruff and mypy (strict) over the project's packages
+## lint: ruff (checks and formatting) and mypy (strict) over the project's packages
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:

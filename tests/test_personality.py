@@ -33,9 +33,7 @@ def test_build_personality_accepts_only_unit_traits(
 @given(*(unit for _ in TRAITS))
 def test_temperament_stays_in_pad_space(o: float, c: float, e: float, a: float, n: float) -> None:
     mood = temperament(
-        Personality(
-            openness=o, conscientiousness=c, extraversion=e, agreeableness=a, neuroticism=n
-        )
+        Personality(openness=o, conscientiousness=c, extraversion=e, agreeableness=a, neuroticism=n)
     )
     assert isinstance(mood, Mood)
     for value in (mood.pleasure, mood.arousal, mood.dominance):

@@ -20,7 +20,6 @@ SIZES = ((80, 24), (120, 40))
 
 
 async def capture(out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "webops.db"
@@ -39,6 +38,7 @@ async def capture(out_dir: Path) -> list[Path]:
 
 def main() -> None:
     out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("screenshots")
+    out_dir.mkdir(parents=True, exist_ok=True)
     for path in asyncio.run(capture(out_dir)):
         print(path)
 
