@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,14 +18,17 @@ from webops_tui import __version__
 from webops_tui.cli import agents
 from webops_tui.cli.output import error_line
 from webops_tui.cli.runtime import settings_of
-from webops_tui.config import Settings
 from webops_tui.paths import default_db_path
+
+if TYPE_CHECKING:
+    from webops_tui.config import Settings
 
 app = typer.Typer(
     name="webops",
     help="A terminal workbench for WebOps agents. With no command, opens the workbench.",
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(agents.app, name="agent")
@@ -60,6 +63,8 @@ def root(
         ),
     ] = False,
 ) -> None:
+    from webops_tui.config import Settings
+
     ctx.obj = Settings.resolve(db, debug=debug)
     if ctx.invoked_subcommand is None:
         _open_workbench(ctx.obj)

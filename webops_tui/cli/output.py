@@ -7,18 +7,18 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from rich.console import Console
 
 
 def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> None:
     """Print exactly one JSON document, built from the same models as the human output."""
-    if isinstance(data, BaseModel):
-        document: Any = data.model_dump(mode="json")
-    elif isinstance(data, dict):
+    document: Any
+    if isinstance(data, dict):
         document = data
+    elif hasattr(data, "model_dump"):
+        document = data.model_dump(mode="json")
     else:
         document = [item.model_dump(mode="json") for item in data]
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
