@@ -1,35 +1,167 @@
 """The kernel: the one in-process runtime that the workbench, the CLI and the API all drive.
 
-It owns the database for its lifetime (opened in `open`, closed in `close`) and is the only
-entry point the shells use; nothing above it touches storage.
+It owns the database for its lifetime (opened in `open`, closed in `close`), the agents and
+their supervised tasks, the event bus and the approvals queue. Emotions and action records
+change many times a second under load, so they live in memory and a write-behind task flushes
+them every `flush_interval_s` (and on close); lifecycle changes and approvals are written at
+once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from agent.errors import AlreadyExists, NotFound
-from agent.personality import build_personality
-from agent.profile import AgentProfile, check_agent_name
+from pydantic import BaseModel, ConfigDict
+
+from agent.actions import ActionRegistry, ActionRequest
+from agent.agent import RecordCounts, WebOpsAgent
+from agent.decision import Decision
+from agent.emotions import Appraisal
+from agent.errors import AlreadyExists, InvalidInput, NotFound
+from agent.events import ApprovalDecided, ApprovalRequested, EventBus
+from agent.lifecycle import LifecycleState, parse_state
+from agent.mind import Mind
+from agent.mood import Mood
+from agent.personality import Personality, TraitEffects, build_personality
+from agent.profile import AgentProfile, check_agent_name, personality_of
+from agent.resources import ResourceLimits, Resources, ResourceUsage
+from agent.risk import RiskLevel
+from agent.stimulus import Outcome, Stimulus
 from storage.database import Database
 from storage.errors import DuplicateKey
 from storage.repositories.agents import AgentRepository
-from storage.tables import AgentRow
+from storage.repositories.approvals import ApprovalRepository
+from storage.repositories.records import ActionRecordRepository
+from storage.tables import ActionRecordRow, AgentRow, ApprovalRow
+
+
+class KernelConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    #: Actions whose effective risk is above this level wait for a human's approval.
+    approval_threshold: RiskLevel = RiskLevel.MEDIUM
+    limits: ResourceLimits = ResourceLimits()
+    flush_interval_s: float = 0.5
+    stop_timeout_s: float = 5.0
+
+
+class RecordView(BaseModel):
+    action: str
+    target_kind: str
+    successes: int
+    failures: int
+    approved_successes: int
+
+
+class AgentStatus(BaseModel):
+    """`webops status --json`: everything about one agent's mind right now."""
+
+    name: str
+    preset: str
+    state: str
+    personality: Personality
+    effects: TraitEffects
+    emotions: dict[str, float]
+    baseline: dict[str, float]
+    mood: Mood
+    skills: list[dict[str, Any]]
+    memory: dict[str, int]
+    resources: ResourceUsage
+    records: list[RecordView]
+
+
+class ApprovalView(BaseModel):
+    id: int
+    agent: str
+    action: str
+    target: str | None
+    risk: str
+    status: str
+    summary: str
+    explanation: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: float
+    decided_at: float | None
+    decided_by: str | None
+
+    @classmethod
+    def from_row(cls, row: ApprovalRow, agent: str) -> ApprovalView:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            agent=agent,
+            action=row.action,
+            target=row.target,
+            risk=row.risk,
+            status=row.status,
+            summary=row.summary,
+            explanation=json.loads(row.explanation),
+            result=json.loads(row.result) if row.result else None,
+            created_at=row.created_at,
+            decided_at=row.decided_at,
+            decided_by=row.decided_by,
+        )
 
 
 class Kernel:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], float] = time.time,
+        config: KernelConfig | None = None,
+        actions: ActionRegistry | None = None,
+    ) -> None:
         self.database = database
-        self._agents = AgentRepository(database)
+        self.clock = clock
+        self.config = config or KernelConfig()
+        self.actions = actions or ActionRegistry()
+        self.bus = EventBus()
+        self._agent_rows = AgentRepository(database)
+        self._records = ActionRecordRepository(database)
+        self._approvals = ApprovalRepository(database)
+        self._agents: dict[str, WebOpsAgent] = {}
+        self._dirty: set[str] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+        self.flush_errors = 0
+        self.last_flush_error = ""
+
+    @property
+    def threshold(self) -> RiskLevel:
+        return self.config.approval_threshold
 
     @classmethod
-    async def open(cls, path: Path) -> Kernel:
-        return cls(await Database.open(path))
+    async def open(
+        cls,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        config: KernelConfig | None = None,
+        actions: ActionRegistry | None = None,
+    ) -> Kernel:
+        return cls(await Database.open(path), clock=clock, config=config, actions=actions)
 
     async def close(self) -> None:
+        """Stop every agent gracefully, write what is in memory, close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.gather(
+            *(a.stop(self.config.stop_timeout_s) for a in self._agents.values() if a.running)
+        )
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
         await self.database.close()
 
     async def __aenter__(self) -> Kernel:
@@ -42,6 +174,8 @@ class Kernel:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    # -- the roster ------------------------------------------------------------------------
 
     async def create_agent(
         self, name: str, preset: str | None = None, traits: Mapping[str, float | None] = {}
@@ -60,24 +194,260 @@ class Kernel:
             neuroticism=personality.neuroticism,
             created_at=now,
             updated_at=now,
+            emotions_at=self.clock(),
         )
         try:
-            row = await self._agents.add(row)
+            row = await self._agent_rows.add(row)
         except DuplicateKey as exc:
             raise AlreadyExists(exc.message) from None
         return AgentProfile.from_row(row)
 
-    async def list_agents(self) -> list[AgentProfile]:
-        return [AgentProfile.from_row(row) for row in await self._agents.list()]
+    def _profile(self, row: AgentRow) -> AgentProfile:
+        loaded = self._agents.get(row.name)
+        if loaded is not None:
+            return AgentProfile.from_row(row, loaded.mind.mood()).model_copy(
+                update={"state": loaded.state}
+            )
+        mind = Mind(personality_of(row), self.clock, json.loads(row.emotions), row.emotions_at)
+        return AgentProfile.from_row(row, mind.mood())
 
-    async def get_agent(self, name: str) -> AgentProfile:
-        row = await self._agents.get(name)
+    async def list_agents(self) -> list[AgentProfile]:
+        return [self._profile(row) for row in await self._agent_rows.list()]
+
+    async def _row(self, name: str) -> AgentRow:
+        row = await self._agent_rows.get(name)
         if row is None:
             raise NotFound(f"no agent named {name!r}")
-        return AgentProfile.from_row(row)
+        return row
+
+    async def get_agent(self, name: str) -> AgentProfile:
+        return self._profile(await self._row(name))
 
     async def delete_agent(self, name: str) -> AgentProfile:
         profile = await self.get_agent(name)
-        if not await self._agents.delete(name):
+        agent = self._agents.pop(name, None)
+        self._dirty.discard(name)
+        if agent is not None:
+            await agent.stop(self.config.stop_timeout_s)
+        if not await self._agent_rows.delete(name):
             raise NotFound(f"no agent named {name!r}")
         return profile
+
+    # -- running agents --------------------------------------------------------------------
+
+    async def load_agent(self, name: str) -> WebOpsAgent:
+        """The agent with its mind and records, loaded once and kept."""
+        if name in self._agents:
+            return self._agents[name]
+        row = await self._row(name)
+        assert row.id is not None
+        records = {
+            (r.action, r.target_kind): RecordCounts(
+                successes=r.successes,
+                failures=r.failures,
+                approved_successes=r.approved_successes,
+                last_success_at=r.last_success_at,
+                last_failure_at=r.last_failure_at,
+            )
+            for r in await self._records.for_agent(row.id)
+        }
+        mind = Mind(personality_of(row), self.clock, json.loads(row.emotions), row.emotions_at)
+        agent = WebOpsAgent(
+            AgentProfile.from_row(row, mind.mood()),
+            row.id,
+            mind,
+            Resources(self.config.limits, self.clock),
+            self,
+            parse_state(row.state),
+            records,
+        )
+        self._agents[name] = agent
+        return agent
+
+    async def start_agent(self, name: str) -> WebOpsAgent:
+        agent = await self.load_agent(name)
+        await agent.start()
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_forever(), name="kernel:flush")
+        return agent
+
+    async def start_all(self) -> list[WebOpsAgent]:
+        return [await self.start_agent(p.name) for p in await self.list_agents()]
+
+    async def stimulate(self, name: str, stimulus: Stimulus) -> Outcome:
+        """Hand a stimulus to an agent (starting it if needed) and wait for the outcome."""
+        agent = await self.start_agent(name)
+        return await (await agent.submit(stimulus))
+
+    async def feel(
+        self, name: str, event: Appraisal, intensity: float = 1.0, cause: str = ""
+    ) -> None:
+        """Let an agent appraise an event (praise from the operator, a threat it was told of)."""
+        agent = await self.load_agent(name)
+        agent.feel(event, intensity, cause)
+
+    async def status(self, name: str) -> AgentStatus:
+        agent = await self.load_agent(name)
+        mind = agent.mind
+        return AgentStatus(
+            name=agent.name,
+            preset=agent.profile.preset,
+            state=agent.state,
+            personality=mind.personality,
+            effects=mind.effects,
+            emotions=mind.as_dict(),
+            baseline={k: round(v, 4) for k, v in zip(mind.as_dict(), mind.rest, strict=True)},
+            mood=mind.mood(),
+            skills=[],
+            memory={"episodic": 0, "semantic": 0, "procedural": 0},
+            resources=agent.resources.monitor(),
+            records=[
+                RecordView(
+                    action=action,
+                    target_kind=kind,
+                    successes=c.successes,
+                    failures=c.failures,
+                    approved_successes=c.approved_successes,
+                )
+                for (action, kind), c in sorted(agent.records.items())
+            ],
+        )
+
+    # -- approvals -------------------------------------------------------------------------
+
+    async def approvals(self, status: str | None = "pending") -> list[ApprovalView]:
+        return [ApprovalView.from_row(r, a) for r, a in await self._approvals.list(status)]
+
+    async def approval(self, approval_id: int) -> ApprovalView:
+        found = await self._approvals.get(approval_id)
+        if found is None:
+            raise NotFound(f"no approval with id {approval_id}")
+        return ApprovalView.from_row(*found)
+
+    async def approve(self, approval_id: int, by: str = "operator") -> ApprovalView:
+        """Grant a pending approval and run its action now; returns it with the result."""
+        pending = await self._decide(approval_id, "approved", by)
+        agent = await self.load_agent(pending.agent)
+        found = await self._approvals.get(approval_id)
+        assert found is not None
+        request = ActionRequest.model_validate_json(found[0].request)
+        agent.feel(Appraisal.PRAISE, 0.3, cause=f"{by} approved {pending.action}")
+        result = await agent.act(request, approved=True)
+        self._dirty.add(agent.name)
+        await self._approvals.transition(
+            approval_id,
+            "approved",
+            "executed" if result.ok else "failed",
+            at=self.clock(),
+            result=result.model_dump_json(),
+        )
+        return await self.approval(approval_id)
+
+    async def deny(self, approval_id: int, by: str = "operator") -> ApprovalView:
+        pending = await self._decide(approval_id, "denied", by)
+        agent = await self.load_agent(pending.agent)
+        agent.feel(Appraisal.CRITICISM, 0.4, cause=f"{by} denied {pending.action}")
+        return await self.approval(approval_id)
+
+    async def _decide(self, approval_id: int, status: str, by: str) -> ApprovalView:
+        current = await self.approval(approval_id)
+        moved = current.status == "pending" and await self._approvals.transition(
+            approval_id, "pending", status, at=self.clock(), by=by
+        )
+        if not moved:
+            latest = await self.approval(approval_id)
+            raise InvalidInput(f"approval {approval_id} is already {latest.status}")
+        self.bus.publish(
+            ApprovalDecided(
+                agent=current.agent, approval_id=approval_id, status=status, by=by, ts=self.clock()
+            )
+        )
+        return current
+
+    # -- the AgentHost side: what agents ask of the kernel ----------------------------------
+
+    async def persist_state(self, agent: WebOpsAgent, state: LifecycleState) -> None:
+        await self._agent_rows.set_state(agent.name, state)
+
+    async def request_approval(
+        self, agent: WebOpsAgent, request: ActionRequest, decision: Decision
+    ) -> int:
+        risk = decision.explanation.risk
+        row = await self._approvals.add(
+            ApprovalRow(
+                agent_id=agent.id,
+                action=request.action,
+                target=request.target,
+                risk=str(risk.effective_level) if risk else "unknown",
+                status="pending",
+                summary=decision.explanation.summary,
+                request=request.model_dump_json(),
+                explanation=decision.explanation.model_dump_json(),
+                created_at=self.clock(),
+            )
+        )
+        assert row.id is not None
+        self.bus.publish(
+            ApprovalRequested(
+                agent=agent.name,
+                approval_id=row.id,
+                action=request.action,
+                target=request.target,
+                risk=row.risk,
+                summary=row.summary,
+                ts=self.clock(),
+            )
+        )
+        return row.id
+
+    def mark_dirty(self, agent: WebOpsAgent) -> None:
+        self._dirty.add(agent.name)
+
+    # -- write-behind ----------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write changed emotions and action records of every loaded agent."""
+        names, self._dirty = self._dirty, set()
+        emotions = [
+            (n, self._agents[n].mind.to_json(), self._agents[n].mind.updated_at)
+            for n in names
+            if n in self._agents
+        ]
+        records: list[ActionRecordRow] = []
+        for agent in self._agents.values():
+            for (action, kind), counts in agent.records.items():
+                if counts.dirty:
+                    counts.dirty = False
+                    records.append(
+                        ActionRecordRow(
+                            agent_id=agent.id,
+                            action=action,
+                            target_kind=kind,
+                            successes=counts.successes,
+                            failures=counts.failures,
+                            approved_successes=counts.approved_successes,
+                            last_success_at=counts.last_success_at,
+                            last_failure_at=counts.last_failure_at,
+                        )
+                    )
+        try:
+            await self._agent_rows.save_emotions(emotions)
+            await self._records.save(records)
+        except Exception:
+            self._dirty |= names  # keep them for the next flush
+            for row in records:
+                self._agents_by_id[row.agent_id].records[(row.action, row.target_kind)].dirty = True
+            raise
+
+    @property
+    def _agents_by_id(self) -> dict[int, WebOpsAgent]:
+        return {a.id: a for a in self._agents.values()}
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.flush_interval_s)
+            try:
+                await self.flush()
+            except Exception as exc:  # a busy file: the data stays dirty and is retried
+                self.flush_errors += 1
+                self.last_flush_error = str(exc)

@@ -73,3 +73,65 @@ def build_personality(
         raise InvalidInput(f"--{trait} must be between 0 and 1, got {error['input']!r}") from None
     label = name if not given or personality == PRESETS[name] else "custom"
     return label, personality
+
+
+#: Each effect as intercept + sum(coefficient x (trait - 0.5)), clipped to (low, high).
+EFFECTS: dict[str, tuple[float, dict[str, float], float, float]] = {
+    "risk_tolerance": (
+        0.5,
+        {"openness": 0.3, "extraversion": 0.3, "neuroticism": -0.5, "conscientiousness": -0.3},
+        0.05,
+        0.95,
+    ),
+    "exploration": (0.25, {"openness": 0.4}, 0.0, 1.0),
+    "thoroughness": (0.525, {"conscientiousness": 0.6, "neuroticism": 0.15}, 0.0, 1.0),
+    "verbosity": (0.5, {"extraversion": 0.7, "openness": 0.3}, 0.0, 1.0),
+    "politeness": (0.65, {"agreeableness": 0.7}, 0.0, 1.0),
+}
+
+
+class TraitEffects(BaseModel):
+    """The named effects through which traits change behaviour, each in [0, 1].
+
+    - risk_tolerance: how much risk an option may carry before it loses to a safer one.
+      Openness and extraversion raise it, neuroticism and conscientiousness lower it
+      (Nicholson et al. 2005, "Personality and domain-specific risk taking").
+    - exploration: how often an untried option is chosen over the best known one (openness).
+    - thoroughness: the pull toward re-checking before acting (conscientiousness, some worry).
+    - verbosity: how much an agent says (extraversion, some openness).
+    - politeness: how courteous replies and hand-overs are (agreeableness).
+
+    The coefficients are in `EFFECTS`; `drivers` names the traits that moved each effect most.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    risk_tolerance: float
+    exploration: float
+    thoroughness: float
+    verbosity: float
+    politeness: float
+
+    @classmethod
+    def of(cls, p: Personality) -> TraitEffects:
+        values = {}
+        for effect, (intercept, coefficients, low, high) in EFFECTS.items():
+            raw = intercept + sum(c * (getattr(p, t) - 0.5) for t, c in coefficients.items())
+            values[effect] = round(max(low, min(high, raw)), 4)
+        return cls(**values)
+
+    @staticmethod
+    def drivers(p: Personality, effect: str, top: int = 2) -> str:
+        """'neuroticism 0.70 lowers it, conscientiousness 0.85 lowers it' for an effect."""
+        _, coefficients, _, _ = EFFECTS[effect]
+        pushes = sorted(
+            ((c * (getattr(p, t) - 0.5), t) for t, c in coefficients.items()),
+            key=lambda item: abs(item[0]),
+            reverse=True,
+        )
+        words = [
+            f"{trait} {getattr(p, trait):.2f} {'raises' if push > 0 else 'lowers'} it"
+            for push, trait in pushes[:top]
+            if abs(push) >= 0.01
+        ]
+        return ", ".join(words) or "traits near average"

@@ -38,19 +38,23 @@ class AgentProfile(BaseModel):
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: AgentRow) -> AgentProfile:
-        personality = Personality(
-            openness=row.openness,
-            conscientiousness=row.conscientiousness,
-            extraversion=row.extraversion,
-            agreeableness=row.agreeableness,
-            neuroticism=row.neuroticism,
-        )
+    def from_row(cls, row: AgentRow, mood: Mood | None = None) -> AgentProfile:
+        personality = personality_of(row)
         return cls(
             name=row.name,
             preset=row.preset,
             state=row.state,
             personality=personality,
-            mood=temperament(personality),
+            mood=mood or temperament(personality),
             created_at=datetime.fromtimestamp(row.created_at, UTC),
         )
+
+
+def personality_of(row: AgentRow) -> Personality:
+    return Personality(
+        openness=row.openness,
+        conscientiousness=row.conscientiousness,
+        extraversion=row.extraversion,
+        agreeableness=row.agreeableness,
+        neuroticism=row.neuroticism,
+    )

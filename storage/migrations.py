@@ -55,6 +55,46 @@ MIGRATIONS: tuple[Migration, ...] = (
             "UPDATE agent SET updated_at = created_at",
         ),
     ),
+    Migration(
+        3,
+        "emotions that survive a restart, action records, and the approvals queue",
+        (
+            "ALTER TABLE agent ADD COLUMN emotions TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE agent ADD COLUMN emotions_at REAL NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE action_record (
+                id INTEGER PRIMARY KEY,
+                agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                action TEXT NOT NULL,
+                target_kind TEXT NOT NULL,
+                successes INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                approved_successes INTEGER NOT NULL DEFAULT 0,
+                last_success_at REAL,
+                last_failure_at REAL,
+                UNIQUE (agent_id, action, target_kind)
+            )
+            """,
+            """
+            CREATE TABLE approval (
+                id INTEGER PRIMARY KEY,
+                agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                action TEXT NOT NULL,
+                target TEXT,
+                risk TEXT NOT NULL,
+                status TEXT NOT NULL,
+                summary TEXT NOT NULL,
+                request TEXT NOT NULL,
+                explanation TEXT NOT NULL,
+                result TEXT,
+                created_at REAL NOT NULL,
+                decided_at REAL,
+                decided_by TEXT
+            )
+            """,
+            "CREATE INDEX approval_status ON approval (status, id)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 
@@ -39,12 +41,28 @@ class AgentRepository:
 
     async def set_state(self, name: str, state: str) -> None:
         async with self._db.session(write=True) as session:
-            row = (await session.exec(select(AgentRow).where(AgentRow.name == name))).one()
-            row.state = state
-            row.updated_at = time.time()
+            await session.exec(
+                update(AgentRow)
+                .where(col(AgentRow.name) == name)
+                .values(state=state, updated_at=time.time())
+            )
+
+    async def save_emotions(self, updates: Sequence[tuple[str, str, float]]) -> None:
+        """Write (name, emotions JSON, as-of time) for many agents in one transaction."""
+        if not updates:
+            return
+        statement = (
+            update(AgentRow)
+            .where(col(AgentRow.name) == bindparam("b_name"))
+            .values(emotions=bindparam("b_emotions"), emotions_at=bindparam("b_at"))
+        )
+        params = [{"b_name": n, "b_emotions": e, "b_at": at} for n, e, at in updates]
+        async with self._db.session(write=True) as session:
+            conn = await session.connection()
+            await conn.execute(statement, params)
 
     async def delete(self, name: str) -> bool:
-        """Remove an agent; False when there was none of that name."""
+        """Remove an agent and (by cascade) everything it owns; False when there was none."""
         async with self._db.session(write=True) as session:
             result = await session.exec(delete(AgentRow).where(col(AgentRow.name) == name))
             return bool(result.rowcount)

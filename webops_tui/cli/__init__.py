@@ -15,7 +15,7 @@ import typer
 
 from agent.errors import WebopsError
 from webops_tui import __version__
-from webops_tui.cli import agents
+from webops_tui.cli import agents, status
 from webops_tui.cli.output import error_line
 from webops_tui.cli.runtime import settings_of
 from webops_tui.paths import default_db_path
@@ -32,6 +32,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(agents.app, name="agent")
+app.command("status")(status.status)
 
 
 def _print_version(value: bool) -> None:

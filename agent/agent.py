@@ -1,0 +1,447 @@
+"""`WebOpsAgent`: one agent's think-decide-act loop as one supervised asyncio task.
+
+Stimuli are queued (bounded, so a flood waits instead of eating memory) and handled one at a
+time. An exception anywhere in handling a stimulus becomes a failed outcome carrying the
+traceback; the loop carries on. The kernel is the agent's host: it supplies the event bus, the
+action registry, the clock, the operator's risk threshold, approvals and persistence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agent.actions import ActionOutput, ActionRegistry, ActionRequest, ActionResult
+from agent.behaviour import PatternAction, matching
+from agent.decision import Decision, OptionKind, Situation, decide
+from agent.emotions import Appraisal
+from agent.errors import OperationFailed
+from agent.events import (
+    ActionFinished,
+    ActionStarted,
+    AgentSaid,
+    BehaviourTriggered,
+    DecisionMade,
+    EmotionsChanged,
+    EventBus,
+    StateChanged,
+)
+from agent.lifecycle import LifecycleState, check_transition
+from agent.mind import Mind
+from agent.profile import AgentProfile
+from agent.resources import ResourceExhausted, Resources
+from agent.risk import Record, RiskLevel
+from agent.stimulus import Outcome, Stimulus, Thought
+
+#: Re-checks one stimulus may take before the agent must choose something else.
+MAX_RECHECKS = 3
+
+
+class AgentHost(Protocol):
+    bus: EventBus
+    actions: ActionRegistry
+    clock: Callable[[], float]
+
+    @property
+    def threshold(self) -> RiskLevel: ...
+
+    async def persist_state(self, agent: WebOpsAgent, state: LifecycleState) -> None: ...
+
+    async def request_approval(
+        self, agent: WebOpsAgent, request: ActionRequest, decision: Decision
+    ) -> int: ...
+
+    def mark_dirty(self, agent: WebOpsAgent) -> None: ...
+
+
+@dataclass
+class RecordCounts:
+    """Mutable counts behind a `Record`, kept in memory and flushed by the kernel."""
+
+    successes: int = 0
+    failures: int = 0
+    approved_successes: int = 0
+    last_success_at: float | None = None
+    last_failure_at: float | None = None
+    dirty: bool = field(default=False, compare=False)
+
+    def record(self) -> Record:
+        recent = self.last_failure_at is not None and (
+            self.last_success_at is None or self.last_failure_at > self.last_success_at
+        )
+        return Record(
+            successes=self.successes,
+            failures=self.failures,
+            approved_successes=self.approved_successes,
+            recent_failure=recent,
+        )
+
+
+class WebOpsAgent:
+    def __init__(
+        self,
+        profile: AgentProfile,
+        agent_id: int,
+        mind: Mind,
+        resources: Resources,
+        host: AgentHost,
+        state: LifecycleState = LifecycleState.INITIALIZING,
+        records: dict[tuple[str, str], RecordCounts] | None = None,
+        queue_size: int = 1024,
+    ) -> None:
+        self.profile = profile
+        self.name = profile.name
+        self.id = agent_id
+        self.mind = mind
+        self.resources = resources
+        self.records = records or {}
+        self.state = state
+        self._host = host
+        self._queue: asyncio.Queue[tuple[Stimulus, asyncio.Future[Outcome]] | None] = asyncio.Queue(
+            queue_size
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._actions: set[asyncio.Task[ActionOutput]] = set()
+        self.last_decision: Decision | None = None
+        self.handled = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def transition(self, new: LifecycleState) -> None:
+        old = self.state
+        check_transition(old, new)
+        self.state = new
+        await self._host.persist_state(self, new)
+        self._host.bus.publish(StateChanged(agent=self.name, old=old, new=new, ts=self._now()))
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        if self.state is not LifecycleState.INITIALIZING:
+            if self.state is not LifecycleState.SHUTDOWN:
+                # A state left behind by a process that died: it is not running now.
+                self.state = LifecycleState.SHUTDOWN
+            await self.transition(LifecycleState.INITIALIZING)
+        await self.transition(LifecycleState.ACTIVE)
+        self._task = asyncio.create_task(self._run(), name=f"agent:{self.name}")
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Finish what is queued within `grace_s`, then cancel what is left; save the state."""
+        if self._task is not None and not self._task.done():
+            await self._queue.put(None)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+            except TimeoutError:
+                self._task.cancel()
+                for action in tuple(self._actions):
+                    action.cancel()
+                await asyncio.gather(self._task, *self._actions, return_exceptions=True)
+        self._task = None
+        if self.state is not LifecycleState.SHUTDOWN:
+            await self.transition(LifecycleState.SHUTDOWN)
+
+    async def submit(self, stimulus: Stimulus) -> asyncio.Future[Outcome]:
+        """Queue a stimulus; waits while the queue is full (back-pressure)."""
+        if not self.running:
+            raise OperationFailed(f"agent {self.name!r} is not running")
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        await self._queue.put((stimulus, future))
+        return future
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            stimulus, future = item
+            try:
+                outcome = await self.handle(stimulus)
+            except asyncio.CancelledError:
+                future.cancel()
+                raise
+            except Exception as exc:  # the agent survives anything a stimulus does
+                outcome = self._crashed(stimulus, exc)
+            self.handled += 1
+            if not future.done():
+                future.set_result(outcome)
+
+    def _crashed(self, stimulus: Stimulus, exc: Exception) -> Outcome:
+        decision = self.last_decision or self._fallback_decision(stimulus)
+        result = ActionResult(
+            action=stimulus.action.action if stimulus.action else "think",
+            target=stimulus.target,
+            status="failed",
+            detail=f"{type(exc).__name__}: {exc}",
+            error=traceback.format_exc(),
+        )
+        return Outcome(status="failed", summary=result.detail, decision=decision, result=result)
+
+    def _fallback_decision(self, stimulus: Stimulus) -> Decision:
+        situation = Situation(summary=stimulus.summary, target=stimulus.target)
+        return decide(
+            situation,
+            self.mind.personality,
+            self.mind.effects,
+            self.mind.modifiers(),
+            Record(),
+            self._host.threshold,
+        )
+
+    # -- think, decide, act ----------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self._host.clock()
+
+    def feel(self, event: Appraisal, intensity: float = 1.0, cause: str = "") -> None:
+        self.mind.feel(event, intensity)
+        self._host.mark_dirty(self)
+        self._host.bus.publish(
+            EmotionsChanged(
+                agent=self.name,
+                emotions=self.mind.as_dict(),
+                mood=self.mind.mood(),
+                cause=cause or str(event),
+                ts=self._now(),
+            )
+        )
+
+    def record_for(self, action: str) -> RecordCounts:
+        kind = self._host.actions.spec(action).target_kind
+        return self.records.setdefault((action, kind), RecordCounts())
+
+    def analyse(self, stimulus: Stimulus, rechecks: int = 0) -> Situation:
+        spec = self._host.actions.spec(stimulus.action.action) if stimulus.action else None
+        return Situation(
+            summary=stimulus.summary,
+            target=stimulus.target,
+            criticality=stimulus.criticality,
+            severity=stimulus.severity,
+            evidence=stimulus.evidence,
+            action=spec.name if spec else None,
+            action_risk=spec.risk if spec else RiskLevel.NONE,
+            expected_benefit=spec.expected_benefit if spec else 0.0,
+            supports_dry_run=spec.supports_dry_run if spec else False,
+            rechecks_done=rechecks,
+            teammate=stimulus.teammate,
+            teammate_proficiency=stimulus.teammate_proficiency,
+        )
+
+    async def think(self, stimulus: Stimulus, rechecks: int = 0) -> Thought:
+        """Appraise the stimulus, analyse the situation and decide what to do."""
+        if stimulus.appraisal is not None and rechecks == 0:
+            self.feel(stimulus.appraisal, stimulus.intensity, cause=stimulus.summary)
+        situation = self.analyse(stimulus, rechecks)
+        record = self.record_for(situation.action).record() if situation.action else Record()
+        decision = decide(
+            situation,
+            self.mind.personality,
+            self.mind.effects,
+            self.mind.modifiers(),
+            record,
+            self._host.threshold,
+        )
+        self.last_decision = decision
+        self._host.bus.publish(
+            DecisionMade(
+                agent=self.name,
+                option=decision.option,
+                action=decision.action,
+                target=decision.target,
+                confidence=decision.confidence,
+                requires_approval=decision.requires_approval,
+                summary=decision.explanation.summary,
+                ts=self._now(),
+            )
+        )
+        for pattern in decision.explanation.patterns:
+            self._host.bus.publish(
+                BehaviourTriggered(agent=self.name, pattern=pattern, score=1.0, ts=self._now())
+            )
+        return Thought(
+            situation=situation,
+            decision=decision,
+            emotions=self.mind.as_dict(),
+            mood=self.mind.mood(),
+        )
+
+    async def act(
+        self,
+        request: ActionRequest,
+        *,
+        decision: Decision | None = None,
+        approved: bool = False,
+    ) -> ActionResult:
+        """Run one action under the resource limits and its timeout.
+
+        An action whose risk needs approval is refused unless `approved`; the kernel passes
+        that only for an approval a human granted.
+        """
+        spec = self._host.actions.spec(request.action)
+        if decision is not None and decision.action == spec.name:
+            needs_approval = decision.requires_approval
+        else:
+            needs_approval = spec.risk > self._host.threshold
+        if needs_approval and not approved:
+            return ActionResult(
+                action=spec.name,
+                target=request.target,
+                status="refused",
+                detail="needs a human's approval",
+            )
+        started = time.perf_counter()
+        self._host.bus.publish(
+            ActionStarted(agent=self.name, action=spec.name, target=request.target, ts=self._now())
+        )
+        timeout = spec.timeout_s or self.resources.limits.action_timeout_s
+        try:
+            with self.resources.allocate():
+                task = asyncio.create_task(self._host.actions.handler(spec.name)(request))
+                self._actions.add(task)
+                try:
+                    output = await asyncio.wait_for(task, timeout)
+                finally:
+                    self._actions.discard(task)
+            result = ActionResult(
+                action=spec.name,
+                target=request.target,
+                status="succeeded" if output.ok else "failed",
+                detail=output.detail,
+                data=output.data,
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+        except ResourceExhausted as exc:
+            result = ActionResult(
+                action=spec.name, target=request.target, status="refused", detail=exc.message
+            )
+        except TimeoutError:
+            result = ActionResult(
+                action=spec.name,
+                target=request.target,
+                status="timeout",
+                detail=f"no answer within {timeout:g} s",
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+        except Exception as exc:
+            result = ActionResult(
+                action=spec.name,
+                target=request.target,
+                status="failed",
+                detail=f"{type(exc).__name__}: {exc}",
+                error=traceback.format_exc(),
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+        self._host.bus.publish(
+            ActionFinished(
+                agent=self.name,
+                action=spec.name,
+                target=request.target,
+                status=result.status,
+                detail=result.detail,
+                duration_ms=round(result.duration_ms, 3),
+                ts=self._now(),
+            )
+        )
+        if result.status != "refused":
+            self.learn_outcome(spec.name, result, severity=1.0, approved=approved)
+        return result
+
+    def learn_outcome(
+        self, action: str, result: ActionResult, severity: float, approved: bool = False
+    ) -> None:
+        counts = self.record_for(action)
+        now = self._now()
+        if result.ok:
+            counts.successes += 1
+            counts.approved_successes += int(approved)
+            counts.last_success_at = now
+            self.feel(Appraisal.SUCCESS, 0.5 + 0.5 * severity, cause=f"{action} worked")
+            self._share_success(action)
+        else:
+            counts.failures += 1
+            counts.last_failure_at = now
+            self.feel(Appraisal.FAILURE, 0.5 + 0.5 * severity, cause=f"{action} {result.status}")
+            if result.status == "timeout":
+                self.feel(Appraisal.UNEXPECTED, 0.5, cause=f"{action} timed out")
+        counts.dirty = True
+
+    def _share_success(self, action: str) -> None:
+        context = {"success": 1.0, "extraversion": self.mind.personality.extraversion}
+        for pattern, score in matching(context, {PatternAction.SHARE_SUCCESS}):
+            self._host.bus.publish(
+                BehaviourTriggered(
+                    agent=self.name, pattern=pattern.name, score=round(score, 3), ts=self._now()
+                )
+            )
+            self._host.bus.publish(
+                AgentSaid(agent=self.name, channel="team", text=f"{action} worked", ts=self._now())
+            )
+
+    async def handle(self, stimulus: Stimulus) -> Outcome:
+        """Think, then act on the decision: re-check, run, ask for approval, wait or hand over."""
+        rechecks = 0
+        steps = 0
+        while True:
+            thought = await self.think(stimulus, rechecks)
+            decision = thought.decision
+            steps += 1
+            if (
+                decision.option is OptionKind.RECHECK
+                and stimulus.recheck is not None
+                and rechecks < MAX_RECHECKS
+            ):
+                check = await self.act(stimulus.recheck, decision=decision)
+                rechecks += 1
+                steps += 1
+                if check.ok:
+                    return Outcome(
+                        status="resolved",
+                        summary="a re-check found it healthy",
+                        decision=decision,
+                        result=check,
+                        rechecks=rechecks,
+                        steps=steps,
+                    )
+                stimulus = stimulus.model_copy(update={"evidence": max(stimulus.evidence, 0.95)})
+                continue
+            break
+        summary = decision.explanation.summary
+        if decision.requires_approval and stimulus.action is not None:
+            approval_id = await self._host.request_approval(self, stimulus.action, decision)
+            return Outcome(
+                status="awaiting_approval",
+                summary=summary,
+                decision=decision,
+                approval_id=approval_id,
+                rechecks=rechecks,
+                steps=steps,
+            )
+        if decision.option is OptionKind.ACT and stimulus.action is not None:
+            result = await self.act(stimulus.action, decision=decision)
+            status = "succeeded" if result.ok else "failed"
+            return Outcome(
+                status=status,
+                summary=result.detail or summary,
+                decision=decision,
+                result=result,
+                rechecks=rechecks,
+                steps=steps + 1,
+            )
+        status = {
+            OptionKind.WAIT: "waiting",
+            OptionKind.HANDOVER: "handed_over",
+        }.get(decision.option, "deferred")
+        return Outcome(
+            status=status,
+            summary=summary,
+            decision=decision,  # type: ignore[arg-type]
+            rechecks=rechecks,
+            steps=steps,
+        )

@@ -1,0 +1,135 @@
+"""Typed kernel events and the observer bus that carries them to any shell.
+
+Subscribers are plain callables run synchronously on the kernel's event loop; they must be
+quick (the workbench posts a Textual message and returns). A subscriber that raises is
+dropped from nothing and breaks nothing: the error is counted and the event goes on.
+`listen()` gives an async iterator over a bounded queue for consumers that want to await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.mood import Mood
+
+
+class KernelEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    agent: str | None = None
+    ts: float = Field(default_factory=time.time)
+
+
+class StateChanged(KernelEvent):
+    kind: Literal["state_changed"] = "state_changed"
+    old: str
+    new: str
+
+
+class EmotionsChanged(KernelEvent):
+    kind: Literal["emotions_changed"] = "emotions_changed"
+    emotions: dict[str, float]
+    mood: Mood
+    cause: str
+
+
+class DecisionMade(KernelEvent):
+    kind: Literal["decision_made"] = "decision_made"
+    option: str
+    action: str | None
+    target: str | None
+    confidence: float
+    requires_approval: bool
+    summary: str
+
+
+class ActionStarted(KernelEvent):
+    kind: Literal["action_started"] = "action_started"
+    action: str
+    target: str | None
+
+
+class ActionFinished(KernelEvent):
+    kind: Literal["action_finished"] = "action_finished"
+    action: str
+    target: str | None
+    status: str
+    detail: str
+    duration_ms: float
+
+
+class ApprovalRequested(KernelEvent):
+    kind: Literal["approval_requested"] = "approval_requested"
+    approval_id: int
+    action: str
+    target: str | None
+    risk: str
+    summary: str
+
+
+class ApprovalDecided(KernelEvent):
+    kind: Literal["approval_decided"] = "approval_decided"
+    approval_id: int
+    status: str
+    by: str
+
+
+class BehaviourTriggered(KernelEvent):
+    kind: Literal["behaviour_triggered"] = "behaviour_triggered"
+    pattern: str
+    score: float
+
+
+class AgentSaid(KernelEvent):
+    kind: Literal["agent_said"] = "agent_said"
+    channel: str
+    text: str
+
+
+Subscriber = Callable[[KernelEvent], Any]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self.subscriber_errors = 0
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call `subscriber` with every event from now on; returns the unsubscribe function."""
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, event: KernelEvent) -> None:
+        for subscriber in tuple(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:
+                self.subscriber_errors += 1
+
+    @contextlib.asynccontextmanager
+    async def listen(self, maxsize: int = 10_000) -> AsyncIterator[asyncio.Queue[KernelEvent]]:
+        """A queue of events for the block's lifetime; the oldest is dropped when it is full."""
+        queue: asyncio.Queue[KernelEvent] = asyncio.Queue(maxsize)
+
+        def put(event: KernelEvent) -> None:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(event)
+
+        unsubscribe = self.subscribe(put)
+        try:
+            yield queue
+        finally:
+            unsubscribe()

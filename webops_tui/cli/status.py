@@ -1,0 +1,73 @@
+"""`webops status [NAME]`: an agent's state, personality, emotions, mood and resources."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.runtime import with_kernel
+
+if TYPE_CHECKING:
+    from agent.kernel import AgentStatus, Kernel
+
+
+def _bar(value: float, width: int = 20) -> str:
+    filled = value * width
+    full = int(filled)
+    eighths = int((filled - full) * 8)
+    part = " ▏▎▍▌▋▊▉"[eighths] if full < width and eighths else ""
+    return ("█" * full + part).ljust(width, "·")
+
+
+def _render(status: AgentStatus) -> None:
+    from rich.table import Table
+
+    m = status.mood
+    out = console()
+    out.print(
+        f"[bold]{status.name}[/] ({status.preset}) is [bold]{status.state}[/], feeling "
+        f"[bold]{m.label}[/] (P {m.pleasure:+.2f}  A {m.arousal:+.2f}  D {m.dominance:+.2f})"
+    )
+    emotions = Table(title="emotions", title_justify="left", show_header=False)
+    for name, value in status.emotions.items():
+        rest = status.baseline[name]
+        emotions.add_row(name, _bar(value), f"{value:.2f}", f"rest {rest:.2f}")
+    out.print(emotions)
+    effects = Table(title="personality", title_justify="left", show_header=False)
+    for trait, value in status.personality.as_dict().items():
+        effects.add_row(trait, f"{value:.2f}")
+    for effect, value in status.effects.model_dump().items():
+        effects.add_row(effect.replace("_", " "), f"{value:.2f}", style="dim")
+    out.print(effects)
+    r = status.resources
+    out.print(
+        f"resources: {r.running_actions}/{r.limits.max_concurrent_actions} actions running, "
+        f"{r.actions_last_minute}/{r.limits.actions_per_minute} in the last minute, "
+        f"timeout {r.limits.action_timeout_s:g} s"
+    )
+
+
+def status(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="An agent; all agents when left out.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Show an agent's state, personality, emotions, mood and resources.
+
+    Example: webops status anna --json | jq .emotions.fear
+    """
+
+    async def collect(kernel: Kernel) -> list[AgentStatus]:
+        names = [name] if name else [p.name for p in await kernel.list_agents()]
+        return [await kernel.status(n) for n in names]
+
+    statuses = with_kernel(ctx, collect)
+    if as_json:
+        emit_json(statuses[0] if name else statuses)
+        return
+    if not statuses:
+        console().print("no agents yet: webops agent create NAME")
+    for one in statuses:
+        _render(one)
