@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := .demo/webops.db
 
-.PHONY: demo test lint screenshots clean
+.PHONY: demo test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache
+
+## bench: benchmarks against references measured in the same run; writes bench-results.json
+bench: $(STAMP)
+	$(BIN)/python -m compileall -q webops_tui widgets agent storage themes
+	$(BIN)/python -m tests.benchmarks
 
 ## screenshots: regenerate screenshots/*.svg from the real app
 screenshots: $(STAMP)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.actions import ActionOutput, ActionRegistry, ActionRequest, ActionResult
+from agent.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.behaviour import PatternAction, matching
 from agent.decision import Decision, OptionKind, Situation, decide
 from agent.emotions import Appraisal
@@ -28,6 +28,7 @@ from agent.events import (
     DecisionMade,
     EmotionsChanged,
     EventBus,
+    KernelEvent,
     StateChanged,
 )
 from agent.lifecycle import LifecycleState, check_transition
@@ -105,7 +106,6 @@ class WebOpsAgent:
             queue_size
         )
         self._task: asyncio.Task[None] | None = None
-        self._actions: set[asyncio.Task[ActionOutput]] = set()
         self.last_decision: Decision | None = None
         self.handled = 0
 
@@ -120,7 +120,7 @@ class WebOpsAgent:
         check_transition(old, new)
         self.state = new
         await self._host.persist_state(self, new)
-        self._host.bus.publish(StateChanged(agent=self.name, old=old, new=new, ts=self._now()))
+        self._emit(lambda: StateChanged(agent=self.name, old=old, new=new, ts=self._now()))
 
     async def start(self) -> None:
         if self.running:
@@ -140,10 +140,8 @@ class WebOpsAgent:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), grace_s)
             except TimeoutError:
-                self._task.cancel()
-                for action in tuple(self._actions):
-                    action.cancel()
-                await asyncio.gather(self._task, *self._actions, return_exceptions=True)
+                self._task.cancel()  # cancels the action it is awaiting, too
+                await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
         if self.state is not LifecycleState.SHUTDOWN:
             await self.transition(LifecycleState.SHUTDOWN)
@@ -200,11 +198,16 @@ class WebOpsAgent:
     def _now(self) -> float:
         return self._host.clock()
 
+    def _emit(self, make: Callable[[], KernelEvent]) -> None:
+        """Publish the event `make` builds, building it only when someone listens."""
+        if self._host.bus.active:
+            self._host.bus.publish(make())
+
     def feel(self, event: Appraisal, intensity: float = 1.0, cause: str = "") -> None:
         self.mind.feel(event, intensity)
         self._host.mark_dirty(self)
-        self._host.bus.publish(
-            EmotionsChanged(
+        self._emit(
+            lambda: EmotionsChanged(
                 agent=self.name,
                 emotions=self.mind.as_dict(),
                 mood=self.mind.mood(),
@@ -249,8 +252,8 @@ class WebOpsAgent:
             self._host.threshold,
         )
         self.last_decision = decision
-        self._host.bus.publish(
-            DecisionMade(
+        self._emit(
+            lambda: DecisionMade(
                 agent=self.name,
                 option=decision.option,
                 action=decision.action,
@@ -261,10 +264,13 @@ class WebOpsAgent:
                 ts=self._now(),
             )
         )
-        for pattern in decision.explanation.patterns:
-            self._host.bus.publish(
-                BehaviourTriggered(agent=self.name, pattern=pattern, score=1.0, ts=self._now())
-            )
+        if self._host.bus.active:
+            for pattern, score in decision.explanation.patterns.items():
+                self._host.bus.publish(
+                    BehaviourTriggered(
+                        agent=self.name, pattern=pattern, score=score, ts=self._now()
+                    )
+                )
         return Thought(
             situation=situation,
             decision=decision,
@@ -297,18 +303,16 @@ class WebOpsAgent:
                 detail="needs a human's approval",
             )
         started = time.perf_counter()
-        self._host.bus.publish(
-            ActionStarted(agent=self.name, action=spec.name, target=request.target, ts=self._now())
+        self._emit(
+            lambda: ActionStarted(
+                agent=self.name, action=spec.name, target=request.target, ts=self._now()
+            )
         )
         timeout = spec.timeout_s or self.resources.limits.action_timeout_s
         try:
             with self.resources.allocate():
-                task = asyncio.create_task(self._host.actions.handler(spec.name)(request))
-                self._actions.add(task)
-                try:
-                    output = await asyncio.wait_for(task, timeout)
-                finally:
-                    self._actions.discard(task)
+                async with asyncio.timeout(timeout):
+                    output = await self._host.actions.handler(spec.name)(request)
             result = ActionResult(
                 action=spec.name,
                 target=request.target,
@@ -338,8 +342,8 @@ class WebOpsAgent:
                 error=traceback.format_exc(),
                 duration_ms=(time.perf_counter() - started) * 1000,
             )
-        self._host.bus.publish(
-            ActionFinished(
+        self._emit(
+            lambda: ActionFinished(
                 agent=self.name,
                 action=spec.name,
                 target=request.target,
@@ -374,15 +378,18 @@ class WebOpsAgent:
 
     def _share_success(self, action: str) -> None:
         context = {"success": 1.0, "extraversion": self.mind.personality.extraversion}
+        bus = self._host.bus
         for pattern, score in matching(context, {PatternAction.SHARE_SUCCESS}):
-            self._host.bus.publish(
-                BehaviourTriggered(
-                    agent=self.name, pattern=pattern.name, score=round(score, 3), ts=self._now()
+            if bus.active:
+                now = self._now()
+                bus.publish(
+                    BehaviourTriggered(
+                        agent=self.name, pattern=pattern.name, score=round(score, 3), ts=now
+                    )
                 )
-            )
-            self._host.bus.publish(
-                AgentSaid(agent=self.name, channel="team", text=f"{action} worked", ts=self._now())
-            )
+                bus.publish(
+                    AgentSaid(agent=self.name, channel="team", text=f"{action} worked", ts=now)
+                )
 
     async def handle(self, stimulus: Stimulus) -> Outcome:
         """Think, then act on the decision: re-check, run, ask for approval, wait or hand over."""

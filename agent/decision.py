@@ -87,7 +87,8 @@ class Explanation(BaseModel):
     personality: dict[str, float]
     emotions: dict[str, float]
     risk_tolerance: float
-    patterns: tuple[str, ...]
+    #: Behaviour patterns that fired, with their match scores.
+    patterns: dict[str, float]
     risk: RiskAssessment | None
     confidence_factors: tuple[Factor, ...]
 
@@ -213,7 +214,7 @@ def decide(
         PatternAction.FAVOUR_RECHECK: OptionKind.RECHECK,
         PatternAction.FAVOUR_ASK_HUMAN: OptionKind.ASK_HUMAN,
     }
-    fired: list[str] = []
+    fired: dict[str, float] = {}
     for pattern, match in matching(context, set(favoured)):
         kind = favoured[pattern.action]
         if kind in options:
@@ -226,7 +227,7 @@ def decide(
                 )
             )
             scored[kind] = _score(kind, options[kind])
-            fired.append(pattern.name)
+            fired[pattern.name] = _r(match)
 
     ranked = sorted(scored.values(), key=lambda o: o.utility, reverse=True)
     best = ranked[0]
@@ -247,7 +248,7 @@ def decide(
             "impatience": _r(modifiers.impatience),
         },
         risk_tolerance=_r(tolerance),
-        patterns=tuple(fired),
+        patterns=fired,
         risk=risk,
         confidence_factors=confidence_factors,
     )
@@ -293,7 +294,7 @@ def _summary(
     ranked: list[OptionScore],
     effects: TraitEffects,
     tolerance: float,
-    patterns: list[str],
+    patterns: dict[str, float],
     risk: RiskAssessment | None,
     requires_approval: bool,
 ) -> str:

@@ -111,6 +111,11 @@ class EventBus:
 
         return unsubscribe
 
+    @property
+    def active(self) -> bool:
+        """Whether anyone listens: publishers skip building events nobody would see."""
+        return bool(self._subscribers)
+
     def publish(self, event: KernelEvent) -> None:
         for subscriber in tuple(self._subscribers):
             try:

@@ -235,6 +235,10 @@ class Kernel:
 
     # -- running agents --------------------------------------------------------------------
 
+    def loaded(self, name: str) -> WebOpsAgent | None:
+        """The agent if it is in memory (started or asked about), without touching the file."""
+        return self._agents.get(name)
+
     async def load_agent(self, name: str) -> WebOpsAgent:
         """The agent with its mind and records, loaded once and kept."""
         if name in self._agents:

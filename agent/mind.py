@@ -16,6 +16,8 @@ from agent.personality import Personality, TraitEffects
 
 #: Samples kept for the UI's sparklines.
 HISTORY = 120
+#: Shortest gap worth decaying over (seconds); see `Mind.emotions`.
+DECAY_STEP_S = 0.01
 
 
 class Mind:
@@ -37,9 +39,13 @@ class Mind:
 
     @property
     def emotions(self) -> em.Vector:
-        """The current emotions, decayed up to now."""
+        """The current emotions, decayed up to now.
+
+        Decay over a gap below `DECAY_STEP_S` is put off, not lost: the next read decays over
+        the whole gap, and exponential decay composes exactly.
+        """
         now = self._clock()
-        if now > self._at:
+        if now - self._at >= DECAY_STEP_S:
             self._emotions = em.decay(self._emotions, self.rest, now - self._at)
             self._at = now
         return self._emotions

@@ -68,3 +68,31 @@ def test_snapshot_roster_80x24(snap_compare, cli: CliRunner, db_path: Path) -> N
     cli("agent", "create", "ben", "-p", "bold")
     cli("agent", "create", "cleo", "-p", "friendly")
     assert snap_compare(make_app(Settings(db_path=db_path)), terminal_size=(80, 24))
+
+
+async def test_a_fright_visibly_raises_the_selected_agents_fear_gauge(db_path: Path) -> None:
+    from agent.emotions import Appraisal
+    from widgets.emotion_gauges import EmotionGauges
+
+    await _create(db_path, ("anna", "cautious"), ("ben", "bold"))
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        gauges = app.query_one(EmotionGauges)
+        assert gauges.agent == "anna"
+        fear_line = next(line for line in str(gauges.render()).splitlines() if "fear" in line)
+        calm = gauges.values["fear"]
+        assert app.kernel is not None
+        await app.kernel.feel("anna", Appraisal.THREAT, cause="shop is down")
+        await pilot.pause()
+        assert gauges.values["fear"] > calm + 0.2
+        scared_line = next(line for line in str(gauges.render()).splitlines() if "fear" in line)
+        assert scared_line.count("█") > fear_line.count("█") + 3
+        # A fright for another agent leaves the gauges of the selected one alone.
+        await app.kernel.feel("ben", Appraisal.THREAT)
+        await pilot.pause()
+        assert gauges.agent == "anna"
+        # Selecting ben switches the gauges to him.
+        await pilot.press("down")
+        await pilot.pause()
+        assert gauges.agent == "ben" and gauges.values["fear"] > 0.3

@@ -1,18 +1,39 @@
-"""The Textual workbench, built by `make_app(settings)` so tests can start it on any file."""
+"""The Textual workbench, built by `make_app(settings)` so tests can start it on any file.
+
+The app subscribes to the kernel's event bus: events arrive as Textual messages, bursts of
+emotion updates coalesce into one repaint (`can_replace`), and the roster is refreshed at most
+twice a second however many events arrive.
+"""
 
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Footer, Header
 
 from agent.errors import WebopsError
+from agent.events import EmotionsChanged, KernelEvent, StateChanged
 from agent.kernel import Kernel
 from themes import STYLESHEET, THEMES
 from webops_tui import __version__
 from webops_tui.config import Settings
 from widgets.agent_roster import AgentRoster
+from widgets.emotion_gauges import EmotionGauges
+
+ROSTER_REFRESH_S = 0.5
+
+
+class EmotionsUpdated(Message):
+    """An agent's emotions changed; only the newest of a burst needs painting."""
+
+    def __init__(self, agent: str) -> None:
+        super().__init__()
+        self.agent = agent
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, EmotionsUpdated) and message.agent == self.agent
 
 
 class WebopsApp(App[None]):
@@ -23,10 +44,12 @@ class WebopsApp(App[None]):
         Binding("r", "refresh", "Refresh", id="app.refresh"),
     ]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, kernel: Kernel | None = None) -> None:
         super().__init__()
         self.settings = settings
-        self.kernel: Kernel | None = None
+        self.kernel: Kernel | None = kernel
+        self._owns_kernel = kernel is None
+        self._roster_stale = False
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = settings.theme
@@ -38,28 +61,66 @@ class WebopsApp(App[None]):
             roster = AgentRoster(id="roster", classes="panel")
             roster.border_title = "Agents"
             yield roster
+            gauges = EmotionGauges(id="gauges", classes="panel")
+            gauges.border_title = "Feelings"
+            yield gauges
         yield Footer()
 
     async def on_mount(self) -> None:
-        try:
-            self.kernel = await Kernel.open(self.settings.db_path)
-        except WebopsError as exc:
-            self.exit(return_code=exc.exit_code, message=f"webops: error: {exc.message}")
-            return
+        if self.kernel is None:
+            try:
+                self.kernel = await Kernel.open(self.settings.db_path)
+            except WebopsError as exc:
+                self.exit(return_code=exc.exit_code, message=f"webops: error: {exc.message}")
+                return
+        self.kernel.bus.subscribe(self._on_kernel_event)
         await self.action_refresh()
+        self.set_interval(ROSTER_REFRESH_S, self._refresh_roster_if_stale)
         self.query_one(AgentRoster).table.focus()
 
     async def on_unmount(self) -> None:
-        if self.kernel is not None:
+        if self.kernel is not None and self._owns_kernel:
             await self.kernel.close()
             self.kernel = None
 
+    def _on_kernel_event(self, event: KernelEvent) -> None:
+        """Runs on the kernel's (the app's) loop: hand the event to Textual and return."""
+        if isinstance(event, EmotionsChanged) and event.agent:
+            self.post_message(EmotionsUpdated(event.agent))
+            self._roster_stale = True
+        elif isinstance(event, StateChanged):
+            self._roster_stale = True
+
+    def on_emotions_updated(self, message: EmotionsUpdated) -> None:
+        roster = self.query_one(AgentRoster)
+        selected = roster.selected
+        if selected is not None and selected.name == message.agent:
+            self._show_feelings(message.agent)
+
+    def on_agent_roster_selected(self, message: AgentRoster.Selected) -> None:
+        self._show_feelings(message.profile.name)
+
+    def _show_feelings(self, name: str) -> None:
+        agent = self.kernel.loaded(name) if self.kernel else None
+        if agent is not None:
+            self.query_one(EmotionGauges).show_mind(name, agent.mind)
+
+    async def _refresh_roster_if_stale(self) -> None:
+        if self._roster_stale and self.kernel is not None:
+            self._roster_stale = False
+            self.query_one(AgentRoster).show_agents(await self.kernel.list_agents())
+
     async def action_refresh(self) -> None:
-        """Reload the roster from the kernel."""
+        """Start agents created elsewhere (say, by a CLI) and reload the roster."""
         if self.kernel is None:
             return
-        self.query_one(AgentRoster).show_agents(await self.kernel.list_agents())
+        await self.kernel.start_all()
+        roster = self.query_one(AgentRoster)
+        roster.show_agents(await self.kernel.list_agents())
+        if roster.selected is not None:
+            self._show_feelings(roster.selected.name)
 
 
-def make_app(settings: Settings) -> WebopsApp:
-    return WebopsApp(settings)
+def make_app(settings: Settings, kernel: Kernel | None = None) -> WebopsApp:
+    """The workbench on `settings.db_path`, or on an already open `kernel` (the demo, tests)."""
+    return WebopsApp(settings, kernel)

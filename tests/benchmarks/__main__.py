@@ -1,0 +1,24 @@
+"""Run every benchmark, print the table, write bench-results.json; exit 1 if a target is missed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tests.benchmarks import bench_cli, bench_kernel
+from tests.benchmarks.figures import Figure, report
+
+SUITES = {"kernel": bench_kernel.run, "cli": bench_cli.run}
+
+
+def main() -> int:
+    chosen = sys.argv[1:] or list(SUITES)
+    figures: list[Figure] = []
+    for name in chosen:
+        print(f"running {name} ...", flush=True)
+        figures.extend(SUITES[name]())
+    return 0 if report(figures, Path("bench-results.json")) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
