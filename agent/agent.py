@@ -367,7 +367,7 @@ class WebOpsAgent:
             counts.approved_successes += int(approved)
             counts.last_success_at = now
             self.feel(Appraisal.SUCCESS, 0.5 + 0.5 * severity, cause=f"{action} worked")
-            self._share_success(action)
+            self._share_success(result)
         else:
             counts.failures += 1
             counts.last_failure_at = now
@@ -376,7 +376,20 @@ class WebOpsAgent:
                 self.feel(Appraisal.UNEXPECTED, 0.5, cause=f"{action} timed out")
         counts.dirty = True
 
-    def _share_success(self, action: str) -> None:
+    def success_message(self, result: ActionResult) -> str:
+        """What the agent tells the team: verbosity decides how much, politeness how warmly."""
+        effects = self.mind.effects
+        where = f" on {result.target}" if result.target else ""
+        text = f"{result.action}{where} worked"
+        if effects.verbosity >= 0.6:
+            text += f" in {result.duration_ms:.0f} ms"
+            if result.detail:
+                text += f" ({result.detail})"
+        if effects.politeness >= 0.75:
+            text = f"Good news, everyone: {text}. Thanks for the patience!"
+        return text
+
+    def _share_success(self, result: ActionResult) -> None:
         context = {"success": 1.0, "extraversion": self.mind.personality.extraversion}
         bus = self._host.bus
         for pattern, score in matching(context, {PatternAction.SHARE_SUCCESS}):
@@ -388,7 +401,9 @@ class WebOpsAgent:
                     )
                 )
                 bus.publish(
-                    AgentSaid(agent=self.name, channel="team", text=f"{action} worked", ts=now)
+                    AgentSaid(
+                        agent=self.name, channel="team", text=self.success_message(result), ts=now
+                    )
                 )
 
     async def handle(self, stimulus: Stimulus) -> Outcome:

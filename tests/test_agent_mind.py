@@ -233,6 +233,10 @@ async def test_an_extraverted_agent_shares_its_success(db_path: Path) -> None:
         for name in ("cleo", "anna"):
             await kernel.stimulate(name, _incident(action=ActionRequest(action="noop")))
     assert [e.agent for e in said] == ["cleo"]
+    assert isinstance(said[0], AgentSaid)
+    # cleo is verbose and polite: she says how long it took, and says it warmly.
+    assert said[0].text.startswith("Good news, everyone: noop worked in ")
+    assert "(nothing to do)" in said[0].text
 
 
 async def test_stop_finishes_queued_work_and_saves_state(db_path: Path) -> None:
