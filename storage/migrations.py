@@ -95,6 +95,80 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX approval_status ON approval (status, id)",
         ),
     ),
+    Migration(
+        4,
+        "memory: episodes with embeddings, facts, procedures, learned action values",
+        (
+            """
+            CREATE TABLE id_sequence (
+                name TEXT PRIMARY KEY,
+                next_id INTEGER NOT NULL
+            )
+            """,
+            "INSERT INTO id_sequence (name, next_id) VALUES ('episode', 1)",
+            """
+            CREATE TABLE episode (
+                id INTEGER PRIMARY KEY,
+                agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                situation TEXT,
+                summary TEXT NOT NULL,
+                details TEXT,
+                importance REAL NOT NULL,
+                embedding BLOB NOT NULL,
+                ts REAL NOT NULL,
+                compressed INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX episode_agent_ts ON episode (agent_id, ts)",
+            """
+            CREATE TABLE fact (
+                id INTEGER PRIMARY KEY,
+                agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                subject TEXT NOT NULL,
+                predicate TEXT NOT NULL,
+                value TEXT NOT NULL,
+                confidence REAL NOT NULL,
+                sources TEXT NOT NULL DEFAULT '[]',
+                evidence INTEGER NOT NULL DEFAULT 1,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                UNIQUE (agent_id, subject, predicate)
+            )
+            """,
+            """
+            CREATE TABLE procedure (
+                id INTEGER PRIMARY KEY,
+                agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                situation TEXT NOT NULL,
+                steps TEXT NOT NULL,
+                version INTEGER NOT NULL DEFAULT 1,
+                parent_id INTEGER REFERENCES procedure(id) ON DELETE SET NULL,
+                active INTEGER NOT NULL DEFAULT 1,
+                successes INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                sources TEXT NOT NULL DEFAULT '[]',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX procedure_agent_situation ON procedure (agent_id, situation)",
+            """
+            CREATE TABLE action_value (
+                id INTEGER PRIMARY KEY,
+                agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                situation TEXT NOT NULL,
+                action TEXT NOT NULL,
+                value REAL NOT NULL,
+                own_pulls INTEGER NOT NULL DEFAULT 0,
+                observed_pulls REAL NOT NULL DEFAULT 0,
+                updated_at REAL NOT NULL,
+                UNIQUE (agent_id, situation, action)
+            )
+            """,
+            "ALTER TABLE agent ADD COLUMN importance_since_reflection REAL NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -28,6 +28,8 @@ class AgentRow(SQLModel, table=True):
     #: JSON object of the eight emotions, as of `emotions_at` (decay is applied on load).
     emotions: str = "{}"
     emotions_at: float = 0.0
+    #: Importance of the episodes stored since the last reflection (reflection fires past a bar).
+    importance_since_reflection: float = 0.0
 
 
 class ActionRecordRow(SQLModel, table=True):
@@ -66,3 +68,86 @@ class ApprovalRow(SQLModel, table=True):
     created_at: float
     decided_at: float | None = None
     decided_by: str | None = None
+
+
+class IdSequenceRow(SQLModel, table=True):
+    """Blocks of ids handed to each process, so episodes can be numbered before they are written."""
+
+    __tablename__ = "id_sequence"
+
+    name: str = Field(primary_key=True)
+    next_id: int
+
+
+class EpisodeRow(SQLModel, table=True):
+    """Something an agent lived through: a stimulus, a decision, an action's outcome, a chat turn.
+
+    `embedding` is float32 little-endian bytes; `details` (JSON) is dropped when old episodes
+    are compressed, the summary, embedding and importance stay.
+    """
+
+    __tablename__ = "episode"
+
+    id: int = Field(primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", ondelete="CASCADE")
+    kind: str
+    situation: str | None = None
+    summary: str
+    details: str | None = None
+    importance: float
+    embedding: bytes
+    ts: float
+    compressed: int = 0
+
+
+class FactRow(SQLModel, table=True):
+    """Semantic memory: subject, predicate, value, how sure, and the episodes it came from."""
+
+    __tablename__ = "fact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", ondelete="CASCADE")
+    subject: str
+    predicate: str
+    value: str
+    confidence: float
+    #: JSON list of episode ids.
+    sources: str = "[]"
+    evidence: int = 1
+    created_at: float
+    updated_at: float
+
+
+class ProcedureRow(SQLModel, table=True):
+    """Procedural memory: the steps that resolved a kind of situation, versioned."""
+
+    __tablename__ = "procedure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", ondelete="CASCADE")
+    situation: str
+    #: JSON list of steps: {"action", "params", "runs", "fixes"}.
+    steps: str
+    version: int = 1
+    parent_id: int | None = Field(default=None, foreign_key="procedure.id", ondelete="SET NULL")
+    active: int = 1
+    successes: int = 0
+    failures: int = 0
+    sources: str = "[]"
+    created_at: float
+    updated_at: float
+
+
+class ActionValueRow(SQLModel, table=True):
+    """A learned value of taking an action in a kind of situation (own and observed pulls)."""
+
+    __tablename__ = "action_value"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", ondelete="CASCADE")
+    situation: str
+    action: str
+    value: float
+    own_pulls: int = 0
+    observed_pulls: float = 0.0
+    updated_at: float
