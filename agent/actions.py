@@ -27,6 +27,8 @@ class ActionSpec(BaseModel):
     expected_benefit: float = Field(0.7, ge=0, le=1)
     supports_dry_run: bool = False
     timeout_s: float | None = None
+    #: Whether it changes the target (a remedy) or only looks at it (a check).
+    mutates: bool = True
 
 
 class ActionRequest(BaseModel):
@@ -36,6 +38,8 @@ class ActionRequest(BaseModel):
     target: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     dry_run: bool = False
+    #: The kind of situation this is meant to resolve; what the agent learns values for.
+    situation: str | None = None
 
 
 class ActionOutput(BaseModel):
@@ -77,7 +81,7 @@ async def noop(request: ActionRequest) -> ActionOutput:
 class ActionRegistry:
     def __init__(self) -> None:
         self._actions: dict[str, tuple[ActionSpec, Handler]] = {}
-        self.register(ActionSpec(name="noop", description="does nothing"), noop)
+        self.register(ActionSpec(name="noop", description="does nothing", mutates=False), noop)
 
     def register(self, spec: ActionSpec, handler: Handler) -> None:
         self._actions[spec.name] = (spec, handler)

@@ -18,6 +18,7 @@ from typing import Protocol
 from agent.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.behaviour import PatternAction, matching
 from agent.decision import Decision, OptionKind, Situation, decide
+from agent.emotions import INDEX as EMOTION_INDEX
 from agent.emotions import Appraisal
 from agent.errors import OperationFailed
 from agent.events import (
@@ -29,10 +30,15 @@ from agent.events import (
     EmotionsChanged,
     EventBus,
     KernelEvent,
+    OutcomeLearned,
+    Reflected,
     StateChanged,
 )
+from agent.learning import Choice
 from agent.lifecycle import LifecycleState, check_transition
+from agent.memory import AgentMemory
 from agent.mind import Mind
+from agent.procedures import Procedure, ProcedureRun, Step, execute_procedure
 from agent.profile import AgentProfile
 from agent.resources import ResourceExhausted, Resources
 from agent.risk import Record, RiskLevel
@@ -40,6 +46,11 @@ from agent.stimulus import Outcome, Stimulus, Thought
 
 #: Re-checks one stimulus may take before the agent must choose something else.
 MAX_RECHECKS = 3
+#: Remedies one incident may try before the agent gives up and reports failure.
+MAX_ATTEMPTS = 4
+#: A procedure runs by itself once it worked this often with this smoothed success rate.
+TRUSTED_RUNS = 2
+TRUSTED_RATE = 0.6
 
 
 class AgentHost(Protocol):
@@ -93,6 +104,8 @@ class WebOpsAgent:
         state: LifecycleState = LifecycleState.INITIALIZING,
         records: dict[tuple[str, str], RecordCounts] | None = None,
         queue_size: int = 1024,
+        *,
+        memory: AgentMemory,
     ) -> None:
         self.profile = profile
         self.name = profile.name
@@ -106,6 +119,7 @@ class WebOpsAgent:
             queue_size
         )
         self._task: asyncio.Task[None] | None = None
+        self.memory = memory
         self.last_decision: Decision | None = None
         self.handled = 0
 
@@ -235,13 +249,32 @@ class WebOpsAgent:
             rechecks_done=rechecks,
             teammate=stimulus.teammate,
             teammate_proficiency=stimulus.teammate_proficiency,
+            can_recheck=stimulus.recheck is not None and rechecks < MAX_RECHECKS,
+            observation=spec is not None and not spec.mutates,
         )
 
-    async def think(self, stimulus: Stimulus, rechecks: int = 0) -> Thought:
+    def choose(self, stimulus: Stimulus, exclude: set[str]) -> tuple[Stimulus, Choice | None]:
+        """Pick the remedy among the candidates by what was learned (UCB1, see learning.py)."""
+        options = [c for c in stimulus.candidates if c.action not in exclude]
+        if stimulus.action is not None or not options:
+            return stimulus, None
+        situation = stimulus.situation or stimulus.summary
+        choice = self.memory.learner.choose(situation, [c.action for c in options])
+        chosen = next(c for c in options if c.action == choice.action)
+        request = chosen.model_copy(update={"situation": situation})
+        return stimulus.model_copy(update={"action": request}), choice
+
+    async def think(
+        self, stimulus: Stimulus, rechecks: int = 0, choice: Choice | None = None
+    ) -> Thought:
         """Appraise the stimulus, analyse the situation and decide what to do."""
         if stimulus.appraisal is not None and rechecks == 0:
             self.feel(stimulus.appraisal, stimulus.intensity, cause=stimulus.summary)
         situation = self.analyse(stimulus, rechecks)
+        if situation.action is not None and stimulus.situation:
+            arm = self.memory.learner.stats(stimulus.situation, situation.action)
+            if arm.weight > 0:
+                situation = situation.model_copy(update={"learned": (arm.value, arm.weight)})
         record = self.record_for(situation.action).record() if situation.action else Record()
         decision = decide(
             situation,
@@ -250,8 +283,34 @@ class WebOpsAgent:
             self.mind.modifiers(),
             record,
             self._host.threshold,
+            learning=choice.as_dict() if choice else None,
         )
         self.last_decision = decision
+        if rechecks == 0:
+            await self.memory.remember(
+                "stimulus",
+                stimulus.summary,
+                importance=self._importance(0.2),
+                situation=stimulus.situation,
+                details={
+                    "target": stimulus.target,
+                    "severity": stimulus.severity,
+                    "kind": stimulus.kind,
+                },
+            )
+        await self.memory.remember(
+            "decision",
+            decision.explanation.summary,
+            importance=self._importance(0.1),
+            situation=stimulus.situation,
+            details={
+                "option": decision.option,
+                "action": decision.action,
+                "target": decision.target,
+                "confidence": decision.confidence,
+                "patterns": decision.explanation.patterns,
+            },
+        )
         self._emit(
             lambda: DecisionMade(
                 agent=self.name,
@@ -277,6 +336,13 @@ class WebOpsAgent:
             emotions=self.mind.as_dict(),
             mood=self.mind.mood(),
         )
+
+    def _importance(self, outcome_weight: float) -> float:
+        """Importance from the outcome, the surprise felt and how stirred the agent is."""
+        emotions = self.mind.emotions
+        stirred = max(abs(e - r) for e, r in zip(emotions, self.mind.rest, strict=True))
+        surprise = emotions[EMOTION_INDEX["surprise"]]
+        return min(1.0, 0.05 + 0.45 * outcome_weight + 0.25 * surprise + 0.25 * stirred)
 
     async def act(
         self,
@@ -355,6 +421,28 @@ class WebOpsAgent:
         )
         if result.status != "refused":
             self.learn_outcome(spec.name, result, severity=1.0, approved=approved)
+            where = f" on {request.target}" if request.target else ""
+            await self.memory.remember(
+                "action",
+                f"{spec.name}{where}: {result.status} ({result.detail})",
+                importance=self._importance(
+                    1.0 if not result.ok else 0.4 if spec.mutates else 0.15
+                ),
+                situation=request.situation,
+                details={
+                    "action": spec.name,
+                    "target": request.target,
+                    "status": result.status,
+                    "detail": result.detail,
+                    "mutates": spec.mutates,
+                    "duration_ms": round(result.duration_ms, 3),
+                    **{
+                        k: v
+                        for k, v in result.data.items()
+                        if k in ("healthy", "latency_ms", "status_code")
+                    },
+                },
+            )
         return result
 
     def learn_outcome(
@@ -407,19 +495,52 @@ class WebOpsAgent:
                 )
 
     async def handle(self, stimulus: Stimulus) -> Outcome:
-        """Think, then act on the decision: re-check, run, ask for approval, wait or hand over."""
+        """Think, then act on the decision: re-check, run, ask for approval, wait or hand over.
+
+        With a situation and candidate remedies, the agent works the incident: a trusted
+        procedure first, then remedies chosen by what it learned, each verified by the
+        re-check, until one fixes it or none is left. What worked is kept as a procedure.
+        """
+        outcome = await self._work(stimulus)
+        if self.memory.reflection_due:
+            facts = await self.memory.reflect()
+            self._emit(lambda: Reflected(agent=self.name, facts=len(facts), ts=self._now()))
+        return outcome
+
+    async def _work(self, stimulus: Stimulus) -> Outcome:
+        situation = stimulus.situation or stimulus.summary
         rechecks = 0
         steps = 0
+        tried: list[tuple[str, bool]] = []
+        taken: list[Step] = []
+        procedure_id: int | None = None
+        if stimulus.situation and stimulus.candidates and stimulus.action is None:
+            ran = await self._run_procedure(stimulus)
+            if ran is not None:
+                procedure, run = ran
+                procedure_id = procedure.id
+                steps += run.steps_run
+                tried.extend((r.action, r.fixed) for r in run.results)
+                if run.ok:
+                    decision = self.last_decision or self._fallback_decision(stimulus)
+                    return Outcome(
+                        status="succeeded",
+                        summary=f"procedure for {situation} fixed it in {run.steps_run} step(s)",
+                        decision=decision,
+                        steps=steps,
+                        tried=tuple(tried),
+                        procedure_id=procedure_id,
+                    )
         while True:
-            thought = await self.think(stimulus, rechecks)
+            current, choice = self.choose(stimulus, {a for a, _ in tried})
+            thought = await self.think(current, rechecks, choice)
             decision = thought.decision
-            steps += 1
             if (
                 decision.option is OptionKind.RECHECK
-                and stimulus.recheck is not None
+                and current.recheck is not None
                 and rechecks < MAX_RECHECKS
             ):
-                check = await self.act(stimulus.recheck, decision=decision)
+                check = await self.act(current.recheck, decision=decision)
                 rechecks += 1
                 steps += 1
                 if check.ok:
@@ -430,40 +551,114 @@ class WebOpsAgent:
                         result=check,
                         rechecks=rechecks,
                         steps=steps,
+                        tried=tuple(tried),
                     )
                 stimulus = stimulus.model_copy(update={"evidence": max(stimulus.evidence, 0.95)})
                 continue
-            break
-        summary = decision.explanation.summary
-        if decision.requires_approval and stimulus.action is not None:
-            approval_id = await self._host.request_approval(self, stimulus.action, decision)
-            return Outcome(
-                status="awaiting_approval",
-                summary=summary,
-                decision=decision,
-                approval_id=approval_id,
-                rechecks=rechecks,
-                steps=steps,
+            summary = decision.explanation.summary
+            if decision.requires_approval and current.action is not None:
+                approval_id = await self._host.request_approval(self, current.action, decision)
+                return Outcome(
+                    status="awaiting_approval",
+                    summary=summary,
+                    decision=decision,
+                    approval_id=approval_id,
+                    rechecks=rechecks,
+                    steps=steps,
+                    tried=tuple(tried),
+                )
+            if decision.option is not OptionKind.ACT or current.action is None:
+                status = {OptionKind.WAIT: "waiting", OptionKind.HANDOVER: "handed_over"}.get(
+                    decision.option, "deferred"
+                )
+                if tried:
+                    status = "failed"
+                await self.memory.remember(
+                    "outcome",
+                    f"{situation}: {status} ({decision.option})",
+                    importance=self._importance(0.3),
+                    situation=stimulus.situation,
+                )
+                return Outcome(
+                    status=status,
+                    summary=summary,  # type: ignore[arg-type]
+                    decision=decision,
+                    rechecks=rechecks,
+                    steps=steps,
+                    tried=tuple(tried),
+                )
+            request = current.action
+            result = await self.act(request, decision=decision)
+            steps += 1
+            fixed = result.ok
+            if result.ok and current.recheck is not None and self._mutates(request.action):
+                fixed = (await self.act(current.recheck, decision=decision)).ok
+                steps += 1
+            tried.append((request.action, fixed))
+            taken.append(Step(request.action, dict(request.params), runs=1, fixes=int(fixed)))
+            if stimulus.situation:
+                reward = 1.0 if fixed else 0.0
+                self.memory.learner.update(situation, request.action, reward)
+                if self._host.bus.active:
+                    self._host.bus.publish(
+                        OutcomeLearned(
+                            agent=self.name,
+                            situation=situation,
+                            action=request.action,
+                            reward=reward,
+                            ts=self._now(),
+                        )
+                    )
+            more = [c for c in stimulus.candidates if c.action not in {a for a, _ in tried}]
+            if fixed or not more or stimulus.action is not None or len(tried) >= MAX_ATTEMPTS:
+                if fixed and stimulus.situation and self._mutates(request.action):
+                    await self.memory.store_procedure(situation, taken)
+                return Outcome(
+                    status="succeeded" if fixed else "failed",
+                    summary=result.detail or summary,
+                    decision=decision,
+                    result=result,
+                    rechecks=rechecks,
+                    steps=steps,
+                    tried=tuple(tried),
+                    procedure_id=procedure_id,
+                )
+
+    def _mutates(self, action: str) -> bool:
+        return self._host.actions.spec(action).mutates
+
+    async def _run_procedure(self, stimulus: Stimulus) -> tuple[Procedure, ProcedureRun] | None:
+        """Run the stored procedure for this situation when the record says it is trusted and
+        no step would need a human's approval."""
+        assert stimulus.situation is not None
+        procedure = await self.memory.best_procedure(stimulus.situation)
+        if procedure is None or procedure.successes < TRUSTED_RUNS:
+            return None
+        if procedure.success_rate < TRUSTED_RATE:
+            return None
+        if any(
+            self._host.actions.spec(s.action).risk > self._host.threshold for s in procedure.steps
+        ):
+            return None
+        situation = stimulus.situation
+
+        async def run_step(step: Step) -> tuple[bool, str]:
+            request = ActionRequest(
+                action=step.action, target=stimulus.target, params=step.params, situation=situation
             )
-        if decision.option is OptionKind.ACT and stimulus.action is not None:
-            result = await self.act(stimulus.action, decision=decision)
-            status = "succeeded" if result.ok else "failed"
-            return Outcome(
-                status=status,
-                summary=result.detail or summary,
-                decision=decision,
-                result=result,
-                rechecks=rechecks,
-                steps=steps + 1,
-            )
-        status = {
-            OptionKind.WAIT: "waiting",
-            OptionKind.HANDOVER: "handed_over",
-        }.get(decision.option, "deferred")
-        return Outcome(
-            status=status,
-            summary=summary,
-            decision=decision,  # type: ignore[arg-type]
-            rechecks=rechecks,
-            steps=steps,
+            result = await self.act(request)
+            return result.ok, result.detail
+
+        async def verify() -> bool:
+            if stimulus.recheck is None:
+                return False
+            return (await self.act(stimulus.recheck)).ok
+
+        run = await execute_procedure(
+            procedure, run_step, verify if stimulus.recheck is not None else None
         )
+        for r in run.results:
+            if self._mutates(r.action):
+                self.memory.learner.update(situation, r.action, 1.0 if r.fixed else 0.0)
+        await self.memory.save_procedure_stats(procedure)
+        return procedure, run

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +55,12 @@ class Situation(BaseModel):
     rechecks_done: int = Field(0, ge=0)
     teammate: str | None = None
     teammate_proficiency: float = Field(0.0, ge=0, le=1)
+    #: What experience says of the action here: (value in [0, 1], weight of experience).
+    learned: tuple[float, float] | None = None
+    #: Whether there is a way to look again (a check to re-run).
+    can_recheck: bool = True
+    #: The action only looks (a check): there is nothing to weigh, the agent just looks.
+    observation: bool = False
 
 
 class Factor(BaseModel):
@@ -91,6 +98,8 @@ class Explanation(BaseModel):
     patterns: dict[str, float]
     risk: RiskAssessment | None
     confidence_factors: tuple[Factor, ...]
+    #: How the action was chosen among candidates (values, experience, exploration bonus).
+    learning: dict[str, Any] | None = None
 
 
 class Decision(BaseModel):
@@ -125,6 +134,7 @@ def decide(
     modifiers: EmotionModifiers,
     record: Record,
     threshold: RiskLevel,
+    learning: dict[str, Any] | None = None,
 ) -> Decision:
     s = situation
     tolerance = max(0.02, min(0.98, effects.risk_tolerance + modifiers.risk_tolerance))
@@ -163,11 +173,47 @@ def decide(
                 f"tolerance {tolerance:.2f}",
             ),
         ]
+        if s.learned is not None:
+            value, experience = s.learned
+            options[OptionKind.ACT].append(
+                _factor(
+                    "learned value",
+                    _r(value - 0.5),
+                    0.4 * min(1.0, experience / 5),
+                    note=f"{value:.2f} over {experience:.1f} tries in this situation",
+                )
+            )
         options[OptionKind.ASK_HUMAN] = [
             _factor(name="perceived risk", value=risk.perceived, weight=0.9),
             _factor(name="uncertainty", value=_r(1 - s.evidence), weight=0.2),
             _factor(name="cost of asking", value=1.0, weight=-0.2),
         ]
+    if s.observation and s.action is not None:
+        options = {
+            OptionKind.ACT: [
+                _factor("looking changes nothing", 1.0, 0.5, note=f"{s.action} only observes")
+            ]
+        }
+        scored = {OptionKind.ACT: _score(OptionKind.ACT, options[OptionKind.ACT])}
+        confidence, confidence_factors = _confidence(s, personality, modifiers, scored)
+        return Decision(
+            option=OptionKind.ACT,
+            action=s.action,
+            target=s.target,
+            confidence=confidence,
+            requires_approval=False,
+            explanation=Explanation(
+                summary=f"look: {s.action}" + (f" on {s.target}" if s.target else ""),
+                options=tuple(scored.values()),
+                personality=effects.model_dump(),
+                emotions={},
+                risk_tolerance=_r(tolerance),
+                patterns={},
+                risk=None,
+                confidence_factors=confidence_factors,
+                learning=learning,
+            ),
+        )
     options[OptionKind.RECHECK] = [
         _factor(name="uncertainty", value=_r(1 - s.evidence), weight=0.5),
         _factor(
@@ -200,6 +246,8 @@ def decide(
             _factor(name="cost of a hand-over", value=1.0, weight=-0.05),
         ]
 
+    if not s.can_recheck:
+        del options[OptionKind.RECHECK]
     scored = {kind: _score(kind, factors) for kind, factors in options.items()}
     confidence, confidence_factors = _confidence(s, personality, modifiers, scored)
 
@@ -251,6 +299,7 @@ def decide(
         patterns=fired,
         risk=risk,
         confidence_factors=confidence_factors,
+        learning=learning,
     )
     return Decision(
         option=best.option,

@@ -93,6 +93,20 @@ class AgentSaid(KernelEvent):
     text: str
 
 
+class OutcomeLearned(KernelEvent):
+    """An agent learned how well an action did in a situation (teammates can watch this)."""
+
+    kind: Literal["outcome_learned"] = "outcome_learned"
+    situation: str
+    action: str
+    reward: float
+
+
+class Reflected(KernelEvent):
+    kind: Literal["reflected"] = "reflected"
+    facts: int
+
+
 Subscriber = Callable[[KernelEvent], Any]
 
 

@@ -25,8 +25,18 @@ from agent.agent import RecordCounts, WebOpsAgent
 from agent.decision import Decision
 from agent.emotions import Appraisal
 from agent.errors import AlreadyExists, InvalidInput, NotFound
-from agent.events import ApprovalDecided, ApprovalRequested, EventBus
+from agent.events import ApprovalDecided, ApprovalRequested, EventBus, KernelEvent, OutcomeLearned
+from agent.learning import Feedback
 from agent.lifecycle import LifecycleState, parse_state
+from agent.memory import (
+    KINDS,
+    AgentMemory,
+    ConsolidationReport,
+    IdAllocator,
+    MemoryBackend,
+    MemoryItem,
+    MemoryKind,
+)
 from agent.mind import Mind
 from agent.mood import Mood
 from agent.personality import Personality, TraitEffects, build_personality
@@ -36,10 +46,17 @@ from agent.risk import RiskLevel
 from agent.stimulus import Outcome, Stimulus
 from storage.database import Database
 from storage.errors import DuplicateKey
+from storage.repositories.action_values import ActionValueRepository
 from storage.repositories.agents import AgentRepository
 from storage.repositories.approvals import ApprovalRepository
+from storage.repositories.episodes import EpisodeRepository
+from storage.repositories.facts import FactRepository
+from storage.repositories.procedures import ProcedureRepository
 from storage.repositories.records import ActionRecordRepository
 from storage.tables import ActionRecordRow, AgentRow, ApprovalRow
+
+#: Episodes written per INSERT batch by the write-behind flush.
+FLUSH_BATCH = 5_000
 
 
 class KernelConfig(BaseModel):
@@ -127,10 +144,21 @@ class Kernel:
         self._agent_rows = AgentRepository(database)
         self._records = ActionRecordRepository(database)
         self._approvals = ApprovalRepository(database)
+        episodes = EpisodeRepository(database)
+        self.memory_backend = MemoryBackend(
+            episodes=episodes,
+            facts=FactRepository(database),
+            procedures=ProcedureRepository(database),
+            values=ActionValueRepository(database),
+            ids=IdAllocator(episodes),
+            clock=clock,
+        )
         self._agents: dict[str, WebOpsAgent] = {}
         self._dirty: set[str] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self._flush_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
         self.flush_errors = 0
         self.last_flush_error = ""
 
@@ -158,9 +186,8 @@ class Kernel:
             *(a.stop(self.config.stop_timeout_s) for a in self._agents.values() if a.running)
         )
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+            self._stopping.set()  # let a flush under way finish; never cancel it mid-write
+            await self._flusher
         await self.flush()
         await self.database.close()
 
@@ -256,6 +283,14 @@ class Kernel:
             for r in await self._records.for_agent(row.id)
         }
         mind = Mind(personality_of(row), self.clock, json.loads(row.emotions), row.emotions_at)
+        values = await self.memory_backend.values.for_agent(row.id)
+        memory = AgentMemory(
+            row.id,
+            self.memory_backend,
+            AgentMemory.learner_from(values, mind.effects.exploration),
+            max_episodes=self.config.limits.max_episodes,
+            importance_since_reflection=row.importance_since_reflection,
+        )
         agent = WebOpsAgent(
             AgentProfile.from_row(row, mind.mood()),
             row.id,
@@ -264,6 +299,7 @@ class Kernel:
             self,
             parse_state(row.state),
             records,
+            memory=memory,
         )
         self._agents[name] = agent
         return agent
@@ -303,7 +339,11 @@ class Kernel:
             baseline={k: round(v, 4) for k, v in zip(mind.as_dict(), mind.rest, strict=True)},
             mood=mind.mood(),
             skills=[],
-            memory={"episodic": 0, "semantic": 0, "procedural": 0},
+            memory={
+                "episodic": await agent.memory.count_episodes(),
+                "semantic": await agent.memory.count_facts(),
+                "procedural": await agent.memory.count_procedures(),
+            },
             resources=agent.resources.monitor(),
             records=[
                 RecordView(
@@ -316,6 +356,83 @@ class Kernel:
                 for (action, kind), c in sorted(agent.records.items())
             ],
         )
+
+    # -- memory and learning ---------------------------------------------------------------
+
+    async def memory(
+        self,
+        name: str,
+        kind: MemoryKind | None = None,
+        search: str | None = None,
+        limit: int = 20,
+    ) -> list[MemoryItem]:
+        """`webops memory`: recall by similarity when searching, newest first otherwise."""
+        if kind is not None and kind not in KINDS:
+            raise InvalidInput(f"unknown memory kind {kind!r}; use one of {', '.join(KINDS)}")
+        if limit < 1:
+            raise InvalidInput(f"--limit must be at least 1, got {limit}")
+        memory = (await self.load_agent(name)).memory
+        items: list[MemoryItem] = []
+        for k in [kind] if kind else list(KINDS):
+            if k == "episodic":
+                items += (
+                    await memory.recall_similar(search, limit)
+                    if search
+                    else await memory.recent_episodes(limit)
+                )
+            elif k == "semantic":
+                items += await memory.query_facts(text=search, limit=limit)
+            else:
+                procedures = [p for p in await memory.procedures() if p.active or kind]
+                chosen = memory.procedure_items(procedures)
+                if search:
+                    words = set(search.lower().split())
+                    chosen = [i for i in chosen if words & set(i.summary.lower().split())]
+                items += chosen[:limit]
+        if search and kind is None:
+            items.sort(key=lambda i: i.score if i.score is not None else -1.0, reverse=True)
+        return items[:limit] if kind is None else items
+
+    async def memory_item(self, name: str, kind: MemoryKind, item_id: int) -> MemoryItem:
+        memory = (await self.load_agent(name)).memory
+        if kind == "episodic":
+            return await memory.episode(item_id)
+        if kind == "semantic":
+            found = [i for i in await memory.query_facts(limit=10_000) if i.id == item_id]
+        else:
+            found = [
+                i for i in memory.procedure_items(await memory.procedures()) if i.id == item_id
+            ]
+        if not found:
+            raise NotFound(f"no {kind} memory with id {item_id}")
+        return found[0]
+
+    async def consolidate(self, name: str) -> ConsolidationReport:
+        """Rest and consolidate: reflect, compress old episodes, cap retention, tidy procedures."""
+        agent = await self.load_agent(name)
+        was_running = agent.state in (LifecycleState.ACTIVE, LifecycleState.LEARNING)
+        if was_running:
+            await agent.transition(LifecycleState.RESTING)
+        try:
+            await self.flush()
+            return await agent.memory.consolidate()
+        finally:
+            if was_running:
+                await agent.transition(LifecycleState.ACTIVE)
+
+    async def watch(self, observer: str, teammate: str, trust: float = 1.0) -> Callable[[], None]:
+        """Let `observer` learn from `teammate`'s outcomes, discounted (observation learning).
+
+        Returns the function that stops watching."""
+        watcher = await self.load_agent(observer)
+        await self.load_agent(teammate)
+
+        def on_event(event: KernelEvent) -> None:
+            if isinstance(event, OutcomeLearned) and event.agent == teammate:
+                watcher.memory.learner.observe(event.situation, event.action, event.reward, trust)
+                self._dirty.add(observer)
+
+        return self.bus.subscribe(on_event)
 
     # -- approvals -------------------------------------------------------------------------
 
@@ -336,6 +453,8 @@ class Kernel:
         assert found is not None
         request = ActionRequest.model_validate_json(found[0].request)
         agent.feel(Appraisal.PRAISE, 0.3, cause=f"{by} approved {pending.action}")
+        if request.situation:
+            agent.memory.learner.feedback(request.situation, request.action, Feedback.APPROVE)
         result = await agent.act(request, approved=True)
         self._dirty.add(agent.name)
         await self._approvals.transition(
@@ -351,6 +470,18 @@ class Kernel:
         pending = await self._decide(approval_id, "denied", by)
         agent = await self.load_agent(pending.agent)
         agent.feel(Appraisal.CRITICISM, 0.4, cause=f"{by} denied {pending.action}")
+        found = await self._approvals.get(approval_id)
+        assert found is not None
+        request = ActionRequest.model_validate_json(found[0].request)
+        if request.situation:
+            agent.memory.learner.feedback(request.situation, request.action, Feedback.DENY)
+        await agent.memory.remember(
+            "feedback",
+            f"{by} denied {pending.action} on {pending.target or '-'}",
+            importance=0.7,
+            situation=request.situation,
+            details={"feedback": "deny", "action": pending.action, "by": by},
+        )
         return await self.approval(approval_id)
 
     async def _decide(self, approval_id: int, status: str, by: str) -> ApprovalView:
@@ -410,15 +541,38 @@ class Kernel:
     # -- write-behind ----------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Write changed emotions and action records of every loaded agent."""
+        """Write what changed in memory: episodes, emotions, records, learned values."""
+        async with self._flush_lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         names, self._dirty = self._dirty, set()
+        agents = list(self._agents.values())
+        episodes = {a.name: a.memory.take_pending() for a in agents}
+        try:
+            rows = [row for batch in episodes.values() for row in batch]
+            for start in range(0, len(rows), FLUSH_BATCH):
+                await self.memory_backend.episodes.add_tuples(
+                    rows[start : start + FLUSH_BATCH], retry_safe=True
+                )
+        except BaseException:  # cancelled mid-write too: nothing may be lost
+            for agent in agents:
+                agent.memory.restore_pending(episodes[agent.name])
+            self._dirty |= names
+            raise
         emotions = [
             (n, self._agents[n].mind.to_json(), self._agents[n].mind.updated_at)
             for n in names
             if n in self._agents
         ]
         records: list[ActionRecordRow] = []
-        for agent in self._agents.values():
+        values = []
+        pending_reflection = []
+        for agent in agents:
+            values.extend(agent.memory.dirty_values())
+            if agent.memory.reflection_dirty:
+                agent.memory.reflection_dirty = False
+                pending_reflection.append((agent.name, agent.memory.importance_since_reflection))
             for (action, kind), counts in agent.records.items():
                 if counts.dirty:
                     counts.dirty = False
@@ -436,11 +590,17 @@ class Kernel:
                     )
         try:
             await self._agent_rows.save_emotions(emotions)
+            await self._agent_rows.save_reflection_pending(pending_reflection)
             await self._records.save(records)
-        except Exception:
+            await self.memory_backend.values.save(values)
+        except BaseException:  # cancelled mid-write too: nothing may be lost
             self._dirty |= names  # keep them for the next flush
             for row in records:
                 self._agents_by_id[row.agent_id].records[(row.action, row.target_kind)].dirty = True
+            for value in values:
+                self._agents_by_id[value.agent_id].memory.learner.stats(
+                    value.situation, value.action
+                ).dirty = True
             raise
 
     @property
@@ -448,8 +608,9 @@ class Kernel:
         return {a.id: a for a in self._agents.values()}
 
     async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.flush_interval_s)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.config.flush_interval_s)
             try:
                 await self.flush()
             except Exception as exc:  # a busy file: the data stays dirty and is retried

@@ -29,8 +29,12 @@ class Stimulus(BaseModel):
     criticality: Criticality = Criticality.MEDIUM
     severity: float = Field(0.5, ge=0, le=1)
     evidence: float = Field(0.7, ge=0, le=1)
+    #: The kind of situation ("shop:slow", "5xx"): what memory and learning are keyed by.
+    situation: str | None = None
     #: What the agent would do about it, if anything.
     action: ActionRequest | None = None
+    #: Remedies to choose from when no single action is given; the agent learns which works.
+    candidates: tuple[ActionRequest, ...] = ()
     #: How to look again (a check); a recheck that passes means nothing needs doing.
     recheck: ActionRequest | None = None
     #: An event to appraise before thinking (a threat to a critical target, praise ...).
@@ -64,3 +68,6 @@ class Outcome(BaseModel):
     approval_id: int | None = None
     rechecks: int = 0
     steps: int = 1
+    #: Remedies tried, in order, with whether each fixed it.
+    tried: tuple[tuple[str, bool], ...] = ()
+    procedure_id: int | None = None

@@ -131,6 +131,9 @@ class Database:
         self._writer = async_sessionmaker(
             writer_engine, class_=AsyncSession, expire_on_commit=False
         )
+        # Writers of this process queue here instead of in SQLite's busy handler, which
+        # sleeps in steps of up to 100 ms; other processes still meet the busy timeout.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
@@ -163,9 +166,16 @@ class Database:
     @asynccontextmanager
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction, committed when the block ends without error."""
-        maker = self._writer if write else self._reader
-        try:
-            async with maker() as session, session.begin():
-                yield session
-        except OperationalError as exc:
-            raise _storage_error(exc) from exc
+        if not write:
+            try:
+                async with self._reader() as session, session.begin():
+                    yield session
+            except OperationalError as exc:
+                raise _storage_error(exc) from exc
+            return
+        async with self._write_lock:
+            try:
+                async with self._writer() as session, session.begin():
+                    yield session
+            except OperationalError as exc:
+                raise _storage_error(exc) from exc

@@ -96,3 +96,35 @@ async def test_a_fright_visibly_raises_the_selected_agents_fear_gauge(db_path: P
         await pilot.press("down")
         await pilot.pause()
         assert gauges.agent == "ben" and gauges.values["fear"] > 0.3
+
+
+async def test_memory_search_shows_the_relevant_episode_first(db_path: Path) -> None:
+    from textual.widgets import DataTable as Table
+    from textual.widgets import Input
+
+    from widgets.memory_browser import MemoryBrowser
+
+    await _create(db_path, ("anna", "cautious"))
+    async with await Kernel.open(db_path) as kernel:
+        memory = (await kernel.load_agent("anna")).memory
+        for text in (
+            "mail queue is backing up",
+            "shop checkout latency spiked to 900 ms",
+            "certificate for api expires in 3 days",
+            "dns for mail failed",
+        ):
+            await memory.remember("stimulus", text, importance=0.5)
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        search = app.query_one("#memory-search", Input)
+        assert search.has_focus
+        await pilot.press(*"slow shop checkout", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        browser = app.query_one(MemoryBrowser)
+        assert browser.items and "shop checkout latency" in browser.items[0].summary
+        table = browser.query_one("#memory-results", Table)
+        assert "shop checkout latency" in str(table.get_row_at(0)[1])
+        assert browser.items[0].score is not None and float(table.get_row_at(0)[0]) > 0

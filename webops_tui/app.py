@@ -7,20 +7,22 @@ twice a second however many events arrive.
 
 from __future__ import annotations
 
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 
 from agent.errors import WebopsError
 from agent.events import EmotionsChanged, KernelEvent, StateChanged
 from agent.kernel import Kernel
+from agent.memory import MemoryKind
 from themes import STYLESHEET, THEMES
 from webops_tui import __version__
 from webops_tui.config import Settings
 from widgets.agent_roster import AgentRoster
 from widgets.emotion_gauges import EmotionGauges
+from widgets.memory_browser import MemoryBrowser
 
 ROSTER_REFRESH_S = 0.5
 
@@ -41,6 +43,9 @@ class WebopsApp(App[None]):
     CSS_PATH = STYLESHEET
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("t", "show_tab('team')", "Team", id="app.team"),
+        Binding("m", "show_tab('memory')", "Memory", id="app.memory"),
+        Binding("slash", "search_memory", "Search", id="app.search_memory"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
     ]
 
@@ -57,14 +62,45 @@ class WebopsApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(id="main"):
-            roster = AgentRoster(id="roster", classes="panel")
-            roster.border_title = "Agents"
-            yield roster
-            gauges = EmotionGauges(id="gauges", classes="panel")
-            gauges.border_title = "Feelings"
-            yield gauges
+        with TabbedContent(initial="team", id="main"):
+            with TabPane("Team", id="team"):
+                roster = AgentRoster(id="roster", classes="panel")
+                roster.border_title = "Agents"
+                yield roster
+                gauges = EmotionGauges(id="gauges", classes="panel")
+                gauges.border_title = "Feelings"
+                yield gauges
+            with TabPane("Memory", id="memory"):
+                browser = MemoryBrowser(id="memory-browser", classes="panel")
+                browser.border_title = "Memory"
+                yield browser
         yield Footer()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        if tab == "memory":
+            self.query_one(MemoryBrowser).request()
+
+    def action_search_memory(self) -> None:
+        self.query_one(TabbedContent).active = "memory"
+        self.query_one("#memory-search", Input).focus()
+
+    @property
+    def selected_agent(self) -> str | None:
+        profile = self.query_one(AgentRoster).selected
+        return profile.name if profile else None
+
+    @on(MemoryBrowser.SearchRequested)
+    def _memory_search(self, message: MemoryBrowser.SearchRequested) -> None:
+        self._load_memory(message.kind, message.text)
+
+    @work(exclusive=True, group="memory")
+    async def _load_memory(self, kind: MemoryKind, text: str) -> None:
+        name = self.selected_agent
+        if self.kernel is None or name is None:
+            return
+        items = await self.kernel.memory(name, kind, text or None, limit=50)
+        self.query_one(MemoryBrowser).show_items(name, items)
 
     async def on_mount(self) -> None:
         if self.kernel is None:
@@ -99,6 +135,9 @@ class WebopsApp(App[None]):
 
     def on_agent_roster_selected(self, message: AgentRoster.Selected) -> None:
         self._show_feelings(message.profile.name)
+        browser = self.query_one(MemoryBrowser)
+        if browser.agent is not None and browser.agent != message.profile.name:
+            browser.request()
 
     def _show_feelings(self, name: str) -> None:
         agent = self.kernel.loaded(name) if self.kernel else None

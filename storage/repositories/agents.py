@@ -66,3 +66,17 @@ class AgentRepository:
         async with self._db.session(write=True) as session:
             result = await session.exec(delete(AgentRow).where(col(AgentRow.name) == name))
             return bool(result.rowcount)
+
+    async def save_reflection_pending(self, updates: Sequence[tuple[str, float]]) -> None:
+        """Write (name, importance since the last reflection) for many agents in one transaction."""
+        if not updates:
+            return
+        statement = (
+            update(AgentRow)
+            .where(col(AgentRow.name) == bindparam("b_name"))
+            .values(importance_since_reflection=bindparam("b_importance"))
+        )
+        params = [{"b_name": n, "b_importance": i} for n, i in updates]
+        async with self._db.session(write=True) as session:
+            conn = await session.connection()
+            await conn.execute(statement, params)

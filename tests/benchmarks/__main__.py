@@ -5,10 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.benchmarks import bench_cli, bench_kernel
+from tests.benchmarks import bench_cli, bench_kernel, bench_recall, bench_storage
 from tests.benchmarks.figures import Figure, report
 
-SUITES = {"kernel": bench_kernel.run, "cli": bench_cli.run}
+SUITES = {
+    "kernel": bench_kernel.run,
+    "cli": bench_cli.run,
+    "storage": bench_storage.run,
+    "recall": bench_recall.run,
+}
 
 
 def main() -> int:

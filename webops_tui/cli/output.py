@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> None:
+def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any]) -> None:
     """Print exactly one JSON document, built from the same models as the human output."""
     document: Any
-    if isinstance(data, dict):
+    if isinstance(data, dict) or (isinstance(data, list) and data and isinstance(data[0], dict)):
         document = data
     elif hasattr(data, "model_dump"):
         document = data.model_dump(mode="json")

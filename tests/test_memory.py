@@ -1,0 +1,227 @@
+"""Episodic recall, reflection into facts, procedures, consolidation, and the memory CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from agent.actions import ActionRequest
+from agent.kernel import Kernel, KernelConfig
+from agent.procedures import Step
+from agent.reflection import Insight
+from agent.resources import ResourceLimits
+from agent.stimulus import Stimulus
+from tests.conftest import CliRunner, FakeClock
+from tests.world import ToyService, toy_registry
+
+
+def _outage(service_name: str = "shop") -> Stimulus:
+    return Stimulus(
+        summary=f"{service_name} is down: connection refused",
+        target=service_name,
+        situation=f"{service_name}:down",
+        severity=0.9,
+        evidence=0.95,
+        candidates=(
+            ActionRequest(action="clear-cache", target=service_name),
+            ActionRequest(action="restart", target=service_name),
+        ),
+        recheck=ActionRequest(action="check", target=service_name),
+    )
+
+
+async def test_what_worked_becomes_a_procedure_that_runs_and_gets_shorter(
+    db_path: Path,
+) -> None:
+    service = ToyService()
+    async with await Kernel.open(db_path, actions=toy_registry(service)) as kernel:
+        await kernel.create_agent("ben", "bold")
+        memory = (await kernel.load_agent("ben")).memory
+        # A procedure as a person might have recorded it: clear the cache, then restart.
+        procedure = await memory.store_procedure(
+            "shop:down", [Step("clear-cache"), Step("restart")]
+        )
+        await memory.store_procedure("shop:down", [Step("clear-cache"), Step("restart")])
+        assert len(await memory.procedures()) == 1  # the same steps are not stored twice
+        procedure.successes = 2  # trusted, as after two good runs
+        outcomes = []
+        for _ in range(3):
+            service.healthy = False
+            outcomes.append(await kernel.stimulate("ben", _outage()))
+        assert all(o.status == "succeeded" and o.procedure_id == procedure.id for o in outcomes)
+        assert service.log.count("clear-cache") == 3  # the procedure ran its steps in order
+        steps_before = outcomes[-1].steps
+        report = await kernel.consolidate("ben")
+        assert report.optimized == 1
+        procedures = await memory.procedures()
+        old, new = sorted(procedures, key=lambda p: p.version)
+        assert not old.active and new.active and new.parent_id == old.id
+        assert new.signature == ("restart",)  # clear-cache never fixed anything: dropped
+        service.healthy = False
+        service.log.clear()
+        outcome = await kernel.stimulate("ben", _outage())
+        assert outcome.procedure_id == new.id and outcome.steps < steps_before
+        assert service.log == ["restart", "check"]
+        items = await kernel.memory("ben", "procedural")
+        assert [i.id for i in items] == [old.id, new.id] or [i.id for i in items] == [
+            new.id,
+            old.id,
+        ]
+
+
+async def test_a_remedy_that_fixed_it_is_stored_as_a_procedure(db_path: Path) -> None:
+    service = ToyService()
+    async with await Kernel.open(db_path, actions=toy_registry(service)) as kernel:
+        await kernel.create_agent("ben", "bold")
+        outcome = await kernel.stimulate("ben", _outage())
+        assert outcome.status == "succeeded" and outcome.tried[-1] == ("restart", True)
+        (procedure,) = await (await kernel.load_agent("ben")).memory.procedures()
+        assert procedure.situation == "shop:down"
+        assert procedure.signature == tuple(action for action, _ in outcome.tried)
+
+
+async def test_reflection_turns_episodes_into_facts_with_their_sources(
+    db_path: Path,
+) -> None:
+    service = ToyService(healthy=True)
+    async with await Kernel.open(db_path, actions=toy_registry(service)) as kernel:
+        await kernel.create_agent("anna", "cautious")
+        for i in range(40):
+            service.latency_ms = 100 + (i % 7) * 5
+            await kernel.stimulate(
+                "anna",
+                Stimulus(
+                    summary="routine check of shop",
+                    target="shop",
+                    severity=0.2,
+                    evidence=0.9,
+                    action=ActionRequest(action="check", target="shop"),
+                ),
+            )
+        facts = await kernel.memory("anna", "semantic")
+        band = next(f for f in facts if f.details and f.details["predicate"] == "normal_latency_ms")
+        assert band.details is not None and band.details["subject"] == "shop"
+        median, band_text = band.details["value"].split(" ", 1)
+        assert 105 <= int(median) <= 125 and band_text.startswith("(10")  # checks saw 100-130
+        assert band.sources
+        for episode_id in band.sources[:3]:
+            source = await kernel.memory_item("anna", "episodic", episode_id)
+            assert "check on shop" in source.summary
+        status = await kernel.status("anna")
+    assert status.memory["semantic"] >= 1
+
+
+async def test_facts_gain_confidence_with_agreement_and_lose_it_on_contradiction(
+    db_path: Path,
+) -> None:
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna")
+        memory = (await kernel.load_agent("anna")).memory
+        first = await memory.update_fact(Insight("shop:slow", "fixed_by", "restart", 0.5, (1,)))
+        agreed = await memory.update_fact(Insight("shop:slow", "fixed_by", "restart", 0.5, (2,)))
+        assert agreed.details and first.details
+        assert agreed.details["confidence"] > first.details["confidence"]
+        assert agreed.sources == [1, 2]
+        doubted = await memory.update_fact(
+            Insight("shop:slow", "fixed_by", "clear-cache", 0.4, (3,))
+        )
+        assert doubted.details and doubted.details["value"] == "restart"
+        assert doubted.details["confidence"] < agreed.details["confidence"]
+        found = await memory.query_facts(text="what fixes a slow shop")
+        assert found and found[0].details and found[0].details["subject"] == "shop:slow"
+
+
+async def test_recall_survives_a_restart(db_path: Path, clock: FakeClock) -> None:
+    service = ToyService(healthy=True)
+    actions = toy_registry(service)
+    async with await Kernel.open(db_path, clock=clock, actions=actions) as kernel:
+        await kernel.create_agent("anna")
+        memory = (await kernel.load_agent("anna")).memory
+        for text in (
+            "shop checkout latency spiked to 900 ms",
+            "mail dns record missing",
+            "certificate for api expires in 3 days",
+            "shop checkout errors 502",
+        ):
+            await memory.remember("stimulus", text, importance=0.5)
+            clock.advance(60)
+        before = await kernel.memory("anna", "episodic", "shop checkout slow", limit=3)
+    async with await Kernel.open(db_path, clock=clock, actions=actions) as kernel:
+        after = await kernel.memory("anna", "episodic", "shop checkout slow", limit=3)
+    assert [(i.id, i.score) for i in after] == [(i.id, i.score) for i in before]
+    assert "shop checkout" in after[0].summary
+
+
+async def test_consolidation_compresses_old_episodes_and_caps_retention(
+    db_path: Path, clock: FakeClock
+) -> None:
+    config = KernelConfig(limits=ResourceLimits(max_episodes=100))
+    async with await Kernel.open(db_path, clock=clock, config=config) as kernel:
+        await kernel.create_agent("anna")
+        agent = await kernel.start_agent("anna")
+        memory = agent.memory
+        for i in range(150):
+            await memory.remember(
+                "stimulus", f"event number {i}", importance=(i % 10) / 10, details={"i": i}
+            )
+        clock.advance(2 * 24 * 3600)
+        await memory.remember("stimulus", "a fresh one", importance=0.9, details={"i": -1})
+        states: list[str] = []
+        kernel.bus.subscribe(lambda e: states.append(e.new) if hasattr(e, "new") else None)
+        report = await kernel.consolidate("anna")
+        assert states == ["resting", "active"]
+        assert report.trimmed == 51 and report.compressed >= 100
+        assert await memory.count_episodes() == 100
+        kept = await kernel.memory("anna", "episodic", limit=200)
+        assert len(kept) == 100
+        fresh = next(i for i in kept if "a fresh one" in i.summary)
+        assert fresh.details == {"i": -1}  # young: details kept
+        old = [i for i in kept if i.details is None]
+        assert len(old) >= 99  # old: summary, embedding and importance only
+        recalled = await kernel.memory("anna", "episodic", "event number", limit=5)
+        assert all(i.id in {k.id for k in kept} for i in recalled)
+
+
+async def test_episodes_written_behind_are_all_there_after_close(db_path: Path) -> None:
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna")
+        memory = (await kernel.load_agent("anna")).memory
+        ids = [await memory.remember("stimulus", f"e{i}", importance=0.1) for i in range(3000)]
+    async with await Kernel.open(db_path) as kernel:
+        memory = (await kernel.load_agent("anna")).memory
+        index = await memory.index()
+        assert sorted(int(i) for i in index.ids) == sorted(ids)
+
+
+def test_memory_cli_json_contract(cli: CliRunner, db_path: Path) -> None:
+    cli("agent", "create", "anna")
+
+    async def seed() -> None:
+        async with await Kernel.open(db_path) as kernel:
+            memory = (await kernel.load_agent("anna")).memory
+            await memory.remember("stimulus", "shop checkout latency 900 ms", importance=0.6)
+            await memory.remember("stimulus", "dns for mail failed", importance=0.6)
+
+    asyncio.run(seed())
+    found = cli("memory", "anna", "--search", "shop slow checkout", "--json").json()
+    assert all(set(i) >= {"kind", "id", "summary", "score", "ts"} for i in found)
+    assert "shop checkout" in found[0]["summary"] and found[0]["score"] is not None
+    only = cli("memory", "anna", "--kind", "episodic", "--limit", "1", "--json").json()
+    assert len(only) == 1
+    bad = cli("memory", "anna", "--limit", "0")
+    assert bad.code == 2 and "--limit" in bad.err
+
+
+async def test_a_flush_repeated_after_an_unseen_commit_stores_each_episode_once(
+    db_path: Path,
+) -> None:
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna")
+        memory = (await kernel.load_agent("anna")).memory
+        for i in range(10):
+            await memory.remember("stimulus", f"e{i}", importance=0.1)
+        rows = memory.take_pending()
+        await kernel.memory_backend.episodes.add_tuples(rows)
+        memory.restore_pending(rows)  # as if the commit had not been seen: sent again
+        await kernel.flush()
+        assert await kernel.memory_backend.episodes.count(memory.agent_id) == 10

@@ -1,0 +1,64 @@
+"""`webops memory NAME`: what an agent remembers, knows and knows how to do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.runtime import with_kernel
+
+if TYPE_CHECKING:
+    from agent.memory import MemoryItem
+
+
+def memory(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The agent.")],
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", "-k", help="episodic, semantic or procedural (default: all)."),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", "-s", help="Rank by similarity to this text (recall_similar) instead."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Show an agent's memories: recent first, or the most relevant to --search.
+
+    Example: webops memory anna --search "shop slow" --limit 5 --json
+    """
+    items = with_kernel(
+        ctx,
+        lambda k: k.memory(name, kind, search, limit),  # type: ignore[arg-type]
+    )
+    if as_json:
+        emit_json([item.model_dump(mode="json", exclude={"details"}) for item in items])
+        return
+    _render(items, searching=search is not None)
+
+
+def _render(items: list[MemoryItem], searching: bool) -> None:
+    from rich.table import Table
+
+    if not items:
+        console().print("nothing remembered yet")
+        return
+    table = Table()
+    for column in ("kind", "id", "summary", "score" if searching else "when"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        last = (
+            f"{item.score:.3f}"
+            if searching and item.score is not None
+            else ""
+            if searching
+            else item.ts.strftime("%Y-%m-%d %H:%M:%S")
+        )
+        table.add_row(item.kind, str(item.id), item.summary, last)
+    console().print(table)
