@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent.actions import ActionRegistry, ActionRequest
 from agent.agent import RecordCounts, WebOpsAgent
@@ -45,6 +45,9 @@ from agent.resources import ResourceLimits, Resources, ResourceUsage
 from agent.risk import RiskLevel
 from agent.stimulus import Outcome, Stimulus
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from agent.recall import RecallWeights
 from storage.errors import DuplicateKey
 from storage.repositories.action_values import ActionValueRepository
 from storage.repositories.agents import AgentRepository
@@ -67,6 +70,11 @@ class KernelConfig(BaseModel):
     limits: ResourceLimits = ResourceLimits()
     flush_interval_s: float = 0.5
     stop_timeout_s: float = 5.0
+    #: Weights of relevance, recency and importance in recall (and the recency half-life).
+    recall_relevance: float = Field(1.0, ge=0)
+    recall_recency: float = Field(1.0, ge=0)
+    recall_importance: float = Field(1.0, ge=0)
+    recall_half_life_s: float = Field(6 * 3600.0, gt=0)
 
 
 class RecordView(BaseModel):
@@ -376,7 +384,7 @@ class Kernel:
         for k in [kind] if kind else list(KINDS):
             if k == "episodic":
                 items += (
-                    await memory.recall_similar(search, limit)
+                    await memory.recall_similar(search, limit, self._recall_weights())
                     if search
                     else await memory.recent_episodes(limit)
                 )
@@ -392,6 +400,14 @@ class Kernel:
         if search and kind is None:
             items.sort(key=lambda i: i.score if i.score is not None else -1.0, reverse=True)
         return items[:limit] if kind is None else items
+
+    def _recall_weights(self) -> RecallWeights:
+        from agent.recall import RecallWeights
+
+        c = self.config
+        return RecallWeights(
+            c.recall_relevance, c.recall_recency, c.recall_importance, c.recall_half_life_s
+        )
 
     async def memory_item(self, name: str, kind: MemoryKind, item_id: int) -> MemoryItem:
         memory = (await self.load_agent(name)).memory

@@ -225,3 +225,20 @@ async def test_a_flush_repeated_after_an_unseen_commit_stores_each_episode_once(
         memory.restore_pending(rows)  # as if the commit had not been seen: sent again
         await kernel.flush()
         assert await kernel.memory_backend.episodes.count(memory.agent_id) == 10
+
+
+async def test_configured_recall_weights_change_the_order(db_path: Path, clock: FakeClock) -> None:
+    async with await Kernel.open(db_path, clock=clock) as kernel:
+        await kernel.create_agent("anna")
+        memory = (await kernel.load_agent("anna")).memory
+        await memory.remember("stimulus", "shop checkout latency 900 ms", importance=0.1)
+        clock.advance(3600)
+        await memory.remember("stimulus", "mail queue backing up", importance=1.0)
+    by_meaning = KernelConfig(recall_recency=0, recall_importance=0)
+    by_importance = KernelConfig(recall_relevance=0, recall_recency=0)
+    async with await Kernel.open(db_path, clock=clock, config=by_meaning) as kernel:
+        meaning = await kernel.memory("anna", "episodic", "shop checkout", limit=2)
+    async with await Kernel.open(db_path, clock=clock, config=by_importance) as kernel:
+        importance = await kernel.memory("anna", "episodic", "shop checkout", limit=2)
+    assert "shop checkout" in meaning[0].summary
+    assert "mail queue" in importance[0].summary
