@@ -169,6 +169,81 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE agent ADD COLUMN importance_since_reflection REAL NOT NULL DEFAULT 0",
         ),
     ),
+    Migration(
+        5,
+        "targets, runbooks, skills with proficiency, check history, the audit chain",
+        (
+            """
+            CREATE TABLE target (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                address TEXT NOT NULL,
+                interval_s REAL NOT NULL,
+                timeout_s REAL NOT NULL,
+                criticality TEXT NOT NULL,
+                conditions TEXT NOT NULL DEFAULT '[]',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE runbook (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                secrets TEXT NOT NULL DEFAULT '{}',
+                risk TEXT NOT NULL,
+                timeout_s REAL NOT NULL,
+                verify_target TEXT,
+                description TEXT NOT NULL DEFAULT '',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE skill (
+                id INTEGER PRIMARY KEY,
+                agent_id INTEGER NOT NULL REFERENCES agent(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                proficiency REAL NOT NULL,
+                practice_count INTEGER NOT NULL DEFAULT 0,
+                successes INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                learned_at REAL NOT NULL,
+                last_practiced_at REAL,
+                UNIQUE (agent_id, name)
+            )
+            """,
+            """
+            CREATE TABLE check_sample (
+                id INTEGER PRIMARY KEY,
+                target TEXT NOT NULL,
+                ts REAL NOT NULL,
+                healthy INTEGER NOT NULL,
+                latency_ms REAL
+            )
+            """,
+            "CREATE INDEX check_sample_target ON check_sample (target, id)",
+            """
+            CREATE TABLE audit (
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                actor TEXT NOT NULL,
+                event TEXT NOT NULL,
+                agent TEXT,
+                action TEXT,
+                target TEXT,
+                detail TEXT NOT NULL DEFAULT '{}',
+                why TEXT NOT NULL DEFAULT '',
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            )
+            """,
+            "ALTER TABLE action_record ADD COLUMN approved_streak INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

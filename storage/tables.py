@@ -46,6 +46,8 @@ class ActionRecordRow(SQLModel, table=True):
     approved_successes: int = 0
     last_success_at: float | None = None
     last_failure_at: float | None = None
+    #: Approved successes since the last failure: what earns autonomy (and a failure resets).
+    approved_streak: int = 0
 
 
 class ApprovalRow(SQLModel, table=True):
@@ -151,3 +153,87 @@ class ActionValueRow(SQLModel, table=True):
     own_pulls: int = 0
     observed_pulls: float = 0.0
     updated_at: float
+
+
+class TargetRow(SQLModel, table=True):
+    """A web service to watch: how to check it and which conditions mean healthy."""
+
+    __tablename__ = "target"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str
+    address: str
+    interval_s: float
+    timeout_s: float
+    criticality: str
+    #: JSON list of condition strings, e.g. ["status == 200", "latency_ms < 300"].
+    conditions: str = "[]"
+    created_at: float
+    updated_at: float
+
+
+class RunbookRow(SQLModel, table=True):
+    """An operator-defined remedy: an argv command or an HTTP request, with its risk."""
+
+    __tablename__ = "runbook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str
+    #: JSON: {"argv": [...], "env": {...}} or {"method", "url", "headers", "body"}.
+    spec: str
+    #: JSON object of name -> encrypted value; never printed.
+    secrets: str = "{}"
+    risk: str
+    timeout_s: float
+    verify_target: str | None = None
+    description: str = ""
+    created_at: float
+    updated_at: float
+
+
+class SkillRow(SQLModel, table=True):
+    """An agent's proficiency with one skill, from practice."""
+
+    __tablename__ = "skill"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", ondelete="CASCADE")
+    name: str
+    proficiency: float
+    practice_count: int = 0
+    successes: int = 0
+    failures: int = 0
+    learned_at: float
+    last_practiced_at: float | None = None
+
+
+class CheckSampleRow(SQLModel, table=True):
+    """One check of a target: the history anomaly baselines are learned from."""
+
+    __tablename__ = "check_sample"
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str
+    ts: float
+    healthy: int
+    latency_ms: float | None = None
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only, hash-chained record of every action, approval and denial."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: float
+    actor: str
+    event: str
+    agent: str | None = None
+    action: str | None = None
+    target: str | None = None
+    detail: str = "{}"
+    why: str = ""
+    prev_hash: str
+    hash: str
