@@ -29,6 +29,8 @@ class ActionSpec(BaseModel):
     timeout_s: float | None = None
     #: Whether it changes the target (a remedy) or only looks at it (a check).
     mutates: bool = True
+    #: The skill it exercises (proficiency grows with practice); None for bookkeeping actions.
+    skill: str | None = None
 
 
 class ActionRequest(BaseModel):
@@ -85,6 +87,9 @@ class ActionRegistry:
 
     def register(self, spec: ActionSpec, handler: Handler) -> None:
         self._actions[spec.name] = (spec, handler)
+
+    def unregister(self, name: str) -> None:
+        self._actions.pop(name, None)
 
     def spec(self, name: str) -> ActionSpec:
         return self._get(name)[0]

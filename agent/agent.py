@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.actions import ActionRegistry, ActionRequest, ActionResult
+from agent.autonomy import earned_autonomy
 from agent.behaviour import PatternAction, matching
 from agent.decision import Decision, OptionKind, Situation, decide
 from agent.emotions import INDEX as EMOTION_INDEX
@@ -42,6 +43,7 @@ from agent.procedures import Procedure, ProcedureRun, Step, execute_procedure
 from agent.profile import AgentProfile
 from agent.resources import ResourceExhausted, Resources
 from agent.risk import Record, RiskLevel
+from agent.skills import SkillBook
 from agent.stimulus import Outcome, Stimulus, Thought
 
 #: Re-checks one stimulus may take before the agent must choose something else.
@@ -69,6 +71,15 @@ class AgentHost(Protocol):
 
     def mark_dirty(self, agent: WebOpsAgent) -> None: ...
 
+    async def record_action(
+        self,
+        agent: WebOpsAgent,
+        request: ActionRequest,
+        result: ActionResult,
+        decision: Decision | None,
+        approved: bool,
+    ) -> None: ...
+
 
 @dataclass
 class RecordCounts:
@@ -79,6 +90,7 @@ class RecordCounts:
     approved_successes: int = 0
     last_success_at: float | None = None
     last_failure_at: float | None = None
+    approved_streak: int = 0
     dirty: bool = field(default=False, compare=False)
 
     def record(self) -> Record:
@@ -90,6 +102,7 @@ class RecordCounts:
             failures=self.failures,
             approved_successes=self.approved_successes,
             recent_failure=recent,
+            approved_streak=self.approved_streak,
         )
 
 
@@ -106,6 +119,7 @@ class WebOpsAgent:
         queue_size: int = 1024,
         *,
         memory: AgentMemory,
+        skills: SkillBook,
     ) -> None:
         self.profile = profile
         self.name = profile.name
@@ -120,6 +134,7 @@ class WebOpsAgent:
         )
         self._task: asyncio.Task[None] | None = None
         self.memory = memory
+        self.skills = skills
         self.last_decision: Decision | None = None
         self.handled = 0
 
@@ -249,6 +264,7 @@ class WebOpsAgent:
             rechecks_done=rechecks,
             teammate=stimulus.teammate,
             teammate_proficiency=stimulus.teammate_proficiency,
+            proficiency=self.skills.proficiency(spec.skill) if spec else 0.5,
             can_recheck=stimulus.recheck is not None and rechecks < MAX_RECHECKS,
             observation=spec is not None and not spec.mutates,
         )
@@ -285,6 +301,7 @@ class WebOpsAgent:
             self._host.threshold,
             learning=choice.as_dict() if choice else None,
         )
+        decision = self._consider_autonomy(decision, record)
         self.last_decision = decision
         if rechecks == 0:
             await self.memory.remember(
@@ -336,6 +353,24 @@ class WebOpsAgent:
             emotions=self.mind.as_dict(),
             mood=self.mind.mood(),
         )
+
+    def _consider_autonomy(self, decision: Decision, record: Record) -> Decision:
+        """An action above the threshold runs without asking once autonomy is earned."""
+        risk = decision.explanation.risk
+        if decision.action is None or risk is None or not risk.needs_approval:
+            return decision
+        spec = self._host.actions.spec(decision.action)
+        autonomy = earned_autonomy(
+            risk.effective_level,
+            record.approved_streak,
+            self.skills.proficiency(spec.skill),
+            spec.skill,
+        )
+        explanation = decision.explanation.model_copy(update={"autonomy": autonomy.model_dump()})
+        update: dict[str, object] = {"explanation": explanation}
+        if autonomy.granted and decision.option is OptionKind.ACT:
+            update["requires_approval"] = False
+        return decision.model_copy(update=update)
 
     def _importance(self, outcome_weight: float) -> float:
         """Importance from the outcome, the surprise felt and how stirred the agent is."""
@@ -419,8 +454,20 @@ class WebOpsAgent:
                 ts=self._now(),
             )
         )
+        await self._host.record_action(self, request, result, decision, approved)
         if result.status != "refused":
-            self.learn_outcome(spec.name, result, severity=1.0, approved=approved)
+            autonomous = (
+                decision is not None
+                and decision.explanation.autonomy is not None
+                and bool(decision.explanation.autonomy.get("granted"))
+            )
+            self.learn_outcome(spec.name, result, severity=1.0, approved=approved or autonomous)
+            if spec.skill is not None:
+                budget_ms = (spec.timeout_s or self.resources.limits.action_timeout_s) * 1000
+                self.skills.practice_skill(
+                    spec.skill, result.ok, result.duration_ms <= budget_ms / 2, self._now()
+                )
+                self._host.mark_dirty(self)
             where = f" on {request.target}" if request.target else ""
             await self.memory.remember(
                 "action",
@@ -453,11 +500,13 @@ class WebOpsAgent:
         if result.ok:
             counts.successes += 1
             counts.approved_successes += int(approved)
+            counts.approved_streak += int(approved)
             counts.last_success_at = now
             self.feel(Appraisal.SUCCESS, 0.5 + 0.5 * severity, cause=f"{action} worked")
             self._share_success(result)
         else:
             counts.failures += 1
+            counts.approved_streak = 0  # a failure takes earned autonomy back
             counts.last_failure_at = now
             self.feel(Appraisal.FAILURE, 0.5 + 0.5 * severity, cause=f"{action} {result.status}")
             if result.status == "timeout":

@@ -100,6 +100,8 @@ class Explanation(BaseModel):
     confidence_factors: tuple[Factor, ...]
     #: How the action was chosen among candidates (values, experience, exploration bonus).
     learning: dict[str, Any] | None = None
+    #: Whether an action above the threshold was auto-approved by earned autonomy, and why.
+    autonomy: dict[str, Any] | None = None
 
 
 class Decision(BaseModel):

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.actions import ActionRegistry, ActionRequest
+from agent.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.agent import RecordCounts, WebOpsAgent
+from agent.autonomy import earned_autonomy
 from agent.decision import Decision
 from agent.emotions import Appraisal
 from agent.errors import AlreadyExists, InvalidInput, NotFound
@@ -39,24 +40,33 @@ from agent.memory import (
 )
 from agent.mind import Mind
 from agent.mood import Mood
+from agent.ops import Ops
 from agent.personality import Personality, TraitEffects, build_personality
 from agent.profile import AgentProfile, check_agent_name, personality_of
 from agent.resources import ResourceLimits, Resources, ResourceUsage
 from agent.risk import RiskLevel
+from agent.skills import SkillBook, SkillRegistry, SkillState, SkillView
 from agent.stimulus import Outcome, Stimulus
 from storage.database import Database
 
 if TYPE_CHECKING:
     from agent.recall import RecallWeights
+    from agent.tasks import TaskResult
 from storage.errors import DuplicateKey
 from storage.repositories.action_values import ActionValueRepository
 from storage.repositories.agents import AgentRepository
 from storage.repositories.approvals import ApprovalRepository
+from storage.repositories.audit import AuditRepository, AuditVerification
+from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.episodes import EpisodeRepository
 from storage.repositories.facts import FactRepository
 from storage.repositories.procedures import ProcedureRepository
 from storage.repositories.records import ActionRecordRepository
-from storage.tables import ActionRecordRow, AgentRow, ApprovalRow
+from storage.repositories.runbooks import RunbookRepository
+from storage.repositories.skills import SkillRepository
+from storage.repositories.targets import TargetRepository
+from storage.secrets import SecretBox
+from storage.tables import ActionRecordRow, AgentRow, ApprovalRow, AuditRow, SkillRow
 
 #: Episodes written per INSERT batch by the write-behind flush.
 FLUSH_BATCH = 5_000
@@ -152,6 +162,19 @@ class Kernel:
         self._agent_rows = AgentRepository(database)
         self._records = ActionRecordRepository(database)
         self._approvals = ApprovalRepository(database)
+        self._skills = SkillRepository(database)
+        self.skill_registry = SkillRegistry()
+        self.audit = AuditRepository(database)
+        self._pending_audit: list[dict[str, Any]] = []
+        self._secret_box: SecretBox | None = None
+        self.ops = Ops(
+            self.actions,
+            TargetRepository(database),
+            RunbookRepository(database),
+            CheckSampleRepository(database),
+            self.secret_box,
+            clock,
+        )
         episodes = EpisodeRepository(database)
         self.memory_backend = MemoryBackend(
             episodes=episodes,
@@ -170,6 +193,14 @@ class Kernel:
         self.flush_errors = 0
         self.last_flush_error = ""
 
+    def secret_box(self) -> SecretBox:
+        """The key beside the database file, made on first use."""
+        if self._secret_box is None:
+            if self.database.path is None:
+                raise InvalidInput("secrets need a database file to keep their key beside")
+            self._secret_box = SecretBox.for_database(self.database.path)
+        return self._secret_box
+
     @property
     def threshold(self) -> RiskLevel:
         return self.config.approval_threshold
@@ -183,7 +214,13 @@ class Kernel:
         config: KernelConfig | None = None,
         actions: ActionRegistry | None = None,
     ) -> Kernel:
-        return cls(await Database.open(path), clock=clock, config=config, actions=actions)
+        kernel = cls(await Database.open(path), clock=clock, config=config, actions=actions)
+        try:
+            await kernel.ops.reload()
+        except BaseException:
+            await kernel.database.close()
+            raise
+        return kernel
 
     async def close(self) -> None:
         """Stop every agent gracefully, write what is in memory, close the database."""
@@ -287,6 +324,7 @@ class Kernel:
                 approved_successes=r.approved_successes,
                 last_success_at=r.last_success_at,
                 last_failure_at=r.last_failure_at,
+                approved_streak=r.approved_streak,
             )
             for r in await self._records.for_agent(row.id)
         }
@@ -299,6 +337,20 @@ class Kernel:
             max_episodes=self.config.limits.max_episodes,
             importance_since_reflection=row.importance_since_reflection,
         )
+        skills = SkillBook(self.skill_registry, mind.personality.openness)
+        for r in await self._skills.for_agent(row.id):
+            skills.skills[r.name] = SkillState(
+                name=r.name,
+                practice_count=r.practice_count,
+                successes=r.successes,
+                failures=r.failures,
+                learned_at=r.learned_at,
+                last_practiced_at=r.last_practiced_at,
+                proficiency=r.proficiency,
+                dirty=False,
+            )
+            skills.update_proficiency(r.name, r.proficiency, r.learned_at)
+            skills.skills[r.name].dirty = False
         agent = WebOpsAgent(
             AgentProfile.from_row(row, mind.mood()),
             row.id,
@@ -308,6 +360,7 @@ class Kernel:
             parse_state(row.state),
             records,
             memory=memory,
+            skills=skills,
         )
         self._agents[name] = agent
         return agent
@@ -334,6 +387,51 @@ class Kernel:
         agent = await self.load_agent(name)
         agent.feel(event, intensity, cause)
 
+    def _skill_views(self, agent: WebOpsAgent) -> list[SkillView]:
+        views = []
+        for state in sorted(agent.skills.skills.values(), key=lambda s: s.name):
+            autonomy = self._autonomy_for_skill(agent, state.name)
+            views.append(
+                SkillView(
+                    name=state.name,
+                    proficiency=state.proficiency,
+                    level=state.level,
+                    practice_count=state.practice_count,
+                    successes=state.successes,
+                    failures=state.failures,
+                    autonomous=autonomy[0],
+                    why=autonomy[1],
+                )
+            )
+        return views
+
+    def _autonomy_for_skill(self, agent: WebOpsAgent, skill: str) -> tuple[bool, str]:
+        """Autonomy with the skill's actions above the threshold (granted for any of them)."""
+        risky = [
+            (name, kind, counts)
+            for (name, kind), counts in agent.records.items()
+            if name in self.actions.names()
+            and self.actions.spec(name).skill == skill
+            and self.actions.spec(name).risk > self.threshold
+        ]
+        if not risky:
+            return True, f"its actions are at or below the {self.threshold} threshold"
+        reasons = []
+        for name, _kind, counts in risky:
+            autonomy = earned_autonomy(
+                self.actions.spec(name).risk,
+                counts.approved_streak,
+                agent.skills.proficiency(skill),
+                skill,
+            )
+            if autonomy.granted:
+                return True, f"{name}: {autonomy.why}"
+            reasons.append(f"{name}: {autonomy.why}")
+        return False, "; ".join(reasons)
+
+    async def skills(self, name: str) -> list[SkillView]:
+        return self._skill_views(await self.load_agent(name))
+
     async def status(self, name: str) -> AgentStatus:
         agent = await self.load_agent(name)
         mind = agent.mind
@@ -346,7 +444,7 @@ class Kernel:
             emotions=mind.as_dict(),
             baseline={k: round(v, 4) for k, v in zip(mind.as_dict(), mind.rest, strict=True)},
             mood=mind.mood(),
-            skills=[],
+            skills=[v.model_dump() for v in self._skill_views(agent)],
             memory={
                 "episodic": await agent.memory.count_episodes(),
                 "semantic": await agent.memory.count_facts(),
@@ -364,6 +462,24 @@ class Kernel:
                 for (action, kind), c in sorted(agent.records.items())
             ],
         )
+
+    # -- tasks and the audit chain ---------------------------------------------------------
+
+    async def task(self, name: str, text: str) -> TaskResult:
+        """`webops task`: understand a simple task text, let the agent handle it, report."""
+        from agent.tasks import stimulus_for, task_result
+
+        await self.get_agent(name)
+        stimulus = await stimulus_for(text, self.ops)
+        return task_result(await self.stimulate(name, stimulus))
+
+    async def audit_entries(self, limit: int = 100, agent: str | None = None) -> list[AuditRow]:
+        await self.flush()
+        return await self.audit.list(limit, agent)
+
+    async def verify_audit(self) -> AuditVerification:
+        await self.flush()
+        return await self.audit.verify()
 
     # -- memory and learning ---------------------------------------------------------------
 
@@ -468,6 +584,15 @@ class Kernel:
         found = await self._approvals.get(approval_id)
         assert found is not None
         request = ActionRequest.model_validate_json(found[0].request)
+        await self._audit_now(
+            actor=by,
+            event="approved",
+            agent=agent.name,
+            action=pending.action,
+            target=pending.target,
+            detail={"approval_id": approval_id, "risk": pending.risk},
+            why=pending.summary,
+        )
         agent.feel(Appraisal.PRAISE, 0.3, cause=f"{by} approved {pending.action}")
         if request.situation:
             agent.memory.learner.feedback(request.situation, request.action, Feedback.APPROVE)
@@ -485,6 +610,15 @@ class Kernel:
     async def deny(self, approval_id: int, by: str = "operator") -> ApprovalView:
         pending = await self._decide(approval_id, "denied", by)
         agent = await self.load_agent(pending.agent)
+        await self._audit_now(
+            actor=by,
+            event="denied",
+            agent=agent.name,
+            action=pending.action,
+            target=pending.target,
+            detail={"approval_id": approval_id, "risk": pending.risk},
+            why=pending.summary,
+        )
         agent.feel(Appraisal.CRITICISM, 0.4, cause=f"{by} denied {pending.action}")
         found = await self._approvals.get(approval_id)
         assert found is not None
@@ -538,6 +672,15 @@ class Kernel:
             )
         )
         assert row.id is not None
+        await self._audit_now(
+            actor=agent.name,
+            event="approval_requested",
+            agent=agent.name,
+            action=request.action,
+            target=request.target,
+            detail={"approval_id": row.id, "risk": row.risk},
+            why=row.summary,
+        )
         self.bus.publish(
             ApprovalRequested(
                 agent=agent.name,
@@ -550,6 +693,44 @@ class Kernel:
             )
         )
         return row.id
+
+    async def record_action(
+        self,
+        agent: WebOpsAgent,
+        request: ActionRequest,
+        result: ActionResult,
+        decision: Decision | None,
+        approved: bool,
+    ) -> None:
+        """Every action goes into the audit chain: remedies at once, checks with the flush."""
+        spec = self.actions.spec(request.action)
+        autonomy = decision.explanation.autonomy if decision else None
+        entry = {
+            "actor": agent.name,
+            "event": "action",
+            "agent": agent.name,
+            "action": request.action,
+            "target": request.target,
+            "ts": self.clock(),
+            "detail": {
+                "status": result.status,
+                "detail": result.detail,
+                "risk": str(spec.risk),
+                "approved": approved,
+                "autonomy": autonomy,
+                "duration_ms": round(result.duration_ms, 1),
+            },
+            "why": decision.explanation.summary
+            if decision
+            else ("approved by a human" if approved else ""),
+        }
+        if spec.mutates:
+            await self.audit.append_many([entry])
+        else:
+            self._pending_audit.append(entry)
+
+    async def _audit_now(self, **entry: Any) -> None:
+        await self.audit.append_many([{**entry, "ts": self.clock()}])
 
     def mark_dirty(self, agent: WebOpsAgent) -> None:
         self._dirty.add(agent.name)
@@ -564,6 +745,16 @@ class Kernel:
     async def _flush(self) -> None:
         names, self._dirty = self._dirty, set()
         agents = list(self._agents.values())
+        audit, self._pending_audit = self._pending_audit, []
+        samples, self.ops.pending_samples = self.ops.pending_samples, []
+        try:
+            await self.audit.append_many(audit)
+            await self.ops.add_samples(samples)
+        except BaseException:
+            self._pending_audit = audit + self._pending_audit
+            self.ops.pending_samples = samples + self.ops.pending_samples
+            self._dirty |= names
+            raise
         episodes = {a.name: a.memory.take_pending() for a in agents}
         try:
             rows = [row for batch in episodes.values() for row in batch]
@@ -584,7 +775,23 @@ class Kernel:
         records: list[ActionRecordRow] = []
         values = []
         pending_reflection = []
+        skill_rows: list[SkillRow] = []
         for agent in agents:
+            for state in agent.skills.skills.values():
+                if state.dirty:
+                    state.dirty = False
+                    skill_rows.append(
+                        SkillRow(
+                            agent_id=agent.id,
+                            name=state.name,
+                            proficiency=state.proficiency,
+                            practice_count=state.practice_count,
+                            successes=state.successes,
+                            failures=state.failures,
+                            learned_at=state.learned_at,
+                            last_practiced_at=state.last_practiced_at,
+                        )
+                    )
             values.extend(agent.memory.dirty_values())
             if agent.memory.reflection_dirty:
                 agent.memory.reflection_dirty = False
@@ -602,6 +809,7 @@ class Kernel:
                             approved_successes=counts.approved_successes,
                             last_success_at=counts.last_success_at,
                             last_failure_at=counts.last_failure_at,
+                            approved_streak=counts.approved_streak,
                         )
                     )
         try:
@@ -609,10 +817,13 @@ class Kernel:
             await self._agent_rows.save_reflection_pending(pending_reflection)
             await self._records.save(records)
             await self.memory_backend.values.save(values)
+            await self._skills.save(skill_rows)
         except BaseException:  # cancelled mid-write too: nothing may be lost
             self._dirty |= names  # keep them for the next flush
             for row in records:
                 self._agents_by_id[row.agent_id].records[(row.action, row.target_kind)].dirty = True
+            for skill_row in skill_rows:
+                self._agents_by_id[skill_row.agent_id].skills.skills[skill_row.name].dirty = True
             for value in values:
                 self._agents_by_id[value.agent_id].memory.learner.stats(
                     value.situation, value.action

@@ -82,6 +82,8 @@ class Record(BaseModel):
     failures: int = 0
     approved_successes: int = 0
     recent_failure: bool = False
+    #: Approved (or autonomous) successes since the last failure.
+    approved_streak: int = 0
 
     @property
     def runs(self) -> int:

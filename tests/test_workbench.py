@@ -128,3 +128,54 @@ async def test_memory_search_shows_the_relevant_episode_first(db_path: Path) -> 
         table = browser.query_one("#memory-results", Table)
         assert "shop checkout latency" in str(table.get_row_at(0)[1])
         assert browser.items[0].score is not None and float(table.get_row_at(0)[0]) > 0
+
+
+async def test_approving_from_the_approvals_panel_runs_the_action(db_path: Path) -> None:
+    from agent.targets import runbook_spec, target_spec
+    from tests.service import ControlledService
+    from widgets.approvals_queue import ApprovalsQueue
+    from widgets.confirm_dialog import ConfirmDialog
+
+    with ControlledService(healthy=False) as service:
+        async with await Kernel.open(db_path) as kernel:
+            await kernel.create_agent("ben", "bold")
+            await kernel.ops.add_target(
+                target_spec(
+                    name="shop",
+                    kind="http",
+                    address=f"{service.url}/health",
+                    criticality="high",
+                )
+            )
+            await kernel.ops.add_runbook(
+                runbook_spec(
+                    name="fix-shop",
+                    kind="http",
+                    method="POST",
+                    url=f"{service.url}/fix",
+                    risk="high",
+                    verify_target="shop",
+                )
+            )
+            asked = await kernel.task("ben", "run fix-shop on shop")
+            assert asked.status == "awaiting_approval" and service.fixes == 0
+        app = make_app(Settings(db_path=db_path))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("p")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            queue = app.query_one(ApprovalsQueue)
+            assert [p.action for p in queue.pending] == ["fix-shop"]
+            await pilot.press("a")  # high risk: a confirmation first
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog) and service.fixes == 0
+            await pilot.press("y")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert service.fixes == 1 and service.healthy
+            assert queue.pending == []
+            assert app.kernel is not None
+            (done,) = await app.kernel.approvals(status="executed")
+            assert done.decided_by is not None and done.decided_by.startswith("operator:")

@@ -1,0 +1,63 @@
+"""Check history per target: appended in batches, read back as the baseline, capped in size.
+
+Samples are ordered by id, which is the order they were stored in (the `(target, id)` index
+serves every query here); `ts` is data, not the ordering key, so clock steps do not reorder it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, insert
+from sqlmodel import col, select
+
+from storage.database import Database
+from storage.tables import CheckSampleRow
+
+_COLUMNS = ("target", "ts", "healthy", "latency_ms")
+
+
+class CheckSampleRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add_many(self, rows: Sequence[CheckSampleRow]) -> None:
+        """Store `rows` in one transaction, in the order given (a Core bulk insert)."""
+        if not rows:
+            return
+        dicts = [{name: getattr(row, name) for name in _COLUMNS} for row in rows]
+        async with self._db.session(write=True) as session:
+            conn = await session.connection()
+            await conn.execute(insert(CheckSampleRow), dicts)
+
+    async def history(self, target: str, limit: int = 500) -> list[CheckSampleRow]:
+        """The newest `limit` samples of `target`, oldest first (ready to plot or fit)."""
+        query = (
+            select(CheckSampleRow)
+            .where(col(CheckSampleRow.target) == target)
+            .order_by(col(CheckSampleRow.id).desc())
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            rows = list(await session.exec(query))
+        rows.reverse()
+        return rows
+
+    async def trim(self, target: str, keep: int = 500) -> int:
+        """Delete all but the newest `keep` samples of `target`; return how many went."""
+        if keep < 0:
+            raise ValueError(f"cannot keep a negative number of samples ({keep})")
+        of_target = col(CheckSampleRow.target) == target
+        # The id of the newest sample that goes; NULL (nothing deleted) with `keep` or fewer.
+        boundary = (
+            select(col(CheckSampleRow.id))
+            .where(of_target)
+            .order_by(col(CheckSampleRow.id).desc())
+            .offset(keep)
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = delete(CheckSampleRow).where(of_target, col(CheckSampleRow.id) <= boundary)
+        async with self._db.session(write=True) as session:
+            conn = await session.connection()
+            return int((await conn.execute(statement)).rowcount)

@@ -1,0 +1,119 @@
+"""Runbook secrets encrypted at rest with a key kept beside the database file.
+
+The key lives in `<database file>.key` (e.g. `webops.db.key`), readable by its owner only, and
+never inside the database: a copy of the database alone (a backup, an attachment to a bug
+report, a file synced elsewhere) then carries its secrets only as Fernet tokens nobody can read.
+The flip side: copying or moving the database without its key file loses the secrets for good.
+Everything else in the file still opens; only `decrypt` refuses, and the operator re-enters the
+secrets. Keep the two files together (or deliberately apart, to share a database without them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from storage.errors import StorageError
+
+MASK = "******"
+KEY_SUFFIX = ".key"
+
+
+def key_path_for(db_path: Path) -> Path:
+    """Where the key of the database at `db_path` lives: `webops.db` -> `webops.db.key`."""
+    db_path = db_path.expanduser()
+    return db_path.with_name(db_path.name + KEY_SUFFIX)
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except OSError as exc:
+        raise StorageError(f"cannot read the secrets key {path}: {exc.strerror or exc}") from exc
+
+
+def _create_key(path: Path) -> bytes:
+    """Write a new key to `path` unless one is there already; return the key now at `path`.
+
+    The key is written and synced under a temporary name with mode 0o600 first, so `path` never
+    holds a partial key. It is then hard-linked into place: unlike `os.replace`, a link fails
+    when `path` exists, so two processes creating a key at once agree on the first one instead
+    of the second silently replacing a key the first may already have encrypted with.
+    """
+    key = Fernet.generate_key()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot create the secrets key {path}: {exc.strerror or exc}") from exc
+    temp = Path(temp_name)
+    try:
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o600)  # mkstemp already uses 0o600; this also defeats a umask
+            os.write(fd, key + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return _read_key(path)
+        except OSError:
+            # A file system without hard links: fall back to an atomic rename, checking first
+            # (a narrow race remains there, but never a half-written key).
+            if path.exists():
+                return _read_key(path)
+            os.replace(temp, path)
+        return key
+    except OSError as exc:
+        raise StorageError(f"cannot create the secrets key {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+class SecretBox:
+    """Encrypts and decrypts runbook secret values with one database's key."""
+
+    def __init__(self, key: bytes, key_path: Path | None = None) -> None:
+        where = f" in {key_path}" if key_path is not None else ""
+        try:
+            self._fernet = Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise StorageError(f"the secrets key{where} is damaged (not a Fernet key)") from exc
+        self.key_path = key_path
+
+    @classmethod
+    def for_database(cls, db_path: Path) -> SecretBox:
+        """The box for the database at `db_path`, creating its key file on first use.
+
+        An existing key file is never overwritten. Blocking file I/O: from async code, call it
+        through `asyncio.to_thread`.
+        """
+        path = key_path_for(db_path)
+        key = _read_key(path) if path.exists() else _create_key(path)
+        return cls(key, path)
+
+    def encrypt(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        """The plaintext of `token`; a foreign key or a damaged token raises `StorageError`."""
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except (InvalidToken, ValueError, TypeError) as exc:
+            where = f" ({self.key_path})" if self.key_path is not None else ""
+            raise StorageError(
+                "cannot decrypt runbook secrets: the key file does not match this database"
+                f"{where}, or the stored value is damaged; re-enter the secrets"
+            ) from exc
+
+    @staticmethod
+    def mask(value: str) -> str:
+        """What to show instead of a secret: always the same, so not even its length leaks."""
+        return MASK

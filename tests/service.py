@@ -1,0 +1,69 @@
+"""A controllable service on 127.0.0.1 for tests: /health answers 200 or 503; POST /fix and
+/break change that, as a real restart or fault would. Runbooks fix it over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+
+class ControlledService:
+    def __init__(self, healthy: bool = True) -> None:
+        self.healthy = healthy
+        self.fix_works = True
+        self.fixes = 0
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, code: int, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                if service.healthy:
+                    self._reply(200, b"ok")
+                else:
+                    self._reply(503, b"down")
+
+            def do_POST(self) -> None:
+                if self.path == "/fix":
+                    service.fixes += 1
+                    if service.fix_works:
+                        service.healthy = True
+                        self._reply(200, b"fixed")
+                    else:
+                        self._reply(500, b"fix failed")
+                elif self.path == "/break":
+                    service.healthy = False
+                    self._reply(200, b"broken")
+                else:
+                    self._reply(404, b"no")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,158 @@
+"""`webops task`, `webops approvals`, `webops audit`, `webops skills`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.runtime import with_kernel
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+
+
+def task(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The agent.")],
+    text: Annotated[
+        str, typer.Argument(help="'check TARGET', 'check https://URL' or 'run RUNBOOK on TARGET'.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Give an agent a task; exit 1 if it failed (a failed check, say).
+
+    Example: webops task anna "check shop" --json | jq .result.data.latency_ms
+    """
+    result = with_kernel(ctx, lambda k: k.task(name, text))
+    if as_json:
+        emit_json(result)
+    else:
+        style = {"succeeded": "green", "failed": "red"}.get(result.status, "yellow")
+        console().print(f"[{style}]{result.status}[/]: {result.summary}")
+        if result.approval_id is not None:
+            console().print(f"approve with: webops approvals --approve {result.approval_id}")
+    if result.status == "failed":
+        raise typer.Exit(1)
+
+
+def approvals(
+    ctx: typer.Context,
+    approve: Annotated[int | None, typer.Option("--approve", help="Approve and run it.")] = None,
+    deny: Annotated[int | None, typer.Option("--deny", help="Deny it.")] = None,
+    by: Annotated[str, typer.Option("--by", help="Who decides (for the audit log).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """List pending approvals, or approve / deny one by id."""
+    import getpass
+
+    from agent.errors import InvalidInput
+
+    if approve is not None and deny is not None:
+        raise InvalidInput("give --approve or --deny, not both")
+    who = by or f"operator:{getpass.getuser()}"
+    if approve is not None:
+        view = with_kernel(ctx, lambda k: k.approve(approve, by=who))
+    elif deny is not None:
+        view = with_kernel(ctx, lambda k: k.deny(deny, by=who))
+    else:
+        pending = with_kernel(ctx, lambda k: k.approvals())
+        if as_json:
+            emit_json(pending)
+            return
+        from rich.table import Table
+
+        if not pending:
+            console().print("no pending approvals")
+            return
+        table = Table()
+        for column in ("id", "agent", "action", "target", "risk", "why"):
+            table.add_column(column, overflow="fold")
+        for p in pending:
+            table.add_row(str(p.id), p.agent, p.action, p.target or "", p.risk, p.summary)
+        console().print(table)
+        return
+    if as_json:
+        emit_json(view)
+    else:
+        result = f": {view.result['status']} ({view.result['detail']})" if view.result else ""
+        console().print(f"approval {view.id} {view.status}{result}")
+    if view.status == "failed":
+        raise typer.Exit(1)
+
+
+def audit(
+    ctx: typer.Context,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
+    agent: Annotated[str | None, typer.Option("--agent")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the audit log (newest first), or verify that nobody altered it."""
+    if verify:
+        result = with_kernel(ctx, lambda k: k.verify_audit())
+        document = {
+            "ok": result.ok,
+            "entries": result.entries,
+            "first_bad": result.first_bad,
+            "reason": result.reason,
+        }
+        if as_json:
+            emit_json(document)
+        elif result.ok:
+            console().print(f"audit chain intact: {result.entries} entries")
+        else:
+            console().print(
+                f"[red]audit chain broken at entry {result.first_bad}[/]: {result.reason}"
+            )
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    rows = with_kernel(ctx, lambda k: k.audit_entries(limit, agent))
+    if as_json:
+        emit_json([r.model_dump() for r in rows])  # type: ignore[arg-type]
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("id", "when", "actor", "event", "action", "target", "why"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        when = datetime.fromtimestamp(r.ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(
+            str(r.id),
+            when,
+            r.actor,
+            r.event,
+            r.action or "",
+            r.target or "",
+            r.why[:60] + ("…" if len(r.why) > 60 else ""),
+        )
+    console().print(table)
+
+
+def skills(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """An agent's skills: proficiency, level, practice, and whether it acts on its own."""
+    views = with_kernel(ctx, lambda k: k.skills(name))
+    if as_json:
+        emit_json(views)
+        return
+    from rich.table import Table
+
+    if not views:
+        console().print(f"{name} has not used any skill yet")
+        return
+    table = Table()
+    for column in ("skill", "proficiency", "level", "practice", "autonomous", "why"):
+        table.add_column(column, overflow="fold")
+    for v in views:
+        table.add_row(
+            v.name,
+            f"{v.proficiency:.2f}",
+            v.level,
+            str(v.practice_count),
+            "yes" if v.autonomous else "no",
+            v.why,
+        )
+    console().print(table)

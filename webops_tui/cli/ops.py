@@ -1,0 +1,256 @@
+"""`webops target ...`, `webops runbook ...`: what to watch and which remedies are allowed."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.runtime import with_kernel
+
+if TYPE_CHECKING:
+    from agent.kernel import Kernel
+
+targets = typer.Typer(help="Define the web services the agents watch.", no_args_is_help=True)
+runbooks = typer.Typer(help="Define the remedies agents may run.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    from agent.errors import InvalidInput
+
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"{what} {value!r} must look like NAME=VALUE")
+        if what == "--secret" and rest.startswith("env:"):
+            var = rest[4:]
+            if var not in os.environ:
+                raise InvalidInput(f"--secret {key}: environment variable {var} is not set")
+            rest = os.environ[var]
+        pairs[key] = rest
+    return pairs
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], empty: str) -> None:
+    from rich.table import Table
+
+    if not rows:
+        console().print(empty)
+        return
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    console().print(table)
+
+
+@targets.command("add")
+def target_add(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[str, typer.Option("--kind", "-k", help="http, tcp, dns or tls.")] = "http",
+    address: Annotated[
+        str, typer.Option("--address", "-a", help="URL (http), host:port (tcp, tls), or name.")
+    ] = "",
+    condition: Annotated[
+        list[str] | None,
+        typer.Option("--condition", "-c", help='e.g. "status == 200"; repeatable.'),
+    ] = None,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between checks.")] = 30,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a check may take.")] = 5,
+    criticality: Annotated[
+        str, typer.Option("--criticality", help="low, medium, high or critical.")
+    ] = "medium",
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a target. Example: webops target add shop --address https://shop.example/health
+    -c "status == 200" -c "latency_ms < 300" --criticality high"""
+    from agent.targets import target_spec
+
+    spec = target_spec(
+        name=name,
+        kind=kind,
+        address=address,
+        conditions=condition or [],
+        interval_s=interval,
+        timeout_s=timeout,
+        criticality=criticality,
+    )
+    with_kernel(ctx, lambda k: k.ops.add_target(spec))
+    if as_json:
+        emit_json(spec)
+    else:
+        console().print(f"added target [bold]{spec.name}[/] ({spec.kind} {spec.address})")
+
+
+@targets.command("list")
+def target_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the targets."""
+
+    async def load(kernel: Kernel) -> list[Any]:
+        return sorted(kernel.ops.targets.values(), key=lambda t: t.name)
+
+    specs = with_kernel(ctx, load)
+    if as_json:
+        emit_json(specs)
+        return
+    rows = [s.model_dump() | {"conditions": "; ".join(s.conditions)} for s in specs]
+    _table(
+        rows,
+        ["name", "kind", "address", "criticality", "interval_s", "conditions"],
+        "no targets yet: webops target add NAME --address URL",
+    )
+
+
+@targets.command("remove")
+def target_remove(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """Remove a target."""
+    spec = with_kernel(ctx, lambda k: k.ops.remove_target(name))
+    if as_json:
+        emit_json(spec)
+    else:
+        console().print(f"removed target [bold]{spec.name}[/]")
+
+
+def _import(ctx: typer.Context, file: Path, as_json: bool) -> None:
+    from agent.errors import InvalidInput
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{file} is not UTF-8 text") from None
+    counts = with_kernel(ctx, lambda k: k.ops.import_toml(text, str(file)))
+    if as_json:
+        emit_json({"targets": counts[0], "runbooks": counts[1]})
+    else:
+        console().print(f"imported {counts[0]} target(s) and {counts[1]} runbook(s)")
+
+
+@targets.command("import")
+def target_import(ctx: typer.Context, file: Path, as_json: JsonFlag = False) -> None:
+    """Add or replace targets (and runbooks) from a TOML file with [[target]] tables."""
+    _import(ctx, file, as_json)
+
+
+@runbooks.command("add")
+def runbook_add(
+    ctx: typer.Context,
+    name: str,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", help="The argv, split like a shell would (run without one)."),
+    ] = None,
+    http: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--http", help="METHOD URL of an HTTP request instead of a command."),
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", help="NAME=VALUE, repeatable.")
+    ] = None,
+    body: Annotated[str | None, typer.Option("--body", help="Request body.")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE.")] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            help="NAME=VALUE or NAME=env:VAR; stored encrypted, used as {secret:NAME}.",
+        ),
+    ] = None,
+    risk: Annotated[
+        str, typer.Option("--risk", help="none, low, medium, high or critical.")
+    ] = "medium",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before it is killed.")] = 30,
+    verify: Annotated[
+        str | None, typer.Option("--verify", help="Target whose check verifies the fix.")
+    ] = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a runbook. Example: webops runbook add restart-api --command "systemctl restart api"
+    --risk high --verify api"""
+    from agent.errors import InvalidInput
+    from agent.targets import runbook_spec
+
+    if (command is None) == (http is None):
+        raise InvalidInput("give exactly one of --command or --http METHOD URL")
+    fields: dict[str, Any] = {
+        "name": name,
+        "risk": risk,
+        "timeout_s": timeout,
+        "verify_target": verify,
+        "description": description,
+        "secrets": _pairs(secret or [], "--secret"),
+        "env": _pairs(env or [], "--env"),
+    }
+    if command is not None:
+        try:
+            fields |= {"kind": "command", "argv": shlex.split(command)}
+        except ValueError as exc:
+            raise InvalidInput(f"--command: {exc}") from None
+    else:
+        assert http is not None
+        fields |= {
+            "kind": "http",
+            "method": http[0].upper(),
+            "url": http[1],
+            "headers": _pairs(header or [], "--header"),
+            "body": body,
+        }
+    spec = runbook_spec(**fields)
+    with_kernel(ctx, lambda k: k.ops.add_runbook(spec))
+    if as_json:
+        emit_json(spec.public())
+    else:
+        console().print(f"added runbook [bold]{spec.name}[/] (risk {spec.risk})")
+
+
+@runbooks.command("list")
+def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the runbooks (secret values are never shown)."""
+
+    async def load(kernel: Kernel) -> list[dict[str, Any]]:
+        return [r.public() for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)]
+
+    rows = with_kernel(ctx, load)
+    if as_json:
+        emit_json(rows)
+        return
+    shown = [
+        r
+        | {
+            "what": " ".join(r["argv"]) if r["kind"] == "command" else f"{r['method']} {r['url']}",
+            "secrets": ", ".join(r["secrets"]),
+        }
+        for r in rows
+    ]
+    _table(
+        shown,
+        ["name", "kind", "what", "risk", "timeout_s", "verify_target", "secrets"],
+        "no runbooks yet: webops runbook add NAME --command ...",
+    )
+
+
+@runbooks.command("remove")
+def runbook_remove(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """Remove a runbook."""
+    spec = with_kernel(ctx, lambda k: k.ops.remove_runbook(name))
+    if as_json:
+        emit_json(spec.public())
+    else:
+        console().print(f"removed runbook [bold]{spec.name}[/]")
+
+
+@runbooks.command("import")
+def runbook_import(ctx: typer.Context, file: Path, as_json: JsonFlag = False) -> None:
+    """Add or replace runbooks (and targets) from a TOML file with [[runbook]] tables."""
+    _import(ctx, file, as_json)

@@ -1,0 +1,85 @@
+"""Skills of the selected agent: proficiency, level, practice, and autonomy with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from agent.skills import SkillView
+from widgets.emotion_gauges import gauge
+
+
+class SkillsPanel(Vertical):
+    DEFAULT_CSS = """
+    SkillsPanel {
+        height: 1fr;
+    }
+    SkillsPanel > DataTable {
+        height: 1fr;
+    }
+    SkillsPanel > #skills-why {
+        height: auto;
+        max-height: 6;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.views: list[SkillView] = []
+        self.agent: str | None = None
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str | Text] = DataTable(id="skills-table", cursor_type="row")
+        for label, key in (
+            ("skill", "name"),
+            ("proficiency", "bar"),
+            ("level", "level"),
+            ("practice", "practice"),
+            ("autonomous", "autonomous"),
+        ):
+            table.add_column(label, key=key)
+        yield table
+        yield Static("", id="skills-why")
+
+    def show_skills(self, agent: str, views: Sequence[SkillView]) -> None:
+        self.agent = agent
+        self.views = list(views)
+        self.border_title = f"Skills · {agent}"
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for v in self.views:
+            bar = Text(gauge(v.proficiency, 10), style="bold")
+            bar.append(f" {v.proficiency:.2f}")
+            table.add_row(
+                v.name,
+                bar,
+                v.level,
+                str(v.practice_count),
+                "yes" if v.autonomous else "no",
+                key=v.name,
+            )
+        if self.views:
+            table.move_cursor(row=min(row, len(self.views) - 1))
+            self._explain(table.cursor_row)
+        else:
+            self.query_one("#skills-why", Static).update(
+                f"{agent} has not used a skill yet; skills are learned on first use."
+            )
+
+    def _explain(self, row: int) -> None:
+        if 0 <= row < len(self.views):
+            v = self.views[row]
+            self.query_one("#skills-why", Static).update(
+                f"{v.name}: {v.successes} ok, {v.failures} failed. Autonomy: {v.why}"
+            )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._explain(event.cursor_row)
