@@ -21,7 +21,7 @@ from agent.behaviour import PatternAction, matching
 from agent.decision import Decision, OptionKind, Situation, decide
 from agent.emotions import INDEX as EMOTION_INDEX
 from agent.emotions import Appraisal
-from agent.errors import OperationFailed
+from agent.errors import InvalidInput, OperationFailed
 from agent.events import (
     ActionFinished,
     ActionStarted,
@@ -43,7 +43,7 @@ from agent.procedures import Procedure, ProcedureRun, Step, execute_procedure
 from agent.profile import AgentProfile
 from agent.resources import ResourceExhausted, Resources
 from agent.risk import Record, RiskLevel
-from agent.skills import SkillBook
+from agent.skills import SkillBook, SkillState
 from agent.stimulus import Outcome, Stimulus, Thought
 
 #: Re-checks one stimulus may take before the agent must choose something else.
@@ -491,6 +491,37 @@ class WebOpsAgent:
                 },
             )
         return result
+
+    async def execute_skill(self, skill: str, request: ActionRequest) -> ActionResult:
+        """Use a skill: run an action that exercises it (approval rules apply as for any act)."""
+        spec = self._host.actions.spec(request.action)
+        if spec.skill != skill:
+            raise InvalidInput(f"{request.action} does not use the skill {skill!r}")
+        self.skills.learn_skill(skill, self._now())
+        return await self.act(request)
+
+    async def chain_skills(self, requests: list[ActionRequest]) -> list[ActionResult]:
+        """Run several actions in order, stopping at the first that does not succeed."""
+        results: list[ActionResult] = []
+        for request in requests:
+            results.append(await self.act(request))
+            if not results[-1].ok:
+                break
+        return results
+
+    async def master_skill(
+        self, skill: str, request: ActionRequest, max_runs: int = 50
+    ) -> SkillState:
+        """Deliberate practice: repeat a harmless use of the skill (a check, never a remedy)
+        until the agent is a master or `max_runs` is spent."""
+        if self._host.actions.spec(request.action).mutates:
+            raise InvalidInput(f"{request.action} changes things; practise with a check instead")
+        state = self.skills.learn_skill(skill, self._now())
+        for _ in range(max_runs):
+            if state.level == "master":
+                break
+            await self.execute_skill(skill, request)
+        return state
 
     def learn_outcome(
         self, action: str, result: ActionResult, severity: float, approved: bool = False

@@ -280,3 +280,33 @@ def test_skills_json_contract(cli: CliRunner, service: ControlledService) -> Non
     assert {"name", "proficiency", "level", "practice_count", "autonomous"} <= set(skill)
     assert skill["name"] == "http_check" and skill["practice_count"] == 1
     assert skill["proficiency"] > 0.1 and skill["level"] in ("novice", "competent")
+
+
+async def test_practice_moves_proficiency_along_the_curve(
+    db_path: Path, service: ControlledService
+) -> None:
+    from agent.actions import ActionRequest
+    from agent.errors import InvalidInput
+
+    async with await Kernel.open(db_path) as kernel:
+        await _define(kernel, service, risk="low")
+        await kernel.create_agent("cleo", "friendly")
+        await kernel.create_agent("anna", "cautious")
+        check = kernel.ops.check_request("shop")
+        levels = []
+        for name in ("cleo", "anna"):
+            agent = await kernel.load_agent(name)
+            state = await agent.master_skill("http_check", check, max_runs=30)
+            levels.append((state.proficiency, state.practice_count))
+        # More open, faster learner: the same practice takes cleo further than anna.
+        assert levels[0][1] == levels[1][1] == 30 and levels[0][0] > levels[1][0] > 0.7
+        agent = await kernel.load_agent("anna")
+        with pytest.raises(InvalidInput, match="changes things"):
+            await agent.master_skill("run_runbook", ActionRequest(action="fix-shop"))
+        chained = await agent.chain_skills(
+            [check, ActionRequest(action="fix-shop", target="shop"), check]
+        )
+        assert [r.ok for r in chained] == [True, True, True]
+        service.healthy = False
+        broken = await agent.chain_skills([check, check])
+        assert [r.ok for r in broken] == [False]  # stops at the first failure
