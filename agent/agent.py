@@ -271,7 +271,11 @@ class WebOpsAgent:
 
     def choose(self, stimulus: Stimulus, exclude: set[str]) -> tuple[Stimulus, Choice | None]:
         """Pick the remedy among the candidates by what was learned (UCB1, see learning.py)."""
-        options = [c for c in stimulus.candidates if c.action not in exclude]
+        options = [
+            c
+            for c in stimulus.candidates
+            if c.action not in exclude and c.action not in stimulus.tried
+        ]
         if stimulus.action is not None or not options:
             return stimulus, None
         situation = stimulus.situation or stimulus.summary
@@ -689,7 +693,8 @@ class WebOpsAgent:
                             ts=self._now(),
                         )
                     )
-            more = [c for c in stimulus.candidates if c.action not in {a for a, _ in tried}]
+            done = {a for a, _ in tried} | set(stimulus.tried)
+            more = [c for c in stimulus.candidates if c.action not in done]
             if fixed or not more or stimulus.action is not None or len(tried) >= MAX_ATTEMPTS:
                 if fixed and stimulus.situation and self._mutates(request.action):
                     await self.memory.store_procedure(situation, taken)

@@ -107,6 +107,27 @@ class Reflected(KernelEvent):
     facts: int
 
 
+class TargetChecked(KernelEvent):
+    """The autonomous loop checked a target (the workbench draws status and sparklines)."""
+
+    kind: Literal["target_checked"] = "target_checked"
+    target: str
+    healthy: bool
+    latency_ms: float | None
+    detail: str
+
+
+class IncidentChanged(KernelEvent):
+    kind: Literal["incident_changed"] = "incident_changed"
+    incident_id: int
+    target: str
+    situation: str
+    status: str
+    owner: str | None
+    steps: int
+    summary: str
+
+
 Subscriber = Callable[[KernelEvent], Any]
 
 

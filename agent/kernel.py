@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -80,6 +82,8 @@ class KernelConfig(BaseModel):
     limits: ResourceLimits = ResourceLimits()
     flush_interval_s: float = 0.5
     stop_timeout_s: float = 5.0
+    #: Seeds each agent's tie-breaking (with its name), so a run is repeatable.
+    seed: int = 0
     #: Weights of relevance, recency and importance in recall (and the recency half-life).
     recall_relevance: float = Field(1.0, ge=0)
     recall_recency: float = Field(1.0, ge=0)
@@ -333,7 +337,11 @@ class Kernel:
         memory = AgentMemory(
             row.id,
             self.memory_backend,
-            AgentMemory.learner_from(values, mind.effects.exploration),
+            AgentMemory.learner_from(
+                values,
+                mind.effects.exploration,
+                random.Random(self.config.seed * 1_000_003 + zlib.crc32(row.name.encode())),
+            ),
             max_episodes=self.config.limits.max_episodes,
             importance_since_reflection=row.importance_since_reflection,
         )

@@ -4,7 +4,9 @@ Values are running means of rewards in [0, 1] (1 = the action fixed it). The cho
 (Auer et al. 2002) with an exploration constant that grows with the agent's openness, so a
 curious agent keeps trying alternatives longer and a conservative one settles sooner:
 
-    ucb(a) = value(a) + c * sqrt(ln(1 + N) / n(a)),   c = 0.05 + 0.6 * exploration
+    ucb(a) = value(a) + c * sqrt(ln(2 + N) / (n(a) + 1)),   c = 0.05 + 0.6 * exploration
+
+(an untried action's value is the optimistic prior 0.5).
 
 Rewards can come from the agent's own outcomes (weight 1), from a human's feedback, and from
 watching a teammate (weight `OBSERVATION_WEIGHT` x trust in the teammate, so another's
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 OBSERVATION_WEIGHT = 0.5
+#: What an untried action is assumed to be worth.
+PRIOR = 0.5
 
 
 #: Reward and weight of each kind of human feedback.
@@ -76,7 +80,11 @@ class ActionValues:
         return self.arms.setdefault((situation, action), ArmStats())
 
     def choose(self, situation: str, actions: Sequence[str]) -> Choice:
-        """UCB1 over `actions`; an action never tried (by self or watched) is tried first."""
+        """UCB1 over `actions`, an untried action counting as `PRIOR` (an optimistic guess).
+
+        The prior, rather than UCB1's "try everything once", lets a remedy that is known to
+        work win over the untried ones, while untried ones still beat known failures.
+        """
         if not actions:
             raise ValueError("no actions to choose from")
         arms = {a: self.stats(situation, a) for a in actions}
@@ -85,15 +93,13 @@ class ActionValues:
         best: list[str] = []
         best_score = -math.inf
         for action, arm in arms.items():
-            if arm.weight <= 0:
-                bonus = math.inf
-            else:
-                bonus = self.c * math.sqrt(math.log(1 + total) / arm.weight)
-            score = arm.value + bonus
+            value = arm.value if arm.weight > 0 else PRIOR
+            bonus = self.c * math.sqrt(math.log(2 + total) / (arm.weight + 1))
+            score = value + bonus
             table[action] = {
-                "value": round(arm.value, 4),
+                "value": round(value, 4),
                 "experience": round(arm.weight, 2),
-                "bonus": round(bonus, 4) if math.isfinite(bonus) else 1.0,
+                "bonus": round(bonus, 4),
             }
             if score > best_score + 1e-12:
                 best, best_score = [action], score

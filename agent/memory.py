@@ -8,6 +8,7 @@ microseconds. The index is loaded lazily, once, on the first recall.
 from __future__ import annotations
 
 import json
+import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -511,8 +512,10 @@ class AgentMemory:
         return rows
 
     @staticmethod
-    def learner_from(rows: Sequence[ActionValueRow], exploration: float) -> ActionValues:
-        learner = ActionValues(exploration)
+    def learner_from(
+        rows: Sequence[ActionValueRow], exploration: float, rng: random.Random | None = None
+    ) -> ActionValues:
+        learner = ActionValues(exploration, rng)
         for r in rows:
             learner.arms[(r.situation, r.action)] = ArmStats(r.value, r.own_pulls, r.observed_pulls)
         return learner

@@ -35,6 +35,8 @@ class Stimulus(BaseModel):
     action: ActionRequest | None = None
     #: Remedies to choose from when no single action is given; the agent learns which works.
     candidates: tuple[ActionRequest, ...] = ()
+    #: Remedies already tried for this incident (by earlier stimuli); not chosen again.
+    tried: tuple[str, ...] = ()
     #: How to look again (a check); a recheck that passes means nothing needs doing.
     recheck: ActionRequest | None = None
     #: An event to appraise before thinking (a threat to a critical target, praise ...).

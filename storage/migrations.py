@@ -244,6 +244,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE action_record ADD COLUMN approved_streak INTEGER NOT NULL DEFAULT 0",
         ),
     ),
+    Migration(
+        6,
+        "incidents opened by the autonomous loop",
+        (
+            """
+            CREATE TABLE incident (
+                id INTEGER PRIMARY KEY,
+                target TEXT NOT NULL,
+                situation TEXT NOT NULL,
+                status TEXT NOT NULL,
+                owner TEXT,
+                summary TEXT NOT NULL,
+                steps INTEGER NOT NULL DEFAULT 0,
+                actions TEXT NOT NULL DEFAULT '[]',
+                opened_at REAL NOT NULL,
+                closed_at REAL
+            )
+            """,
+            "CREATE INDEX incident_status ON incident (status, id)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

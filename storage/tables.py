@@ -237,3 +237,21 @@ class AuditRow(SQLModel, table=True):
     why: str = ""
     prev_hash: str
     hash: str
+
+
+class IncidentRow(SQLModel, table=True):
+    """Something wrong with a target, from when it was noticed until it was resolved."""
+
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str
+    situation: str
+    status: str
+    owner: str | None = None
+    summary: str
+    steps: int = 0
+    #: JSON list of [action, fixed] pairs, in the order they were tried.
+    actions: str = "[]"
+    opened_at: float
+    closed_at: float | None = None

@@ -1,0 +1,38 @@
+"""Incidents: written when opened and when they change, so a killed loop loses none."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from storage.database import Database
+from storage.tables import IncidentRow
+
+
+class IncidentRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, row: IncidentRow) -> IncidentRow:
+        async with self._db.session(write=True) as session:
+            session.add(row)
+            await session.flush()
+            await session.refresh(row)
+        return row
+
+    async def save(self, row: IncidentRow) -> None:
+        assert row.id is not None
+        values = row.model_dump(exclude={"id"})
+        async with self._db.session(write=True) as session:
+            await session.exec(
+                update(IncidentRow).where(col(IncidentRow.id) == row.id).values(**values)
+            )
+
+    async def list(self, status: str | None = None, limit: int = 1000) -> list[IncidentRow]:
+        """Newest first."""
+        async with self._db.session() as session:
+            query = select(IncidentRow)
+            if status is not None:
+                query = query.where(IncidentRow.status == status)
+            rows = await session.exec(query.order_by(col(IncidentRow.id).desc()).limit(limit))
+            return list(rows)

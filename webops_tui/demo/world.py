@@ -1,0 +1,342 @@
+"""Real HTTP and TLS services on 127.0.0.1, a fault injector, and a control plane.
+
+Every service answers /health truthfully for its state. Each kind of fault has exactly one
+correct remedy, offered (with the wrong ones) as runbooks that call the control plane over
+HTTP, as an orchestrator's API would be called. The agents are never told which remedy fixes
+which fault: they learn it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import ssl
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from agent.targets import RunbookSpec, TargetSpec
+
+VERSION = "1.4.2"
+SLOW_S = 0.7
+HTTP_SERVICES = ("shop", "api", "auth", "search")
+TLS_SERVICE = "cdn"
+
+#: fault kind -> the one remedy that fixes it (the agents do not know this table). Two more
+#: runbooks (flush-dns, reindex) fix nothing here: plausible, and wrong.
+REMEDY = {
+    "crash": "restart",
+    "slowdown": "clear-cache",
+    "error_burst": "scale-up",
+    "bad_deploy": "rollback",
+    "dependency_down": "failover-db",
+    "disk_full": "rotate-logs",
+    "cert_expiring": "renew-cert",
+}
+HTTP_FAULTS = tuple(k for k in REMEDY if k != "cert_expiring")
+RISK = {
+    "flush-dns": "low",
+    "reindex": "medium",
+    "restart": "medium",
+    "clear-cache": "low",
+    "scale-up": "medium",
+    "rollback": "high",
+    "failover-db": "high",
+    "rotate-logs": "low",
+    "renew-cert": "medium",
+}
+CRITICALITY = {"shop": "high", "api": "high", "auth": "high", "search": "medium", "cdn": "medium"}
+
+
+class _Quiet(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up mid-answer is not news
+
+
+class Service:
+    """One HTTP service whose health follows its fault."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.fault: str | None = None
+        self.port = 0
+        self._server: _Quiet | None = None
+        self.start()
+
+    def start(self) -> None:
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fault = service.fault
+                code, body = 200, {"status": "UP", "version": VERSION, "service": service.name}
+                if fault == "slowdown":
+                    time.sleep(SLOW_S)
+                elif fault == "error_burst":
+                    code, body = 503, {"status": "DOWN", "error": "overloaded"}
+                elif fault == "bad_deploy":
+                    body = {"status": "UP", "version": "1.5.0-rc1", "service": service.name}
+                elif fault == "dependency_down":
+                    code, body = 502, {"status": "DOWN", "error": "db unreachable"}
+                elif fault == "disk_full":
+                    code, body = 507, {"status": "DOWN", "error": "no space left on device"}
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = _Quiet(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(
+            target=self._server.serve_forever, daemon=True, name=f"demo:{self.name}"
+        ).start()
+
+    def crash(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def stop(self) -> None:
+        self.crash()
+
+
+def _certificate(folder: Path, days: float) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    stem = folder / f"cert-{days:g}d"
+    cert_path, key_path = stem.with_suffix(".pem"), stem.with_suffix(".key")
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class TlsService:
+    """A TLS endpoint whose certificate can be swapped for one close to expiry and back."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        import socket
+
+        self.name = name
+        self.fault: str | None = None
+        self._good = _certificate(folder, 90)
+        self._expiring = _certificate(folder, 3)
+        self._context = self._load(self._good)
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.port = self._socket.getsockname()[1]
+        self._stopping = threading.Event()
+        threading.Thread(target=self._serve, daemon=True, name=f"demo:{name}").start()
+
+    @staticmethod
+    def _load(pair: tuple[Path, Path]) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*pair)
+        return context
+
+    def set_expiring(self, expiring: bool) -> None:
+        self.fault = "cert_expiring" if expiring else None
+        self._context = self._load(self._expiring if expiring else self._good)
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._greet, args=(conn,), daemon=True).start()
+
+    def _greet(self, conn: Any) -> None:
+        try:
+            conn.settimeout(2.0)
+            with self._context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._socket.close()
+
+
+class DemoWorld:
+    """The services, their control plane, and the fault injector's state."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        self._folder = tempfile.TemporaryDirectory(prefix="webops-demo-")
+        self.services = {name: Service(name) for name in HTTP_SERVICES}
+        self.tls = TlsService(TLS_SERVICE, Path(self._folder.name))
+        self.injected: list[tuple[float, str, str]] = []
+        self.remedies_applied: list[tuple[str, str, bool]] = []
+        self._control = self._start_control()
+
+    # -- control plane ---------------------------------------------------------------------
+
+    def _start_control(self) -> _Quiet:
+        world = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                parts = self.path.strip("/").split("/")
+                if len(parts) != 3 or parts[0] != "services":
+                    self._reply(404, {"error": "POST /services/NAME/REMEDY"})
+                    return
+                changed = world.apply(parts[1], parts[2])
+                self._reply(
+                    200 if changed is not None else 404,
+                    {"service": parts[1], "remedy": parts[2], "changed": bool(changed)},
+                )
+
+            def _reply(self, code: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = _Quiet(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True, name="demo:control").start()
+        return server
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{self._control.server_address[1]}"
+
+    def apply(self, name: str, remedy: str) -> bool | None:
+        """A remedy from a runbook; None for an unknown service. Only the right one works."""
+        fault = self.fault_of(name) if name in self.services or name == TLS_SERVICE else "?"
+        if fault == "?":
+            return None
+        fixed = fault is not None and REMEDY[fault] == remedy
+        if fixed:
+            if name == TLS_SERVICE:
+                self.tls.set_expiring(False)
+            else:
+                service = self.services[name]
+                if fault == "crash":
+                    service.start()
+                service.fault = None
+        self.remedies_applied.append((name, remedy, fixed))
+        return fixed
+
+    # -- faults ----------------------------------------------------------------------------
+
+    def fault_of(self, name: str) -> str | None:
+        if name == TLS_SERVICE:
+            return self.tls.fault
+        service = self.services[name]
+        return "crash" if not service.running else service.fault
+
+    def healthy(self) -> list[str]:
+        return [n for n in [*self.services, TLS_SERVICE] if self.fault_of(n) is None]
+
+    def inject(self, name: str | None = None, kind: str | None = None) -> tuple[str, str]:
+        """Break a healthy service (chosen by the seeded generator unless given)."""
+        name = name or self.rng.choice(self.healthy())
+        if name == TLS_SERVICE:
+            kind = "cert_expiring"
+            self.tls.set_expiring(True)
+        else:
+            kind = kind or self.rng.choice(HTTP_FAULTS)
+            service = self.services[name]
+            if kind == "crash":
+                service.crash()
+            else:
+                service.fault = kind
+        self.injected.append((time.time(), name, kind))
+        return name, kind
+
+    # -- what the agents are given ---------------------------------------------------------
+
+    def targets(self, interval_s: float = 0.3) -> list[TargetSpec]:
+        specs = [
+            TargetSpec(
+                name=name,
+                kind="http",
+                address=f"http://127.0.0.1:{svc.port}/health",
+                conditions=["status == 200", f'json.version == "{VERSION}"', "latency_ms < 400"],
+                criticality=CRITICALITY[name],  # type: ignore[arg-type]
+                interval_s=interval_s,
+                timeout_s=2.0,
+            )
+            for name, svc in self.services.items()
+        ]
+        specs.append(
+            TargetSpec(
+                name=TLS_SERVICE,
+                kind="tls",
+                address=f"127.0.0.1:{self.tls.port}",
+                conditions=["cert_days > 14"],
+                criticality="medium",
+                interval_s=interval_s,
+                timeout_s=2.0,
+            )
+        )
+        return specs
+
+    def runbooks(self) -> list[RunbookSpec]:
+        return [
+            RunbookSpec(
+                name=remedy,
+                kind="http",
+                method="POST",
+                url=f"{self.control_url}/services/{{target}}/{remedy}",
+                risk=RISK[remedy],  # type: ignore[arg-type]
+                timeout_s=5,
+                description=f"{remedy} the service (through the control plane)",
+            )
+            for remedy in sorted(RISK)
+        ]
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+        self.tls.stop()
+        self._control.shutdown()
+        self._control.server_close()
+        self._folder.cleanup()
