@@ -12,13 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-## demo: open the workbench on a demo database with three agents (created on first run)
+## demo: the demo world in the workbench: real services, injected faults, a team that learns
 demo: $(STAMP)
-	@for spec in anna:cautious ben:bold cleo:friendly; do \
-	  $(BIN)/webops --db $(DEMO_DB) agent show $${spec%%:*} >/dev/null 2>&1 || \
-	  $(BIN)/webops --db $(DEMO_DB) agent create $${spec%%:*} --preset $${spec##*:} >/dev/null; \
-	done
-	$(BIN)/webops --db $(DEMO_DB)
+	$(BIN)/webops --db $(DEMO_DB) demo
 
 ## test: lint with ruff, then run the whole test suite
 test: $(STAMP)

@@ -562,6 +562,8 @@ class WebOpsAgent:
         return text
 
     def _share_success(self, result: ActionResult) -> None:
+        if not self._host.actions.spec(result.action).mutates:
+            return  # a healthy check is not news; a fix is
         context = {"success": 1.0, "extraversion": self.mind.personality.extraversion}
         bus = self._host.bus
         for pattern, score in matching(context, {PatternAction.SHARE_SUCCESS}):

@@ -198,19 +198,21 @@ class Autopilot:
     # -- incidents -------------------------------------------------------------------------
 
     async def _open(self, target: str, situation: str, detail: str) -> None:
-        row = await self.incidents.add(
-            IncidentRow(
-                target=target,
-                situation=situation,
-                status="open",
-                summary=detail,
-                opened_at=self.kernel.clock(),
-            )
+        # Claimed before the first await, so nothing sees the target as quiet meanwhile.
+        kind = self.describe(target) if self.describe else None
+        row = IncidentRow(
+            target=target,
+            situation=situation,
+            status="open",
+            summary=detail,
+            opened_at=self.kernel.clock(),
         )
-        assert row.id is not None
-        self.kinds[row.id] = self.describe(target) if self.describe else None
-        incident = _Open(row=row)
+        incident = _Open(row=row, busy=True)
         self.open[target] = incident
+        incident.row = row = await self.incidents.add(row)
+        assert row.id is not None
+        self.kinds[row.id] = kind
+        incident.busy = False
         self.say(f"incident {row.id} opened: {target} {situation} ({detail})")
         await self._changed(incident)
         self._spawn(self._handle(incident))

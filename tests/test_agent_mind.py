@@ -235,17 +235,21 @@ def test_resources_refuse_past_each_limit_and_say_which() -> None:
 
 async def test_an_extraverted_agent_shares_its_success(db_path: Path) -> None:
     said: list[KernelEvent] = []
-    async with await Kernel.open(db_path) as kernel:
+    calls: list[str] = []
+    async with await Kernel.open(db_path, actions=_registry(calls, risk=RiskLevel.LOW)) as kernel:
         kernel.bus.subscribe(lambda e: said.append(e) if isinstance(e, AgentSaid) else None)
         await kernel.create_agent("cleo", "friendly")
         await kernel.create_agent("anna", "cautious")
         for name in ("cleo", "anna"):
-            await kernel.stimulate(name, _incident(action=ActionRequest(action="noop")))
+            outcome = await kernel.stimulate(name, _incident())
+            assert outcome.status == "succeeded", outcome.summary
+        # Looking (a check, a no-op) is not news worth sharing.
+        await kernel.stimulate("cleo", _incident(action=ActionRequest(action="noop")))
     assert [e.agent for e in said] == ["cleo"]
     assert isinstance(said[0], AgentSaid)
     # cleo is verbose and polite: she says how long it took, and says it warmly.
-    assert said[0].text.startswith("Good news, everyone: noop worked in ")
-    assert "(nothing to do)" in said[0].text
+    assert said[0].text.startswith("Good news, everyone: deploy on api worked in ")
+    assert "(done)" in said[0].text
 
 
 async def test_stop_finishes_queued_work_and_saves_state(db_path: Path) -> None:

@@ -179,3 +179,22 @@ async def test_approving_from_the_approvals_panel_runs_the_action(db_path: Path)
             assert app.kernel is not None
             (done,) = await app.kernel.approvals(status="executed")
             assert done.decided_by is not None and done.decided_by.startswith("operator:")
+
+
+async def test_the_demo_runs_inside_the_workbench(db_path: Path) -> None:
+    from webops_tui.app import DemoOptions
+    from widgets.activity_log import ActivityLog
+    from widgets.targets_panel import TargetsPanel
+
+    app = make_app(Settings(db_path=db_path), demo=DemoOptions(seed=3, approve="all"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(TargetsPanel)
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if len(panel.targets) == 5 and panel.resolved:
+                break
+        assert sorted(panel.targets) == ["api", "auth", "cdn", "search", "shop"]
+        assert panel.resolved >= 1
+        assert app.query_one(ActivityLog).total > 0
+        assert [p.name for p in app.query_one(AgentRoster).profiles] == ["anna", "ben", "cleo"]
+        await pilot.press("ctrl+q")

@@ -7,7 +7,10 @@ twice a second however many events arrive.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
+import time
+from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -21,21 +24,36 @@ from agent.events import (
     ApprovalDecided,
     ApprovalRequested,
     EmotionsChanged,
+    IncidentChanged,
     KernelEvent,
     StateChanged,
+    TargetChecked,
 )
 from agent.kernel import Kernel
 from agent.memory import MemoryKind
 from themes import STYLESHEET, THEMES
 from webops_tui import __version__
 from webops_tui.config import Settings
+from widgets.activity_log import ActivityLog, describe
 from widgets.agent_roster import AgentRoster
 from widgets.approvals_queue import ApprovalsQueue
 from widgets.emotion_gauges import EmotionGauges
 from widgets.memory_browser import MemoryBrowser
 from widgets.skills_panel import SkillsPanel
+from widgets.targets_panel import TargetsPanel
 
 ROSTER_REFRESH_S = 0.5
+#: How often the targets panel and the activity log repaint, however many events arrived.
+PANEL_REFRESH_S = 0.25
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Run the demo world inside the workbench (`webops demo`)."""
+
+    seed: int = 7
+    approve: str = "human"
+    duration_s: float | None = None
 
 
 class EmotionsUpdated(Message):
@@ -58,13 +76,19 @@ class WebopsApp(App[None]):
         Binding("m", "show_tab('memory')", "Memory", id="app.memory"),
         Binding("s", "show_tab('skills')", "Skills", id="app.skills"),
         Binding("p", "show_tab('approvals')", "Approvals", id="app.approvals"),
+        Binding("o", "show_tab('ops')", "Ops", id="app.ops"),
+        Binding("l", "show_tab('activity')", "Log", id="app.activity"),
         Binding("slash", "search_memory", "Search", id="app.search_memory"),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
     ]
 
-    def __init__(self, settings: Settings, kernel: Kernel | None = None) -> None:
+    def __init__(
+        self, settings: Settings, kernel: Kernel | None = None, demo: DemoOptions | None = None
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.demo = demo
+        self._demo_stop = asyncio.Event()
         self.kernel: Kernel | None = kernel
         self._owns_kernel = kernel is None
         self._roster_stale = False
@@ -97,6 +121,14 @@ class WebopsApp(App[None]):
                 queue = ApprovalsQueue(id="approvals-queue", classes="panel")
                 queue.border_title = "Approvals"
                 yield queue
+            with TabPane("Ops", id="ops"):
+                targets = TargetsPanel(id="targets-panel", classes="panel")
+                targets.border_title = "Targets"
+                yield targets
+            with TabPane("Activity", id="activity"):
+                log = ActivityLog(id="activity-log", classes="panel")
+                log.border_title = "Activity"
+                yield log
         yield Footer()
 
     def action_show_tab(self, tab: str) -> None:
@@ -172,11 +204,53 @@ class WebopsApp(App[None]):
                 self.exit(return_code=exc.exit_code, message=f"webops: error: {exc.message}")
                 return
         self.kernel.bus.subscribe(self._on_kernel_event)
+        if self.demo is not None:
+            await self._start_demo(self.demo)
         await self.action_refresh()
+        if self.demo is not None:
+            self.query_one(TabbedContent).active = "ops"
         self.set_interval(ROSTER_REFRESH_S, self._refresh_roster_if_stale)
+        self.set_interval(PANEL_REFRESH_S, self._repaint_live_panels)
         self.query_one(AgentRoster).table.focus()
 
+    async def _start_demo(self, options: DemoOptions) -> None:
+        from webops_tui.demo.runner import run_demo
+        from webops_tui.demo.world import DemoWorld
+
+        assert self.kernel is not None
+        self.kernel.config = self.kernel.config.model_copy(update={"seed": options.seed})
+        world = DemoWorld(options.seed)
+        self.sub_title = f"demo world · {self.settings.db_path.name}"
+        log = self.query_one(ActivityLog)
+
+        async def run() -> None:
+            assert self.kernel is not None
+            try:
+                summary = await run_demo(
+                    self.kernel,
+                    world,
+                    seed=options.seed,
+                    duration_s=options.duration_s,
+                    approve=options.approve,  # type: ignore[arg-type]
+                    stop=self._demo_stop,
+                    say=lambda line: log.add(time.time(), line),
+                )
+                self.notify(
+                    f"demo finished: {summary.incidents['resolved']} of "
+                    f"{summary.incidents['opened']} incidents resolved"
+                )
+            finally:
+                world.stop()
+
+        self.run_worker(run(), group="demo", exit_on_error=False)
+
+    def _repaint_live_panels(self) -> None:
+        self.query_one(TargetsPanel).repaint()
+        self.query_one(ActivityLog).flush_pending()
+
     async def on_unmount(self) -> None:
+        self._demo_stop.set()
+        await self.workers.wait_for_complete()
         if self.kernel is not None and self._owns_kernel:
             await self.kernel.close()
             self.kernel = None
@@ -192,6 +266,13 @@ class WebopsApp(App[None]):
             self._approvals_stale = True
         elif isinstance(event, ActionFinished):
             self._skills_stale = True
+        if isinstance(event, TargetChecked):
+            self.query_one(TargetsPanel).record_check(event)
+        elif isinstance(event, IncidentChanged):
+            self.query_one(TargetsPanel).record_incident(event)
+        line = describe(event)
+        if line is not None:
+            self.query_one(ActivityLog).add(event.ts, line)
 
     def on_emotions_updated(self, message: EmotionsUpdated) -> None:
         roster = self.query_one(AgentRoster)
@@ -233,6 +314,9 @@ class WebopsApp(App[None]):
             self._show_feelings(roster.selected.name)
 
 
-def make_app(settings: Settings, kernel: Kernel | None = None) -> WebopsApp:
-    """The workbench on `settings.db_path`, or on an already open `kernel` (the demo, tests)."""
-    return WebopsApp(settings, kernel)
+def make_app(
+    settings: Settings, kernel: Kernel | None = None, demo: DemoOptions | None = None
+) -> WebopsApp:
+    """The workbench on `settings.db_path`, or on an already open `kernel` (tests); with
+    `demo`, the demo world runs inside it."""
+    return WebopsApp(settings, kernel, demo)

@@ -14,11 +14,14 @@ class IncidentRepository:
         self._db = database
 
     async def add(self, row: IncidentRow) -> IncidentRow:
+        """Store a copy and return it with its id; `row` itself never joins a session, so
+        other tasks may read it while this one waits on the database."""
+        stored = IncidentRow.model_validate(row.model_dump())
         async with self._db.session(write=True) as session:
-            session.add(row)
+            session.add(stored)
             await session.flush()
-            await session.refresh(row)
-        return row
+            await session.refresh(stored)
+        return stored
 
     async def save(self, row: IncidentRow) -> None:
         assert row.id is not None

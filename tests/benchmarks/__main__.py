@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.benchmarks import bench_cli, bench_kernel, bench_recall, bench_storage
+from tests.benchmarks import bench_cli, bench_demo, bench_kernel, bench_recall, bench_storage
 from tests.benchmarks.figures import Figure, report
 
 SUITES = {
@@ -13,6 +13,7 @@ SUITES = {
     "cli": bench_cli.run,
     "storage": bench_storage.run,
     "recall": bench_recall.run,
+    "demo": bench_demo.run,
 }
 
 

@@ -15,7 +15,7 @@ import typer
 
 from agent.errors import WebopsError
 from webops_tui import __version__
-from webops_tui.cli import actions, agents, memory, ops, status
+from webops_tui.cli import actions, agents, autonomy, memory, ops, status
 from webops_tui.cli.output import error_line
 from webops_tui.cli.runtime import settings_of
 from webops_tui.paths import default_db_path
@@ -38,6 +38,8 @@ app.command("skills")(actions.skills)
 app.command("task")(actions.task)
 app.command("approvals")(actions.approvals)
 app.command("audit")(actions.audit)
+app.command("run")(autonomy.run)
+app.command("demo")(autonomy.demo)
 app.add_typer(ops.targets, name="target")
 app.add_typer(ops.runbooks, name="runbook")
 

@@ -1,0 +1,200 @@
+"""`webops run` (the autonomous loop on your targets) and `webops demo` (the demo world)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.runtime import settings_of
+
+if TYPE_CHECKING:
+    from webops_tui.demo.runner import DemoSummary
+
+POLICIES = ("human", "all", "none", "wait")
+
+
+def _policy(value: str) -> str:
+    from agent.errors import InvalidInput
+
+    if value not in POLICIES:
+        raise InvalidInput(f"unknown --approve policy {value!r}; use one of {', '.join(POLICIES)}")
+    return value
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    started = time.monotonic()
+
+    def say(line: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"[{time.monotonic() - started:7.1f}s] {line}\n")
+            sys.stderr.flush()
+
+    return say
+
+
+def run(
+    ctx: typer.Context,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Stop by itself after this many seconds.")
+    ] = None,
+    approve: Annotated[
+        str,
+        typer.Option(
+            "--approve",
+            help="Who answers approvals: human (webops approvals / the workbench), all, none "
+            "or wait (approve after a pause).",
+        ),
+    ] = "human",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
+    from agent.autopilot import Autopilot
+    from agent.errors import InvalidInput
+    from agent.kernel import Kernel
+
+    policy = _policy(approve)
+    if duration is not None and duration <= 0:
+        raise InvalidInput("--duration must be positive")
+    say = _progress(quiet)
+
+    async def main() -> Autopilot:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        async with await Kernel.open(settings_of(ctx).db_path) as kernel:
+            if not kernel.ops.targets:
+                raise InvalidInput("no targets to watch: add one with 'webops target add'")
+            autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)  # type: ignore[arg-type]
+            say(f"watching {len(kernel.ops.targets)} target(s); Ctrl-C to stop")
+            await autopilot.run(stop, duration)
+            return autopilot
+
+    autopilot = asyncio.run(main())
+    resolved = sum(i.status == "resolved" for i in autopilot.closed)
+    say(
+        f"stopped: {autopilot.checks} checks, {len(autopilot.closed) + len(autopilot.open)} "
+        f"incident(s), {resolved} resolved, {len(autopilot.open)} still open"
+    )
+
+
+def demo(
+    ctx: typer.Context,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="No workbench: run, then print a summary.")
+    ] = False,
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", help="Seconds to run (headless default 60; UI: until quit)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds faults and tie-breaks.")] = 7,
+    approve: Annotated[
+        str | None,
+        typer.Option(
+            "--approve", help="human (default with the UI), all (headless default), none or wait."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Start real services on 127.0.0.1 with injected faults and a team that learns to fix them.
+
+    Example: webops demo --headless --duration 60 --seed 7 --json | jq .steps_ratio_last_vs_first
+    """
+    from agent.errors import InvalidInput
+
+    settings = settings_of(ctx).for_demo()
+    policy = _policy(approve or ("all" if headless else "human"))
+    if duration is not None and duration <= 0:
+        raise InvalidInput("--duration must be positive")
+    if not headless:
+        from storage.database import inspect_database
+        from webops_tui.app import DemoOptions, make_app
+
+        inspect_database(settings.db_path)
+        app = make_app(settings, demo=DemoOptions(seed=seed, approve=policy, duration_s=duration))
+        app.run()
+        if app.return_code:
+            raise typer.Exit(app.return_code)
+        return
+    summary = asyncio.run(_headless(settings.db_path, seed, duration or 60.0, policy, as_json))
+    if as_json:
+        emit_json(summary)
+    else:
+        _render(summary)
+    if summary.unapproved_high_risk_actions:
+        raise typer.Exit(1)
+
+
+async def _headless(
+    db_path: Path, seed: int, duration: float, policy: str, quiet: bool
+) -> DemoSummary:
+    from agent.kernel import Kernel, KernelConfig
+    from webops_tui.demo.runner import run_demo
+    from webops_tui.demo.world import DemoWorld
+
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    world = DemoWorld(seed)
+    try:
+        async with await Kernel.open(db_path, config=KernelConfig(seed=seed)) as kernel:
+            return await run_demo(
+                kernel,
+                world,
+                seed=seed,
+                duration_s=duration,
+                approve=policy,  # type: ignore[arg-type]
+                stop=stop,
+                say=_progress(quiet),
+            )
+    finally:
+        world.stop()
+
+
+def _render(summary: DemoSummary) -> None:
+    from rich.table import Table
+
+    out = console()
+    i = summary.incidents
+    out.print(
+        f"[bold]{i['opened']}[/] incidents, [bold]{i['resolved']}[/] resolved "
+        f"({summary.resolution_rate:.0%}), {i['open']} open, {i['failed']} escalated"
+    )
+    if summary.steps_ratio_last_vs_first is not None:
+        out.print(
+            f"steps to resolve: first third {summary.steps_first_third:.2f}, last third "
+            f"{summary.steps_last_third:.2f} (ratio {summary.steps_ratio_last_vs_first:.2f})"
+        )
+    a = summary.approvals
+    out.print(
+        f"approvals asked {a['asked']}, given {a['given']}, denied {a['denied']}; "
+        f"high-risk actions run on earned autonomy {a['autonomous_high_risk']}; "
+        f"unapproved high-risk actions {summary.unapproved_high_risk_actions}"
+    )
+    table = Table(title="incidents")
+    for column in ("id", "target", "fault", "symptom", "owner", "steps", "seconds", "tried"):
+        table.add_column(column, overflow="fold")
+    for inc in summary.incident_log[-15:]:
+        tried = " ".join(f"{a}{'✓' if ok else '✗'}" for a, ok in inc.actions)
+        table.add_row(
+            str(inc.id),
+            inc.target,
+            inc.kind or "-",
+            inc.situation,
+            inc.owner or "-",
+            str(inc.steps),
+            f"{inc.seconds or 0:.1f}",
+            tried,
+        )
+    out.print(table)
