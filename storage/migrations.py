@@ -265,6 +265,39 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX incident_status ON incident (status, id)",
         ),
     ),
+    Migration(
+        7,
+        "messages and conversations, relationships between agents and with operators",
+        (
+            """
+            CREATE TABLE message (
+                id INTEGER PRIMARY KEY,
+                conversation TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                text TEXT NOT NULL,
+                meaning TEXT NOT NULL DEFAULT '{}',
+                status TEXT NOT NULL,
+                lang TEXT NOT NULL DEFAULT 'en',
+                ts REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX message_conversation ON message (conversation, id)",
+            """
+            CREATE TABLE relationship (
+                id INTEGER PRIMARY KEY,
+                subject TEXT NOT NULL,
+                other TEXT NOT NULL,
+                trust REAL NOT NULL,
+                affinity REAL NOT NULL,
+                interactions INTEGER NOT NULL DEFAULT 0,
+                last_contact REAL NOT NULL,
+                UNIQUE (subject, other)
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

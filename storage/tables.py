@@ -255,3 +255,38 @@ class IncidentRow(SQLModel, table=True):
     actions: str = "[]"
     opened_at: float
     closed_at: float | None = None
+
+
+class MessageRow(SQLModel, table=True):
+    """One message on the bus or one chat turn, in its conversation."""
+
+    __tablename__ = "message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: "direct:anna:ben" (names sorted), "chat:anna:operator:alice" or "group:team".
+    conversation: str
+    sender: str
+    recipient: str
+    #: "direct", "broadcast" or "chat".
+    kind: str
+    text: str
+    #: JSON: intent, entities and anything else a reader may want about the message.
+    meaning: str = "{}"
+    #: "queued", "delivered" or "read".
+    status: str
+    lang: str = "en"
+    ts: float
+
+
+class RelationshipRow(SQLModel, table=True):
+    """How one agent regards another agent or an operator."""
+
+    __tablename__ = "relationship"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str
+    other: str
+    trust: float
+    affinity: float
+    interactions: int = 0
+    last_contact: float
