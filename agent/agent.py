@@ -136,6 +136,10 @@ class WebOpsAgent:
         self.memory = memory
         self.skills = skills
         self.last_decision: Decision | None = None
+        #: What the last conversation was about, and the situation last acted in (so "good
+        #: job" and "what do you remember about it" know what "it" is).
+        self.last_topic: str | None = None
+        self.last_situation: str | None = None
         self.handled = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -674,6 +678,7 @@ class WebOpsAgent:
                     tried=tuple(tried),
                 )
             request = current.action
+            self.last_situation = request.situation or stimulus.situation
             result = await self.act(request, decision=decision)
             steps += 1
             fixed = result.ok

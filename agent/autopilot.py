@@ -24,8 +24,10 @@ from agent.actions import ActionOutput, ActionRequest
 from agent.errors import WebopsError
 from agent.events import IncidentChanged, TargetChecked
 from agent.kernel import Kernel
+from agent.learning import Choice
 from agent.procedures import Step
 from agent.risk import Criticality
+from agent.social import Proposal, Resolution, resolve_conflict
 from agent.stimulus import Stimulus, StimulusKind
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentRow
@@ -71,6 +73,15 @@ class _Open:
     busy: bool = False
 
 
+@dataclass(frozen=True)
+class Bid:
+    agent: str
+    score: float
+    volunteer: bool
+    why: str
+    tiebreak: float
+
+
 class IncidentView(BaseModel):
     id: int
     target: str
@@ -107,6 +118,8 @@ class Autopilot:
         self.closed: list[IncidentView] = []
         self.kinds: dict[int, str | None] = {}
         self.checks = 0
+        self.assignments: list[tuple[str, str, list[str]]] = []
+        self.conflicts: list[Resolution] = []
         self._last_check: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -121,6 +134,7 @@ class Autopilot:
         self.team = team
         for name in team:
             await self.kernel.start_agent(name)
+            self.kernel.messages.join("team", name)
         for watcher in team:  # the team learns from each other's outcomes
             for other in team:
                 if other != watcher:
@@ -217,16 +231,15 @@ class Autopilot:
         await self._changed(incident)
         self._spawn(self._handle(incident))
 
-    async def assign(self, situation: str) -> tuple[str, str]:
-        """Who handles it: proficiency with runbooks, experience with this situation, a
-        little extraversion (volunteering), minus current load."""
+    async def bids(self, situation: str) -> list[Bid]:
+        """Every teammate's bid for an incident: proficiency with runbooks, what it knows of
+        this symptom, its will to volunteer (extraversion times confidence), minus load."""
         assert self.team is not None
         load = {name: 0 for name in self.team}
         for incident in self.open.values():
             if incident.row.owner in load:
                 load[incident.row.owner] += 1
-        best: tuple[float, float, str] | None = None
-        reasons = {}
+        bids = []
         for name in self.team:
             agent = await self.kernel.load_agent(name)
             proficiency = agent.skills.proficiency("run_runbook")
@@ -238,20 +251,25 @@ class Autopilot:
                 ),
                 default=0.0,
             )
-            score = (
-                proficiency
-                + 0.5 * known
-                + 0.15 * agent.mind.personality.extraversion
-                - 0.5 * load[name]
+            confidence = 0.5 + agent.mind.modifiers().confidence
+            volunteer = agent.mind.personality.extraversion * max(0.0, min(1.0, confidence))
+            score = proficiency + 0.5 * known + 0.3 * volunteer - 0.5 * load[name]
+            bids.append(
+                Bid(
+                    agent=name,
+                    score=round(score, 4),
+                    volunteer=volunteer >= 0.35,
+                    why=f"proficiency {proficiency:.2f}, knows this {known:.2f}, "
+                    f"volunteers {volunteer:.2f}, load {load[name]}",
+                    tiebreak=self.rng.random(),
+                )
             )
-            reasons[name] = (
-                f"proficiency {proficiency:.2f}, knows this {known:.2f}, load {load[name]}"
-            )
-            key = (round(score, 6), self.rng.random(), name)
-            if best is None or key > best:
-                best = key
-        assert best is not None
-        return best[2], reasons[best[2]]
+        bids.sort(key=lambda b: (b.score, b.tiebreak), reverse=True)
+        return bids
+
+    async def assign(self, situation: str) -> tuple[str, str]:
+        best = (await self.bids(situation))[0]
+        return best.agent, best.why
 
     async def _handle(self, incident: _Open) -> None:
         if incident.busy or incident.row.status != "open":
@@ -288,11 +306,21 @@ class Autopilot:
 
     async def _handle_once(self, incident: _Open) -> None:
         row = incident.row
+        runner_up: str | None = None
         if row.owner is None:
-            row.owner, why = await self.assign(row.situation)
-            self.say(f"incident {row.id}: {row.owner} takes it ({why})")
+            bids = await self.bids(row.situation)
+            row.owner = bids[0].agent
+            runner_up = bids[1].agent if len(bids) > 1 else None
+            await self.kernel.messages.broadcast(
+                "dispatcher", "team", f"incident {row.id}: {row.target} shows {row.situation}"
+            )
+            self.assignments.append((row.situation, row.owner, [b.agent for b in bids]))
+            self.say(f"incident {row.id}: {row.owner} takes it ({bids[0].why})")
+        stimulus = self._stimulus(incident)
+        if runner_up is not None and not incident.tried:
+            stimulus = await self._settle_conflict(row, stimulus, runner_up)
         incident.attempts += 1
-        outcome = await self.kernel.stimulate(row.owner, self._stimulus(incident))
+        outcome = await self.kernel.stimulate(row.owner, stimulus)
         row.steps += outcome.steps
         incident.tried.extend(outcome.tried)
         row.actions = json.dumps(incident.tried)
@@ -318,6 +346,45 @@ class Autopilot:
                 )
             else:
                 await self._changed(incident)
+
+    async def _settle_conflict(self, row: IncidentRow, stimulus: Stimulus, other: str) -> Stimulus:
+        """The runner-up may propose another remedy; if so, the better-founded one is used
+        (risk, record, trust), the reasons are told to the team, and the loser's regard for
+        the winner changes."""
+        assert row.owner is not None
+        owner = await self.kernel.load_agent(row.owner)
+        rival = await self.kernel.load_agent(other)
+        _, mine = owner.choose(stimulus, set())
+        _, theirs = rival.choose(stimulus, set())
+        if mine is None or theirs is None or mine.action == theirs.action:
+            return stimulus
+
+        def proposal(agent_name: str, choice: Choice) -> Proposal:
+            stats = choice.candidates[choice.action]
+            return Proposal(
+                agent=agent_name,
+                action=choice.action,
+                target=row.target,
+                risk=int(self.kernel.actions.spec(choice.action).risk),
+                success_rate=max(0.0, min(1.0, stats["value"])),
+                confidence=min(1.0, stats["experience"] / 5),
+            )
+
+        resolution = resolve_conflict(
+            proposal(row.owner, mine), proposal(other, theirs), self.kernel.relationships
+        )
+        self.kernel.relationships.record_conflict(
+            resolution.loser.agent, resolution.winner.agent, self.kernel.clock()
+        )
+        self.conflicts.append(resolution)
+        self.say(f"incident {row.id}: {resolution.explanation}")
+        await self.kernel.messages.broadcast(
+            resolution.winner.agent, "team", resolution.explanation
+        )
+        request = ActionRequest(
+            action=resolution.winner.action, target=row.target, situation=row.situation
+        )
+        return stimulus.model_copy(update={"action": request})
 
     async def _stand_in_operator(self, approval_id: int) -> None:
         """The headless demo's operator, answering by a stated policy."""

@@ -40,6 +40,7 @@ from agent.memory import (
     MemoryItem,
     MemoryKind,
 )
+from agent.messaging import Message, MessageBus, conversation_id
 from agent.mind import Mind
 from agent.mood import Mood
 from agent.ops import Ops
@@ -48,6 +49,7 @@ from agent.profile import AgentProfile, check_agent_name, personality_of
 from agent.resources import ResourceLimits, Resources, ResourceUsage
 from agent.risk import RiskLevel
 from agent.skills import SkillBook, SkillRegistry, SkillState, SkillView
+from agent.social import Relationships
 from agent.stimulus import Outcome, Stimulus
 from storage.database import Database
 
@@ -62,8 +64,10 @@ from storage.repositories.audit import AuditRepository, AuditVerification
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.episodes import EpisodeRepository
 from storage.repositories.facts import FactRepository
+from storage.repositories.messages import MessageRepository
 from storage.repositories.procedures import ProcedureRepository
 from storage.repositories.records import ActionRecordRepository
+from storage.repositories.relationships import RelationshipRepository
 from storage.repositories.runbooks import RunbookRepository
 from storage.repositories.skills import SkillRepository
 from storage.repositories.targets import TargetRepository
@@ -168,6 +172,9 @@ class Kernel:
         self._approvals = ApprovalRepository(database)
         self._skills = SkillRepository(database)
         self.skill_registry = SkillRegistry()
+        self.messages = MessageBus(MessageRepository(database), clock, bus=self.bus)
+        self.relationships = Relationships()
+        self._relationship_rows = RelationshipRepository(database)
         self.audit = AuditRepository(database)
         self._pending_audit: list[dict[str, Any]] = []
         self._secret_box: SecretBox | None = None
@@ -193,6 +200,7 @@ class Kernel:
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
         self._flush_lock = asyncio.Lock()
+        self._readers: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self.flush_errors = 0
         self.last_flush_error = ""
@@ -221,6 +229,7 @@ class Kernel:
         kernel = cls(await Database.open(path), clock=clock, config=config, actions=actions)
         try:
             await kernel.ops.reload()
+            kernel.relationships.load(await kernel._relationship_rows.all())
         except BaseException:
             await kernel.database.close()
             raise
@@ -231,6 +240,9 @@ class Kernel:
         if self._closed:
             return
         self._closed = True
+        for reader in self._readers.values():
+            reader.cancel()
+        await asyncio.gather(*self._readers.values(), return_exceptions=True)
         await asyncio.gather(
             *(a.stop(self.config.stop_timeout_s) for a in self._agents.values() if a.running)
         )
@@ -376,12 +388,27 @@ class Kernel:
     async def start_agent(self, name: str) -> WebOpsAgent:
         agent = await self.load_agent(name)
         await agent.start()
+        if name not in self._readers:
+            self._readers[name] = asyncio.create_task(self._read_mail(agent), name=f"mail:{name}")
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_forever(), name="kernel:flush")
         return agent
 
     async def start_all(self) -> list[WebOpsAgent]:
         return [await self.start_agent(p.name) for p in await self.list_agents()]
+
+    async def _read_mail(self, agent: WebOpsAgent) -> None:
+        """An agent reads what is sent to it (its mailbox never fills): a direct message is
+        remembered, team chatter only read."""
+        while True:
+            message = await self.messages.receive_message(agent.name)
+            if message is not None and message.kind == "direct":
+                await agent.memory.remember(
+                    "conversation",
+                    f"{message.sender} to {agent.name}: {message.text}",
+                    importance=0.3,
+                    details={"from": message.sender},
+                )
 
     async def stimulate(self, name: str, stimulus: Stimulus) -> Outcome:
         """Hand a stimulus to an agent (starting it if needed) and wait for the outcome."""
@@ -569,7 +596,15 @@ class Kernel:
 
         def on_event(event: KernelEvent) -> None:
             if isinstance(event, OutcomeLearned) and event.agent == teammate:
-                watcher.memory.learner.observe(event.situation, event.action, event.reward, trust)
+                # Whose observation counts how much: the watcher's trust in the teammate
+                # (scaled by `trust`), which the outcome then moves.
+                weight = trust * self.relationships.weight(observer, teammate) * 2
+                watcher.memory.learner.observe(
+                    event.situation, event.action, event.reward, min(1.0, weight)
+                )
+                self.relationships.record_outcome(
+                    observer, teammate, event.reward > 0.5, self.clock()
+                )
                 self._dirty.add(observer)
 
         return self.bus.subscribe(on_event)
@@ -737,6 +772,25 @@ class Kernel:
         else:
             self._pending_audit.append(entry)
 
+    async def record_chat(
+        self, agent: WebOpsAgent, operator: str, text: str, reply: str, meaning: Any, lang: str
+    ) -> None:
+        """Both turns of a chat exchange, in the agent's conversation with this operator."""
+        details = {"intent": str(meaning.intent), "entities": meaning.entities}
+        await self.messages.send_message(
+            operator, agent.name, text, kind="chat", meaning=details, lang=lang
+        )
+        await self.messages.receive_message(agent.name, timeout=0)
+        await self.messages.send_message(agent.name, operator, reply, kind="chat", lang=lang)
+        await self.messages.receive_message(operator, timeout=0)
+
+    async def conversation(self, name: str, operator: str, limit: int = 50) -> list[Message]:
+        from agent.conversation import as_operator
+
+        operator = as_operator(operator)
+        await self.messages.flush()
+        return await self.messages.history(conversation_id(name, operator, "chat"), limit)
+
     async def _audit_now(self, **entry: Any) -> None:
         await self.audit.append_many([{**entry, "ts": self.clock()}])
 
@@ -758,6 +812,8 @@ class Kernel:
         try:
             await self.audit.append_many(audit)
             await self.ops.add_samples(samples)
+            await self.messages.flush()
+            await self._relationship_rows.save(self.relationships.dirty_rows())
         except BaseException:
             self._pending_audit = audit + self._pending_audit
             self.ops.pending_samples = samples + self.ops.pending_samples

@@ -198,3 +198,31 @@ async def test_the_demo_runs_inside_the_workbench(db_path: Path) -> None:
         assert app.query_one(ActivityLog).total > 0
         assert [p.name for p in app.query_one(AgentRoster).profiles] == ["anna", "ben", "cleo"]
         await pilot.press("ctrl+q")
+
+
+async def test_asking_how_the_agent_feels_in_the_chat_panel(db_path: Path) -> None:
+    from agent.emotions import Appraisal
+    from widgets.chat_panel import ChatPanel
+    from widgets.emotion_gauges import EmotionGauges
+
+    await _create(db_path, ("anna", "cautious"))
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.kernel is not None
+        await app.kernel.feel("anna", Appraisal.THREAT, cause="shop is down")
+        await pilot.pause()
+        gauges = app.query_one(EmotionGauges)
+        strongest = max(gauges.values, key=lambda e: gauges.values[e] - gauges.rest[e])
+        await pilot.press("c")
+        await pilot.press(*"how are you feeling?", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        panel = app.query_one(ChatPanel)
+        who, reply = panel.transcript[-1]
+        assert who == "anna"
+        assert strongest == "fear" and "fear" in reply
+        assert f"{gauges.values['fear']:.2f}" in reply and gauges.mood is not None
+        assert gauges.mood.label in reply
+        await pilot.press("up")  # the input remembers what was sent
+        assert app.query_one("#chat-input").value == "how are you feeling?"  # type: ignore[attr-defined]

@@ -27,4 +27,50 @@ WEBOPS_DARK = Theme(
     dark=True,
 )
 
-THEMES: tuple[Theme, ...] = (WEBOPS_DARK,)
+#: For consoles and screen readers that need the strongest contrast: pure black and white.
+WEBOPS_HIGH_CONTRAST = Theme(
+    name="webops-high-contrast",
+    primary="#FFFF00",
+    secondary="#00FFFF",
+    accent="#00FFFF",
+    warning="#FFAA00",
+    error="#FF5555",
+    success="#55FF55",
+    foreground="#FFFFFF",
+    background="#000000",
+    surface="#000000",
+    panel="#262626",
+    boost="#333333",
+    dark=True,
+    variables={"border-blurred": "#BBBBBB", "footer-key-foreground": "#FFFF00"},
+)
+
+#: For terminals without truecolor (the Linux console, old SSH clients): the terminal's own
+#: 16 ANSI colours, so it reads the way the user's palette says.
+WEBOPS_16 = Theme(
+    name="webops-16",
+    ansi=True,
+    primary="ansi_blue",
+    secondary="ansi_cyan",
+    warning="ansi_yellow",
+    error="ansi_red",
+    success="ansi_green",
+    accent="ansi_bright_yellow",
+    foreground="ansi_default",
+    background="ansi_default",
+    surface="ansi_default",
+    panel="ansi_default",
+    boost="ansi_default",
+    dark=True,
+    variables={
+        "border-blurred": "ansi_bright_black",
+        "block-cursor-foreground": "ansi_black",
+        "block-cursor-background": "ansi_white",
+        "input-cursor-background": "ansi_white",
+        "input-cursor-foreground": "ansi_black",
+        "input-selection-background": "ansi_bright_blue",
+        "footer-key-foreground": "ansi_bright_yellow",
+    },
+)
+
+THEMES: tuple[Theme, ...] = (WEBOPS_DARK, WEBOPS_HIGH_CONTRAST, WEBOPS_16)

@@ -8,19 +8,22 @@ twice a second however many events arrive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import time
 from dataclasses import dataclass
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, InvalidThemeError
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 
 from agent.errors import WebopsError
 from agent.events import (
     ActionFinished,
+    AgentSaid,
     ApprovalDecided,
     ApprovalRequested,
     EmotionsChanged,
@@ -33,12 +36,15 @@ from agent.kernel import Kernel
 from agent.memory import MemoryKind
 from themes import STYLESHEET, THEMES
 from webops_tui import __version__
-from webops_tui.config import Settings
+from webops_tui.commands import WorkbenchCommands
+from webops_tui.config import DEFAULT_THEME, Settings
 from widgets.activity_log import ActivityLog, describe
 from widgets.agent_roster import AgentRoster
 from widgets.approvals_queue import ApprovalsQueue
+from widgets.chat_panel import ChatPanel
 from widgets.emotion_gauges import EmotionGauges
 from widgets.memory_browser import MemoryBrowser
+from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
 from widgets.skills_panel import SkillsPanel
 from widgets.targets_panel import TargetsPanel
 
@@ -70,9 +76,14 @@ class EmotionsUpdated(Message):
 class WebopsApp(App[None]):
     TITLE = "webops"
     CSS_PATH = STYLESHEET
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("question_mark", "show_help_panel", "Keys", id="app.keys"),
+        Binding("y", "copy", "Copy", id="app.copy", show=False),
+        Binding("n", "new_agent", "New agent", id="app.new_agent", show=False),
         Binding("t", "show_tab('team')", "Team", id="app.team"),
+        Binding("c", "show_tab('chat')", "Chat", id="app.chat"),
         Binding("m", "show_tab('memory')", "Memory", id="app.memory"),
         Binding("s", "show_tab('skills')", "Skills", id="app.skills"),
         Binding("p", "show_tab('approvals')", "Approvals", id="app.approvals"),
@@ -96,7 +107,13 @@ class WebopsApp(App[None]):
         self._skills_stale = True
         for theme in THEMES:
             self.register_theme(theme)
-        self.theme = settings.theme
+        self._bad_theme: str | None = None
+        try:
+            self.theme = settings.theme
+        except InvalidThemeError:
+            self.theme = DEFAULT_THEME
+            self._bad_theme = settings.theme
+        self.last_reply = ""
         self.sub_title = f"{settings.db_path.name} · v{__version__}"
 
     def compose(self) -> ComposeResult:
@@ -109,6 +126,10 @@ class WebopsApp(App[None]):
                 gauges = EmotionGauges(id="gauges", classes="panel")
                 gauges.border_title = "Feelings"
                 yield gauges
+            with TabPane("Chat", id="chat"):
+                chat = ChatPanel(id="chat-panel", classes="panel")
+                chat.border_title = "Chat"
+                yield chat
             with TabPane("Memory", id="memory"):
                 browser = MemoryBrowser(id="memory-browser", classes="panel")
                 browser.border_title = "Memory"
@@ -137,6 +158,8 @@ class WebopsApp(App[None]):
             self.query_one(MemoryBrowser).request()
         elif tab == "skills":
             self._refresh_skills()
+        elif tab == "chat":
+            self.query_one("#chat-input").focus()
         elif tab == "approvals":
             self._refresh_approvals()
             self.query_one("#approvals-table").focus()
@@ -175,6 +198,32 @@ class WebopsApp(App[None]):
         self._refresh_approvals()
         self._refresh_skills()
 
+    @on(ChatPanel.Sent)
+    def _chat_sent(self, message: ChatPanel.Sent) -> None:
+        self._talk(message.text, message.channel)
+
+    @work(group="chat")
+    async def _talk(self, text: str, channel: str) -> None:
+        """Chat runs the agent (a check, a runbook): a worker, never the UI's path."""
+        panel = self.query_one(ChatPanel)
+        name = self.selected_agent
+        if self.kernel is None or name is None:
+            return
+        who = f"operator:{getpass.getuser()}"
+        try:
+            if channel == "team":
+                await self.kernel.messages.broadcast(who, "team", text)
+                return
+            from agent.conversation import chat
+
+            reply = await chat(self.kernel, name, text, operator=who)
+        except WebopsError as exc:
+            panel.add_line("webops", exc.message, "chat-team")
+            return
+        panel.show_reply(name, reply.reply, reply.intent, reply.explanation)
+        why = (reply.explanation or {}).get("summary", "")
+        self.last_reply = f"{name}: {reply.reply}" + (f"\nwhy: {why}" if why else "")
+
     def action_search_memory(self) -> None:
         self.query_one(TabbedContent).active = "memory"
         self.query_one("#memory-search", Input).focus()
@@ -196,7 +245,23 @@ class WebopsApp(App[None]):
         items = await self.kernel.memory(name, kind, text or None, limit=50)
         self.query_one(MemoryBrowser).show_items(name, items)
 
+    @property
+    def agent_names(self) -> list[str]:
+        return [p.name for p in self.query_one(AgentRoster).profiles]
+
+    @property
+    def theme_names(self) -> list[str]:
+        return sorted(self.available_themes)
+
     async def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        if self._bad_theme:
+            self.notify(
+                f"unknown theme {self._bad_theme!r} in the config; using {self.theme}",
+                severity="warning",
+            )
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.kernel is None:
             try:
                 self.kernel = await Kernel.open(self.settings.db_path)
@@ -207,11 +272,81 @@ class WebopsApp(App[None]):
         if self.demo is not None:
             await self._start_demo(self.demo)
         await self.action_refresh()
-        if self.demo is not None:
-            self.query_one(TabbedContent).active = "ops"
         self.set_interval(ROSTER_REFRESH_S, self._refresh_roster_if_stale)
         self.set_interval(PANEL_REFRESH_S, self._repaint_live_panels)
         self.query_one(AgentRoster).table.focus()
+        if self.demo is not None:
+            self.query_one(TabbedContent).active = "ops"
+        elif not self.agent_names:
+            self.push_screen(WelcomeDialog(), self._welcomed)
+
+    def _welcomed(self, choice: str | None) -> None:
+        if choice == "new":
+            self.action_new_agent()
+        elif choice == "demo":
+            self.action_toggle_world()
+
+    def _theme_changed(self, theme: object) -> None:
+        try:
+            self.settings.remember_theme(self.theme)
+        except (OSError, WebopsError) as exc:
+            self.notify(f"could not save the theme: {exc}", severity="warning")
+
+    def action_set_theme(self, theme: str) -> None:
+        self.theme = theme
+
+    def action_select_agent(self, name: str) -> None:
+        roster = self.query_one(AgentRoster)
+        names = self.agent_names
+        if name in names:
+            roster.table.move_cursor(row=names.index(name))
+
+    def action_new_agent(self) -> None:
+        def created(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self._create_agent(*answer)
+
+        self.push_screen(NewAgentDialog(), created)
+
+    @work(group="agents")
+    async def _create_agent(self, name: str, preset: str) -> None:
+        if self.kernel is None:
+            return
+        try:
+            await self.kernel.create_agent(name, preset)
+        except WebopsError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        await self.action_refresh()
+        self.action_select_agent(name)
+        self.notify(f"created {name} ({preset})")
+
+    def action_decide_selected(self, approve: bool) -> None:
+        self.action_show_tab("approvals")
+        self.query_one(ApprovalsQueue).action_decide(approve)
+
+    def action_copy(self) -> None:
+        """Copy the last reply (with its explanation) to the clipboard: OSC 52 over SSH."""
+        if not self.last_reply:
+            self.notify("nothing to copy yet: chat with an agent first", severity="warning")
+            return
+        self.copy_to_clipboard(self.last_reply)
+        self.notify("copied the last reply")
+
+    def action_toggle_world(self) -> None:
+        if self.demo is None:
+            self.demo = DemoOptions()
+            self.run_worker(self._begin_demo(), group="demo-start")
+        else:
+            self._demo_stop.set()
+            self.notify("stopping the demo world")
+
+    async def _begin_demo(self) -> None:
+        assert self.demo is not None
+        self._demo_stop = asyncio.Event()
+        await self._start_demo(self.demo)
+        await self.action_refresh()
+        self.query_one(TabbedContent).active = "ops"
 
     async def _start_demo(self, options: DemoOptions) -> None:
         from webops_tui.demo.runner import run_demo
@@ -245,8 +380,9 @@ class WebopsApp(App[None]):
         self.run_worker(run(), group="demo", exit_on_error=False)
 
     def _repaint_live_panels(self) -> None:
-        self.query_one(TargetsPanel).repaint()
-        self.query_one(ActivityLog).flush_pending()
+        with contextlib.suppress(NoMatches):  # a tick may land while the app closes
+            self.query_one(TargetsPanel).repaint()
+            self.query_one(ActivityLog).flush_pending()
 
     async def on_unmount(self) -> None:
         self._demo_stop.set()
@@ -257,6 +393,10 @@ class WebopsApp(App[None]):
 
     def _on_kernel_event(self, event: KernelEvent) -> None:
         """Runs on the kernel's (the app's) loop: hand the event to Textual and return."""
+        with contextlib.suppress(NoMatches):  # events may still come while the app closes
+            self._route(event)
+
+    def _route(self, event: KernelEvent) -> None:
         if isinstance(event, EmotionsChanged) and event.agent:
             self.post_message(EmotionsUpdated(event.agent))
             self._roster_stale = True
@@ -266,6 +406,8 @@ class WebopsApp(App[None]):
             self._approvals_stale = True
         elif isinstance(event, ActionFinished):
             self._skills_stale = True
+        if isinstance(event, AgentSaid) and event.channel == "team" and event.agent:
+            self.query_one(ChatPanel).show_team(event.agent, event.text)
         if isinstance(event, TargetChecked):
             self.query_one(TargetsPanel).record_check(event)
         elif isinstance(event, IncidentChanged):
@@ -282,6 +424,7 @@ class WebopsApp(App[None]):
 
     def on_agent_roster_selected(self, message: AgentRoster.Selected) -> None:
         self._show_feelings(message.profile.name)
+        self.query_one(ChatPanel).set_agent(message.profile.name)
         browser = self.query_one(MemoryBrowser)
         if browser.agent is not None and browser.agent != message.profile.name:
             browser.request()
@@ -293,6 +436,10 @@ class WebopsApp(App[None]):
             self.query_one(EmotionGauges).show_mind(name, agent.mind)
 
     async def _refresh_roster_if_stale(self) -> None:
+        with contextlib.suppress(NoMatches):  # a tick may land while the app closes
+            await self._refresh_stale()
+
+    async def _refresh_stale(self) -> None:
         if self._roster_stale and self.kernel is not None:
             self._roster_stale = False
             self.query_one(AgentRoster).show_agents(await self.kernel.list_agents())

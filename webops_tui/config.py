@@ -1,35 +1,98 @@
-"""Settings handed to the app and the CLI: the composition root builds everything from these."""
+"""Settings handed to the app and the CLI, and the config file that keeps a user's choices.
+
+The composition root builds everything from `Settings`; tests build one pointing at a
+temporary file. The config file (TOML, `webops_tui.paths.default_config_path()`, or
+`--config` / `WEBOPS_CONFIG`) holds the theme and key remappings:
+
+    theme = "webops-16"
+
+    [keys]
+    "app.quit" = "ctrl+q"
+    "app.memory" = "m,f3"       # several keys: comma-separated
+"""
 
 from __future__ import annotations
 
+import os
+import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from webops_tui.paths import default_db_path
+from agent.errors import InvalidInput
+from webops_tui.paths import default_config_path, default_db_path
 
 DEFAULT_THEME = "webops-dark"
 
 
-class Settings(BaseModel):
-    """Everything a session needs to know before it opens the database.
+class ConfigFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    Tests build one pointing at a temporary file; the CLI builds one from `--db`/`WEBOPS_DB`.
-    """
+    theme: str | None = None
+    keys: dict[str, str] = Field(default_factory=dict)
+
+
+def load_config(path: Path) -> ConfigFile:
+    """The config file's contents; a missing file is an empty config, a bad one an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ConfigFile()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+        return ConfigFile.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"config {path} is not valid TOML: {exc}") from None
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise InvalidInput(f"config {path}: {' '.join(first[:2])}") from None
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def save_config(path: Path, config: ConfigFile) -> None:
+    """Write the config atomically (a half-written file would lose the user's keys)."""
+    lines = []
+    if config.theme:
+        lines.append(f"theme = {_quote(config.theme)}")
+    if config.keys:
+        lines += ["", "[keys]"]
+        lines += [f"{_quote(k)} = {_quote(v)}" for k, v in sorted(config.keys.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class Settings(BaseModel):
+    """Everything a session needs to know before it opens the database."""
 
     model_config = ConfigDict(frozen=True)
 
     db_path: Path
     theme: str = DEFAULT_THEME
+    keymap: dict[str, str] = Field(default_factory=dict)
+    config_path: Path | None = None
     debug: bool = False
     #: Whether the operator named the file (--db or WEBOPS_DB); the demo keeps its own
     #: file otherwise, so demo agents and targets never mix with real ones.
     db_explicit: bool = True
 
     @classmethod
-    def resolve(cls, db_path: Path | None = None, *, debug: bool = False) -> Settings:
+    def resolve(
+        cls, db_path: Path | None = None, *, debug: bool = False, config_path: Path | None = None
+    ) -> Settings:
+        config_path = (config_path or default_config_path()).expanduser()
+        config = load_config(config_path)
         return cls(
             db_path=(db_path or default_db_path()).expanduser(),
+            theme=config.theme or DEFAULT_THEME,
+            keymap=config.keys,
+            config_path=config_path,
             debug=debug,
             db_explicit=db_path is not None,
         )
@@ -38,3 +101,11 @@ class Settings(BaseModel):
         if self.db_explicit:
             return self
         return self.model_copy(update={"db_path": self.db_path.with_name("demo.db")})
+
+    def remember_theme(self, theme: str) -> None:
+        """Keep the user's theme for next time (nothing to do without a config file)."""
+        if self.config_path is None:
+            return
+        config = load_config(self.config_path)
+        if config.theme != theme:
+            save_config(self.config_path, config.model_copy(update={"theme": theme}))

@@ -15,7 +15,7 @@ import typer
 
 from agent.errors import WebopsError
 from webops_tui import __version__
-from webops_tui.cli import actions, agents, autonomy, memory, ops, status
+from webops_tui.cli import actions, agents, autonomy, chat, memory, ops, status
 from webops_tui.cli.output import error_line
 from webops_tui.cli.runtime import settings_of
 from webops_tui.paths import default_db_path
@@ -34,6 +34,7 @@ app = typer.Typer(
 app.add_typer(agents.app, name="agent")
 app.command("status")(status.status)
 app.command("memory")(memory.memory)
+app.command("chat")(chat.chat)
 app.command("skills")(actions.skills)
 app.command("task")(actions.task)
 app.command("approvals")(actions.approvals)
@@ -63,6 +64,15 @@ def root(
             dir_okay=True,
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="WEBOPS_CONFIG",
+            help="Config file with the theme and key remappings (TOML).",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
@@ -75,7 +85,7 @@ def root(
 ) -> None:
     from webops_tui.config import Settings
 
-    ctx.obj = Settings.resolve(db, debug=debug)
+    ctx.obj = Settings.resolve(db, debug=debug, config_path=config)
     if ctx.invoked_subcommand is None:
         _open_workbench(ctx.obj)
 

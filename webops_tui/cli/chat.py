@@ -1,0 +1,121 @@
+"""`webops chat NAME [MESSAGE]`: one turn, or a line-by-line conversation (Ctrl-D leaves)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.runtime import settings_of
+from webops_tui.paths import APP_NAME
+
+if TYPE_CHECKING:
+    from agent.conversation import ChatReply
+    from agent.kernel import Kernel
+
+
+def chat(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The agent to talk to.")],
+    message: Annotated[
+        str | None, typer.Argument(help="One message; leave out for a conversation.")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Reply language: en, de or fr.")] = "en",
+    operator: Annotated[
+        str | None, typer.Option("--as", help="Who is talking (default: your user name).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Talk to an agent: "how are you feeling?", "check shop", "run restart-api on api",
+    "why did you do that?", "what do you remember about shop?", "approve 3", "help".
+    """
+    from agent.kernel import Kernel
+    from agent.language.catalog import translator
+
+    translator(lang)  # refuse an unknown language before opening anything
+    who = operator or f"operator:{getpass.getuser()}"
+
+    async def one(kernel: Kernel, text: str) -> ChatReply:
+        from agent.conversation import chat as talk
+
+        return await talk(kernel, name, text, operator=who, lang=lang)
+
+    async def run() -> None:
+        async with await Kernel.open(settings_of(ctx).db_path) as kernel:
+            await kernel.get_agent(name)
+            if message is not None:
+                reply = await one(kernel, message)
+                if as_json:
+                    emit_json(reply)
+                else:
+                    _show(name, reply)
+                return
+            await _conversation(kernel, name, one)
+
+    asyncio.run(run())
+
+
+def _show(name: str, reply: ChatReply) -> None:
+    console().print(
+        f"[bold]{name}[/] [dim]({reply.mood.label}, {reply.intent})[/]: {reply.reply}",
+        highlight=False,
+    )
+
+
+async def _conversation(
+    kernel: Kernel, name: str, one: Callable[[Kernel, str], Awaitable[ChatReply]]
+) -> None:
+    """A readline conversation; history is kept between sessions."""
+    from agent.errors import WebopsError
+
+    history = _readline_history()
+    out = console()
+    out.print(f"Talking to [bold]{name}[/]. Ctrl-D to leave; 'help' for what it can do.")
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            text = await loop.run_in_executor(None, input, "you> ")
+        except EOFError:
+            out.print()
+            break
+        except KeyboardInterrupt:
+            out.print()
+            break
+        if not text.strip():
+            continue
+        try:
+            _show(name, await one(kernel, text))
+        except WebopsError as exc:
+            sys.stderr.write(f"webops: error: {exc.message}\n")
+    if history is not None:
+        history()
+
+
+def _readline_history() -> Callable[[], None] | None:
+    try:
+        import readline
+    except ImportError:  # not on every platform
+        return None
+    from platformdirs import user_data_path
+
+    path = user_data_path(APP_NAME) / "chat_history"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            readline.read_history_file(path)
+    except OSError:
+        return None
+
+    def save() -> None:
+        try:
+            readline.set_history_length(1000)
+            readline.write_history_file(path)
+        except OSError:
+            pass
+
+    return save
