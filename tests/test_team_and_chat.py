@@ -109,3 +109,23 @@ def test_chat_cli_one_turn_json_and_errors(cli: CliRunner) -> None:
     assert bad_lang.code == 2 and "unknown language" in bad_lang.err
     missing = cli("chat", "zed", "hi")
     assert missing.code == 2 and "no agent named 'zed'" in missing.err
+
+
+def test_line_by_line_conversation_ends_on_ctrl_d(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    webops = str(Path(sys.executable).with_name("webops"))
+    env = {**os.environ, "WEBOPS_DB": str(tmp_path / "c.db"), "HOME": str(tmp_path)}
+    subprocess.run([webops, "agent", "create", "anna"], check=True, env=env, capture_output=True)
+    result = subprocess.run(
+        [webops, "chat", "anna"],
+        input="how are you feeling?\nhelp\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("anna (") == 2 and "Ctrl-D" in result.stdout
