@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Static
 
 from agent.kernel import Kernel
@@ -63,11 +64,16 @@ async def test_ctrl_q_quits(db_path: Path) -> None:
     assert app.return_code == 0
 
 
-def test_snapshot_roster_80x24(snap_compare, cli: CliRunner, db_path: Path) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("theme", ["webops-dark", "webops-high-contrast", "webops-16"])
+def test_snapshot_main_screen(
+    snap_compare, cli: CliRunner, db_path: Path, size: tuple[int, int], theme: str
+) -> None:
     cli("agent", "create", "anna", "-p", "cautious")
     cli("agent", "create", "ben", "-p", "bold")
     cli("agent", "create", "cleo", "-p", "friendly")
-    assert snap_compare(make_app(Settings(db_path=db_path)), terminal_size=(80, 24))
+    app = make_app(Settings(db_path=db_path, theme=theme))
+    assert snap_compare(app, terminal_size=size)
 
 
 async def test_a_fright_visibly_raises_the_selected_agents_fear_gauge(db_path: Path) -> None:
@@ -226,3 +232,78 @@ async def test_asking_how_the_agent_feels_in_the_chat_panel(db_path: Path) -> No
         assert gauges.mood.label in reply
         await pilot.press("up")  # the input remembers what was sent
         assert app.query_one("#chat-input").value == "how are you feeling?"  # type: ignore[attr-defined]
+
+
+async def test_theme_choice_persists_and_keys_remap_from_config(tmp_path: Path) -> None:
+    from textual.widgets import TabbedContent
+
+    from webops_tui.config import ConfigFile, load_config, save_config
+
+    db_path = tmp_path / "webops.db"
+    config = tmp_path / "config.toml"
+    save_config(config, ConfigFile(keys={"app.memory": "f5", "app.team": "f6"}))
+    await _create(db_path, ("anna", "cautious"))
+    settings = Settings.resolve(db_path, config_path=config)
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        tabs = app.query_one(TabbedContent)
+        await pilot.press("m")  # remapped away: m does nothing now
+        assert tabs.active == "team"
+        await pilot.press("f5")
+        assert tabs.active == "memory"
+        await pilot.press("f6")
+        assert tabs.active == "team"
+        app.action_set_theme("webops-16")
+        await pilot.pause()
+    assert load_config(config).theme == "webops-16"
+    assert load_config(config).keys["app.memory"] == "f5"  # the user's keys are kept
+    again = make_app(Settings.resolve(db_path, config_path=config))
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert again.theme == "webops-16"
+
+
+async def test_first_run_offers_to_create_an_agent(db_path: Path) -> None:
+    from textual.widgets import Input
+
+    from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
+
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NewAgentDialog)
+        app.screen.query_one("#new-agent-name", Input).value = "dora"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [p.name for p in app.query_one(AgentRoster).profiles] == ["dora"]
+
+
+async def test_the_palette_has_the_apps_own_commands(db_path: Path) -> None:
+    from webops_tui.commands import WorkbenchCommands
+
+    await _create(db_path, ("anna", "cautious"), ("ben", "bold"))
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        names = [name for name, _, _ in WorkbenchCommands(app.screen)._commands()]
+        for wanted in (
+            "New agent",
+            "Search memory",
+            "Approve selected action",
+            "Deny selected action",
+            "Switch to agent ben",
+            "Theme: webops-16",
+            "Start or stop the demo world",
+        ):
+            assert wanted in names
+        app.action_select_agent("ben")
+        await pilot.pause()
+        assert app.selected_agent == "ben"
+        app.last_reply = "ben: shop looks healthy"
+        app.action_copy()  # OSC 52 through Textual: no error, and it is what was asked
+        assert app.clipboard == "ben: shop looks healthy"

@@ -13,7 +13,7 @@ import getpass
 import time
 from dataclasses import dataclass
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, InvalidThemeError
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -51,6 +51,8 @@ from widgets.targets_panel import TargetsPanel
 ROSTER_REFRESH_S = 0.5
 #: How often the targets panel and the activity log repaint, however many events arrived.
 PANEL_REFRESH_S = 0.25
+#: From this width on the Team tab shows roster and feelings side by side.
+WIDE_COLUMNS = 150
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,13 @@ class WebopsApp(App[None]):
         Binding("question_mark", "show_help_panel", "Keys", id="app.keys"),
         Binding("y", "copy", "Copy", id="app.copy", show=False),
         Binding("n", "new_agent", "New agent", id="app.new_agent", show=False),
-        Binding("t", "show_tab('team')", "Team", id="app.team"),
+        Binding("t", "show_tab('team')", "Team", id="app.team", show=False),
         Binding("c", "show_tab('chat')", "Chat", id="app.chat"),
-        Binding("m", "show_tab('memory')", "Memory", id="app.memory"),
-        Binding("s", "show_tab('skills')", "Skills", id="app.skills"),
+        Binding("m", "show_tab('memory')", "Memory", id="app.memory", show=False),
+        Binding("s", "show_tab('skills')", "Skills", id="app.skills", show=False),
         Binding("p", "show_tab('approvals')", "Approvals", id="app.approvals"),
-        Binding("o", "show_tab('ops')", "Ops", id="app.ops"),
-        Binding("l", "show_tab('activity')", "Log", id="app.activity"),
+        Binding("o", "show_tab('ops')", "Ops", id="app.ops", show=False),
+        Binding("l", "show_tab('activity')", "Log", id="app.activity", show=False),
         Binding("slash", "search_memory", "Search", id="app.search_memory"),
         Binding("r", "refresh", "Refresh", id="app.refresh", show=False),
     ]
@@ -274,11 +276,16 @@ class WebopsApp(App[None]):
         await self.action_refresh()
         self.set_interval(ROSTER_REFRESH_S, self._refresh_roster_if_stale)
         self.set_interval(PANEL_REFRESH_S, self._repaint_live_panels)
-        self.query_one(AgentRoster).table.focus()
         if self.demo is not None:
             self.query_one(TabbedContent).active = "ops"
-        elif not self.agent_names:
-            self.push_screen(WelcomeDialog(), self._welcomed)
+        else:
+            self.query_one(AgentRoster).table.focus()
+            if not self.agent_names:
+                self.push_screen(WelcomeDialog(), self._welcomed)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Wide terminals put the team's panels side by side instead of stacking them."""
+        self.screen.set_class(event.size.width >= WIDE_COLUMNS, "-wide")
 
     def _welcomed(self, choice: str | None) -> None:
         if choice == "new":

@@ -12,11 +12,12 @@ import tempfile
 from pathlib import Path
 
 from agent.kernel import Kernel
-from webops_tui.app import make_app
+from webops_tui.app import DemoOptions, make_app
 from webops_tui.config import Settings
 
 TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))
 SIZES = ((80, 24), (120, 40))
+DEMO_SECONDS = 6.0
 
 
 async def capture(out_dir: Path) -> list[Path]:
@@ -33,6 +34,18 @@ async def capture(out_dir: Path) -> list[Path]:
                 path = out_dir / f"workbench-{width}x{height}.svg"
                 app.save_screenshot(path.name, str(out_dir))
                 written.append(path)
+        # The demo world after a few seconds: targets, incidents, and the activity log.
+        demo_db = Path(tmp) / "demo.db"
+        for width, height in SIZES:
+            app = make_app(Settings(db_path=demo_db), demo=DemoOptions(seed=7, approve="all"))
+            async with app.run_test(size=(width, height)) as pilot:
+                await pilot.pause(DEMO_SECONDS)
+                for tab in ("ops", "activity"):
+                    await pilot.press(tab[0] if tab == "ops" else "l")
+                    await pilot.pause(0.5)
+                    path = out_dir / f"demo-{tab}-{width}x{height}.svg"
+                    app.save_screenshot(path.name, str(out_dir))
+                    written.append(path)
     return written
 
 

@@ -22,6 +22,9 @@ from agent.events import (
 )
 
 MAX_LINES = 2_000
+#: Lines written per repaint; a burst beyond that is summarised (nobody reads 200 lines a
+#: second, and writing them would slow the keys down).
+LINES_PER_FLUSH = 20
 
 
 def describe(event: KernelEvent) -> str | None:
@@ -64,7 +67,12 @@ class ActivityLog(RichLog):
         self.total += 1
 
     def flush_pending(self) -> None:
-        lines, self.pending = self.pending[-MAX_LINES:], []
+        lines, self.pending = self.pending, []
+        if len(lines) > LINES_PER_FLUSH:
+            skipped = len(lines) - LINES_PER_FLUSH
+            first = datetime.fromtimestamp(lines[0][0], UTC).strftime("%H:%M:%S")
+            self.write(Text(f"{first} … {skipped} more events (see webops audit)", style="dim"))
+            lines = lines[-LINES_PER_FLUSH:]
         for ts, line in lines:
             stamp = datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
             text = Text(stamp + " ", style="dim")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.benchmarks import bench_cli, bench_demo, bench_kernel, bench_recall, bench_storage
+from tests.benchmarks import (
+    bench_cli,
+    bench_demo,
+    bench_kernel,
+    bench_recall,
+    bench_storage,
+    bench_ui,
+)
 from tests.benchmarks.figures import Figure, report
 
 SUITES = {
@@ -14,6 +21,7 @@ SUITES = {
     "storage": bench_storage.run,
     "recall": bench_recall.run,
     "demo": bench_demo.run,
+    "ui": bench_ui.run,
 }
 
 
