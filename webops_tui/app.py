@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from textual import events, on, work
 from textual.app import App, ComposeResult, InvalidThemeError
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
 from agent.errors import WebopsError
 from agent.events import (
@@ -128,6 +129,11 @@ class WebopsApp(App[None]):
                 gauges = EmotionGauges(id="gauges", classes="panel")
                 gauges.border_title = "Feelings"
                 yield gauges
+                with Horizontal(id="quick-chat"):
+                    yield Input(
+                        placeholder="say something to the agent (Enter)…", id="quick-chat-input"
+                    )
+                    yield Static("", id="quick-reply")
             with TabPane("Chat", id="chat"):
                 chat = ChatPanel(id="chat-panel", classes="panel")
                 chat.border_title = "Chat"
@@ -204,6 +210,15 @@ class WebopsApp(App[None]):
     def _chat_sent(self, message: ChatPanel.Sent) -> None:
         self._talk(message.text, message.channel)
 
+    @on(Input.Submitted, "#quick-chat-input")
+    def _quick_chat(self, event: Input.Submitted) -> None:
+        """The Team tab's one-line chat: the same conversation as the Chat tab."""
+        text = event.value.strip()
+        event.input.value = ""
+        if text:
+            self.query_one(ChatPanel).add_line("you", text, "chat-operator")
+            self._talk(text, "agent")
+
     @work(group="chat")
     async def _talk(self, text: str, channel: str) -> None:
         """Chat runs the agent (a check, a runbook): a worker, never the UI's path."""
@@ -223,6 +238,7 @@ class WebopsApp(App[None]):
             panel.add_line("webops", exc.message, "chat-team")
             return
         panel.show_reply(name, reply.reply, reply.intent, reply.explanation)
+        self.query_one("#quick-reply", Static).update(f"[b]{name}[/b]: {reply.reply}")
         why = (reply.explanation or {}).get("summary", "")
         self.last_reply = f"{name}: {reply.reply}" + (f"\nwhy: {why}" if why else "")
 
