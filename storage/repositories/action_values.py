@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import update
 from sqlmodel import col, select
 
 from storage.database import Database
+from storage.repositories.upsert import upsert
 from storage.tables import ActionValueRow
 
 
@@ -25,22 +25,5 @@ class ActionValueRepository:
             return list(rows)
 
     async def save(self, rows: Sequence[ActionValueRow]) -> None:
-        """Upsert values by (agent, situation, action) in one transaction.
-
-        An UPDATE first, then an INSERT for the rows it did not find: portable across
-        dialects, and the write lock (BEGIN IMMEDIATE) keeps it race-free.
-        """
-        if not rows:
-            return
-        async with self._db.session(write=True) as session:
-            for row in rows:
-                values = row.model_dump(exclude={"id"})
-                result = await session.exec(
-                    update(ActionValueRow)
-                    .where(col(ActionValueRow.agent_id) == row.agent_id)
-                    .where(col(ActionValueRow.situation) == row.situation)
-                    .where(col(ActionValueRow.action) == row.action)
-                    .values(**values)
-                )
-                if not result.rowcount:
-                    session.add(ActionValueRow(**values))
+        """Upsert values by (agent, situation, action) in one transaction."""
+        await upsert(self._db, ActionValueRow, ("agent_id", "situation", "action"), rows)
