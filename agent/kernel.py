@@ -622,20 +622,7 @@ class Kernel:
 
     async def approve(self, approval_id: int, by: str = "operator") -> ApprovalView:
         """Grant a pending approval and run its action now; returns it with the result."""
-        pending = await self._decide(approval_id, "approved", by)
-        agent = await self.load_agent(pending.agent)
-        found = await self._approvals.get(approval_id)
-        assert found is not None
-        request = ActionRequest.model_validate_json(found[0].request)
-        await self._audit_now(
-            actor=by,
-            event="approved",
-            agent=agent.name,
-            action=pending.action,
-            target=pending.target,
-            detail={"approval_id": approval_id, "risk": pending.risk},
-            why=pending.summary,
-        )
+        pending, agent, request = await self._decide(approval_id, "approved", by)
         agent.feel(Appraisal.PRAISE, 0.3, cause=f"{by} approved {pending.action}")
         if request.situation:
             agent.memory.learner.feedback(request.situation, request.action, Feedback.APPROVE)
@@ -651,21 +638,9 @@ class Kernel:
         return await self.approval(approval_id)
 
     async def deny(self, approval_id: int, by: str = "operator") -> ApprovalView:
-        pending = await self._decide(approval_id, "denied", by)
-        agent = await self.load_agent(pending.agent)
-        await self._audit_now(
-            actor=by,
-            event="denied",
-            agent=agent.name,
-            action=pending.action,
-            target=pending.target,
-            detail={"approval_id": approval_id, "risk": pending.risk},
-            why=pending.summary,
-        )
+        """A denial is feedback: criticism felt, the action's value lowered, remembered."""
+        pending, agent, request = await self._decide(approval_id, "denied", by)
         agent.feel(Appraisal.CRITICISM, 0.4, cause=f"{by} denied {pending.action}")
-        found = await self._approvals.get(approval_id)
-        assert found is not None
-        request = ActionRequest.model_validate_json(found[0].request)
         if request.situation:
             agent.memory.learner.feedback(request.situation, request.action, Feedback.DENY)
         await agent.memory.remember(
@@ -677,7 +652,11 @@ class Kernel:
         )
         return await self.approval(approval_id)
 
-    async def _decide(self, approval_id: int, status: str, by: str) -> ApprovalView:
+    async def _decide(
+        self, approval_id: int, status: str, by: str
+    ) -> tuple[ApprovalView, WebOpsAgent, ActionRequest]:
+        """Move a pending approval to `status` (once: a second decision is refused), audit it,
+        announce it; return it with its agent and the request it stands for."""
         current = await self.approval(approval_id)
         moved = current.status == "pending" and await self._approvals.transition(
             approval_id, "pending", status, at=self.clock(), by=by
@@ -685,12 +664,24 @@ class Kernel:
         if not moved:
             latest = await self.approval(approval_id)
             raise InvalidInput(f"approval {approval_id} is already {latest.status}")
+        await self._audit_now(
+            actor=by,
+            event=status,
+            agent=current.agent,
+            action=current.action,
+            target=current.target,
+            detail={"approval_id": approval_id, "risk": current.risk},
+            why=current.summary,
+        )
         self.bus.publish(
             ApprovalDecided(
                 agent=current.agent, approval_id=approval_id, status=status, by=by, ts=self.clock()
             )
         )
-        return current
+        found = await self._approvals.get(approval_id)
+        assert found is not None
+        request = ActionRequest.model_validate_json(found[0].request)
+        return current, await self.load_agent(current.agent), request
 
     # -- the AgentHost side: what agents ask of the kernel ----------------------------------
 

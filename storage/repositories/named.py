@@ -1,0 +1,83 @@
+"""Definitions stored one row per unique name (targets, runbooks); TOML imports replace by name."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, col, delete, select
+
+from storage.database import Database
+from storage.errors import DuplicateKey, StorageError
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+class NamedRowRepository(Generic[Row]):
+    """add / list / get / remove / replace for a table whose rows have a unique `name`."""
+
+    model: type[Row]
+    noun: str
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def _name_column(self) -> Any:
+        return col(self.model.name)  # type: ignore[attr-defined]
+
+    def _refused(self, exc: IntegrityError, name: str) -> StorageError:
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        if "UNIQUE" in text.upper() or "duplicate key" in text:
+            return DuplicateKey(f"a {self.noun} named {name!r} already exists")
+        return StorageError(f"the {self.noun} {name!r} was refused; nothing stored: {text}")
+
+    async def add(self, row: Row) -> Row:
+        """Store a new row; a taken name raises `DuplicateKey` and stores nothing."""
+        try:
+            async with self._db.session(write=True) as session:
+                session.add(row)
+                await session.flush()
+                await session.refresh(row)
+        except IntegrityError as exc:
+            raise self._refused(exc, row.name) from exc  # type: ignore[attr-defined]
+        return row
+
+    async def list(self) -> list[Row]:
+        async with self._db.session() as session:
+            return list(await session.exec(select(self.model).order_by(self._name_column())))
+
+    async def get(self, name: str) -> Row | None:
+        async with self._db.session() as session:
+            query = select(self.model).where(self._name_column() == name)
+            return (await session.exec(query)).first()
+
+    async def remove(self, name: str) -> bool:
+        """Forget a row; False when there was none by that name."""
+        async with self._db.session(write=True) as session:
+            result = await session.exec(delete(self.model).where(self._name_column() == name))
+            return bool(result.rowcount)
+
+    async def replace(self, row: Row) -> Row:
+        """Insert the row, or overwrite the one with its name keeping its id and `created_at`.
+
+        The lookup and the write share one write transaction (BEGIN IMMEDIATE on SQLite), so a
+        concurrent import cannot insert the same name in between. `row` itself is not changed.
+        """
+        name = row.name  # type: ignore[attr-defined]
+        values = row.model_dump(exclude={"id"})
+        try:
+            async with self._db.session(write=True) as session:
+                found = await session.exec(select(self.model).where(self._name_column() == name))
+                stored = found.first()
+                if stored is None:
+                    stored = self.model(**values)
+                    session.add(stored)
+                else:
+                    for key, value in values.items():
+                        if key != "created_at":
+                            setattr(stored, key, value)
+                await session.flush()
+                await session.refresh(stored)
+        except IntegrityError as exc:
+            raise self._refused(exc, name) from exc
+        return stored
