@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from storage.errors import WebopsError
 
-__all__ = ["AlreadyExists", "InvalidInput", "NotFound", "OperationFailed", "WebopsError"]
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "InvalidInput",
+    "NotFound",
+    "OperationFailed",
+    "WebopsError",
+]
 
 
 class InvalidInput(WebopsError):
@@ -17,7 +24,11 @@ class NotFound(InvalidInput):
     """The named thing (agent, target, approval ...) does not exist."""
 
 
-class AlreadyExists(InvalidInput):
+class Conflict(InvalidInput):
+    """The request is well formed but clashes with what is stored (decided twice, say)."""
+
+
+class AlreadyExists(Conflict):
     """A thing of that name already exists."""
 
 

@@ -128,6 +128,11 @@ class IncidentChanged(KernelEvent):
     summary: str
 
 
+#: Every event kind the kernel publishes, for filters (the API's `?kind=`) to check against.
+EVENT_KINDS: tuple[str, ...] = tuple(
+    sorted(str(cls.model_fields["kind"].default) for cls in KernelEvent.__subclasses__())
+)
+
 Subscriber = Callable[[KernelEvent], Any]
 
 

@@ -27,7 +27,7 @@ from agent.agent import RecordCounts, WebOpsAgent
 from agent.autonomy import earned_autonomy
 from agent.decision import Decision
 from agent.emotions import Appraisal
-from agent.errors import AlreadyExists, InvalidInput, NotFound
+from agent.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from agent.events import ApprovalDecided, ApprovalRequested, EventBus, KernelEvent, OutcomeLearned
 from agent.learning import Feedback
 from agent.lifecycle import LifecycleState, parse_state
@@ -51,6 +51,7 @@ from agent.risk import RiskLevel
 from agent.skills import SkillBook, SkillRegistry, SkillState, SkillView
 from agent.social import Relationships
 from agent.stimulus import Outcome, Stimulus
+from agent.tokens import IssuedToken, Tokens, TokenView
 from storage.database import Database
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ from storage.repositories.relationships import RelationshipRepository
 from storage.repositories.runbooks import RunbookRepository
 from storage.repositories.skills import SkillRepository
 from storage.repositories.targets import TargetRepository
+from storage.repositories.tokens import TokenRepository
 from storage.secrets import SecretBox
 from storage.tables import ActionRecordRow, AgentRow, ApprovalRow, AuditRow, SkillRow
 
@@ -176,6 +178,7 @@ class Kernel:
         self.relationships = Relationships()
         self._relationship_rows = RelationshipRepository(database)
         self.audit = AuditRepository(database)
+        self.tokens = Tokens(TokenRepository(database), clock)
         self._pending_audit: list[dict[str, Any]] = []
         self._secret_box: SecretBox | None = None
         self.ops = Ops(
@@ -663,7 +666,7 @@ class Kernel:
         )
         if not moved:
             latest = await self.approval(approval_id)
-            raise InvalidInput(f"approval {approval_id} is already {latest.status}")
+            raise Conflict(f"approval {approval_id} is already {latest.status}")
         await self._audit_now(
             actor=by,
             event=status,
@@ -682,6 +685,20 @@ class Kernel:
         assert found is not None
         request = ActionRequest.model_validate_json(found[0].request)
         return current, await self.load_agent(current.agent), request
+
+    # -- API tokens (every change is audited: who may act is part of what happened) --------
+
+    async def create_token(self, name: str, role: str, by: str) -> IssuedToken:
+        issued = await self.tokens.create(name, role)
+        await self._audit_now(
+            actor=by, event="token_created", detail={"token": name, "role": issued.role}
+        )
+        return issued
+
+    async def revoke_token(self, name: str, by: str) -> TokenView:
+        revoked = await self.tokens.revoke(name)
+        await self._audit_now(actor=by, event="token_revoked", detail={"token": name})
+        return revoked
 
     # -- the AgentHost side: what agents ask of the kernel ----------------------------------
 

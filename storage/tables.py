@@ -290,3 +290,21 @@ class RelationshipRow(SQLModel, table=True):
     affinity: float
     interactions: int = 0
     last_contact: float
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A REST API bearer token: its name and role, and only a hash of the secret."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    #: "viewer", "operator" or "admin".
+    role: str
+    #: The token's first characters after "webops_", shown in lists to tell tokens apart.
+    prefix: str = Field(unique=True)
+    #: sha256 (hex) of the whole token; the token itself is never stored.
+    token_hash: str
+    created_at: float
+    last_used_at: float | None = None
+    revoked_at: float | None = None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.service import ControlledService
 from webops_tui.cli import main
 
 
@@ -60,3 +61,10 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def service() -> Iterator[ControlledService]:
+    """A service on 127.0.0.1 whose health a runbook can fix (see `define_shop`)."""
+    with ControlledService() as running:
+        yield running

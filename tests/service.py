@@ -6,7 +6,10 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from agent.kernel import Kernel
 
 
 class ControlledService:
@@ -67,3 +70,36 @@ class ControlledService:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+SECRET = "hunter2-s3cret"
+
+
+async def define_shop(kernel: Kernel, service: ControlledService, risk: str = "high") -> None:
+    """A high-criticality target `shop` on the service, and `fix-shop`, its remedy over HTTP
+    with a secret in a header (risk `risk`, so by default it waits for an approval)."""
+    from agent.targets import runbook_spec, target_spec
+
+    await kernel.ops.add_target(
+        target_spec(
+            name="shop",
+            kind="http",
+            address=f"{service.url}/health",
+            conditions=["status == 200"],
+            criticality="high",
+            timeout_s=2,
+        )
+    )
+    await kernel.ops.add_runbook(
+        runbook_spec(
+            name="fix-shop",
+            kind="http",
+            method="POST",
+            url=f"{service.url}/fix",
+            headers={"Authorization": "Bearer {secret:token}"},
+            secrets={"token": SECRET},
+            risk=risk,
+            timeout_s=5,
+            verify_target="shop",
+        )
+    )

@@ -6,58 +6,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agent.kernel import Kernel
 from agent.ops import adapt_execution
-from agent.targets import runbook_spec, target_spec
 from tests.conftest import CliRunner
 from tests.servers import closed_port
-from tests.service import ControlledService
-
-SECRET = "hunter2-s3cret"
-
-
-@pytest.fixture
-def service() -> Iterator[ControlledService]:
-    with ControlledService() as running:
-        yield running
-
-
-async def _define(kernel: Kernel, service: ControlledService, risk: str = "high") -> None:
-    await kernel.ops.add_target(
-        target_spec(
-            name="shop",
-            kind="http",
-            address=f"{service.url}/health",
-            conditions=["status == 200"],
-            criticality="high",
-            timeout_s=2,
-        )
-    )
-    await kernel.ops.add_runbook(
-        runbook_spec(
-            name="fix-shop",
-            kind="http",
-            method="POST",
-            url=f"{service.url}/fix",
-            headers={"Authorization": "Bearer {secret:token}"},
-            secrets={"token": SECRET},
-            risk=risk,
-            timeout_s=5,
-            verify_target="shop",
-        )
-    )
+from tests.service import SECRET, ControlledService, define_shop
 
 
 async def test_high_risk_runbook_waits_then_earns_autonomy_and_loses_it(
     db_path: Path, service: ControlledService
 ) -> None:
     async with await Kernel.open(db_path) as kernel:
-        await _define(kernel, service)
+        await define_shop(kernel, service)
         await kernel.create_agent("ben", "bold")
         for round_ in range(3):
             service.healthy = False
@@ -95,7 +59,7 @@ def test_approve_from_the_cli_runs_it_and_deny_never_does(
 
     async def setup() -> None:
         async with await Kernel.open(db_path) as kernel:
-            await _define(kernel, service)
+            await define_shop(kernel, service)
             await kernel.create_agent("ben", "bold")
 
     asyncio.run(setup())
@@ -289,7 +253,7 @@ async def test_practice_moves_proficiency_along_the_curve(
     from agent.errors import InvalidInput
 
     async with await Kernel.open(db_path) as kernel:
-        await _define(kernel, service, risk="low")
+        await define_shop(kernel, service, risk="low")
         await kernel.create_agent("cleo", "friendly")
         await kernel.create_agent("anna", "cautious")
         check = kernel.ops.check_request("shop")

@@ -15,7 +15,7 @@ import typer
 
 from agent.errors import WebopsError
 from webops_tui import __version__
-from webops_tui.cli import actions, agents, autonomy, chat, memory, ops, status
+from webops_tui.cli import actions, agents, autonomy, chat, memory, ops, serve, status, tokens
 from webops_tui.cli.output import error_line
 from webops_tui.cli.runtime import settings_of
 from webops_tui.paths import default_db_path
@@ -43,6 +43,8 @@ app.command("run")(autonomy.run)
 app.command("demo")(autonomy.demo)
 app.add_typer(ops.targets, name="target")
 app.add_typer(ops.runbooks, name="runbook")
+app.add_typer(tokens.app, name="token")
+app.command("serve")(serve.serve)
 
 
 def _print_version(value: bool) -> None:

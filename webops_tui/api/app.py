@@ -1,0 +1,61 @@
+"""Build the FastAPI application around an open kernel (the composition root passes it in)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from agent.kernel import Kernel
+from webops_tui import __version__
+from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
+from webops_tui.api.routes import agents, approvals, events, ops, tokens
+
+#: Request bodies are small JSON documents; anything bigger is refused with 413.
+MAX_BODY_BYTES = 64 * 1024
+HEARTBEAT_S = 15.0
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+def create_app(
+    kernel: Kernel, *, max_body: int = MAX_BODY_BYTES, heartbeat_s: float = HEARTBEAT_S
+) -> FastAPI:
+    """The API over `kernel`, which the caller opened and will close.
+
+    The interactive docs pages are off: they load their scripts from a CDN, and nothing here
+    downloads at run time. `/openapi.json` describes every route.
+    """
+    app = FastAPI(
+        title="webops-tui",
+        version=__version__,
+        summary="The REST face of the webops-tui agent kernel: the CLI's JSON over HTTP.",
+        docs_url=None,
+        redoc_url=None,
+        responses={
+            401: {"model": ApiError, "description": "No token, or not a valid one."},
+            403: {"model": ApiError, "description": "The token's role is too low."},
+            404: {"model": ApiError, "description": "No such agent, approval, target..."},
+            413: {"model": ApiError, "description": "The request body is too large."},
+            422: {"model": ApiError, "description": "The request is malformed."},
+        },
+    )
+    app.state.kernel = kernel
+    app.state.heartbeat_s = heartbeat_s
+    #: Set when the server is stopping, so open event streams end instead of holding it up.
+    app.state.stopping = asyncio.Event()
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=max_body)
+
+    @app.get("/api/health", tags=["health"])
+    async def health() -> Health:
+        """Liveness for load balancers: the one route that needs no token, and tells nothing."""
+        return Health(status="ok", version=__version__)
+
+    for module in (agents, approvals, ops, tokens, events):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,56 @@
+"""Targets and runbooks: what the team watches and which remedies it may run (admin to change)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from agent.targets import RunbookSpec, TargetSpec
+from webops_tui.api.auth import Admin, KernelDep, Viewer
+
+router = APIRouter(prefix="/api", tags=["ops"])
+
+
+@router.get("/targets")
+async def targets(_: Viewer, kernel: KernelDep) -> list[TargetSpec]:
+    await kernel.ops.reload()
+    return sorted(kernel.ops.targets.values(), key=lambda t: t.name)
+
+
+@router.get("/targets/{name}")
+async def target(name: str, _: Viewer, kernel: KernelDep) -> TargetSpec:
+    return await kernel.ops.target(name)
+
+
+@router.post("/targets", status_code=201)
+async def add_target(spec: TargetSpec, _: Admin, kernel: KernelDep) -> TargetSpec:
+    return await kernel.ops.add_target(spec)
+
+
+@router.delete("/targets/{name}")
+async def remove_target(name: str, _: Admin, kernel: KernelDep) -> TargetSpec:
+    return await kernel.ops.remove_target(name)
+
+
+@router.get("/runbooks", response_model=list[RunbookSpec])
+async def runbooks(_: Viewer, kernel: KernelDep) -> list[dict[str, Any]]:
+    """Runbooks with secret values masked."""
+    await kernel.ops.reload()
+    return [r.public() for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)]
+
+
+@router.get("/runbooks/{name}", response_model=RunbookSpec)
+async def runbook(name: str, _: Viewer, kernel: KernelDep) -> dict[str, Any]:
+    return (await kernel.ops.runbook(name)).public()
+
+
+@router.post("/runbooks", status_code=201, response_model=RunbookSpec)
+async def add_runbook(spec: RunbookSpec, _: Admin, kernel: KernelDep) -> dict[str, Any]:
+    """Secrets in the body are stored encrypted and never shown again."""
+    return (await kernel.ops.add_runbook(spec)).public()
+
+
+@router.delete("/runbooks/{name}", response_model=RunbookSpec)
+async def remove_runbook(name: str, _: Admin, kernel: KernelDep) -> dict[str, Any]:
+    return (await kernel.ops.remove_runbook(name)).public()

@@ -1,0 +1,94 @@
+"""`webops serve`: the REST API, in this process, on the same database as everything else."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from webops_tui.cli.runtime import settings_of
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; loopback unless you need more.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port; 0 picks a free one.")] = 8765,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Also run the autonomous loop (webops run) in this process; approvals then "
+            "wait for a human: the API, the workbench or webops approvals.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the REST API: the CLI's JSON over HTTP, bearer tokens with roles, live events.
+
+    Make a token first: webops token create ci --role operator. Then:
+    curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/agents
+    The OpenAPI description is at /openapi.json. Ctrl-C or SIGTERM stops it cleanly.
+    """
+    import asyncio
+
+    from agent.errors import InvalidInput
+
+    if not 0 <= port <= 65535:
+        raise InvalidInput(f"--port must be between 0 and 65535, got {port}")
+    from storage.database import inspect_database
+
+    db_path = settings_of(ctx).db_path
+    inspect_database(db_path)
+    from webops_tui.api.server import exposure_warning
+
+    warning = exposure_warning(host)
+    if warning:
+        sys.stderr.write(warning + "\n")
+    asyncio.run(_serve(db_path, host, port, watch))
+
+
+async def _serve(db_path: object, host: str, port: int, watch: bool) -> None:
+    import asyncio
+    from pathlib import Path
+
+    from agent.errors import InvalidInput
+    from agent.kernel import Kernel
+    from webops_tui.api.app import create_app
+    from webops_tui.api.server import serve
+
+    assert isinstance(db_path, Path)
+    async with await Kernel.open(db_path) as kernel:
+        app = create_app(kernel)
+        tokens = await kernel.tokens.list()
+        if not any(t.revoked_at is None for t in tokens):
+            sys.stderr.write(
+                "note: no tokens yet, so every request will get 401; make one with: "
+                "webops token create NAME --role viewer|operator|admin\n"
+            )
+
+        def ready(bound_host: str, bound_port: int) -> None:
+            shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+            sys.stderr.write(
+                f"webops API on http://{shown}:{bound_port}/api (OpenAPI at /openapi.json); "
+                "Ctrl-C stops\n"
+            )
+            sys.stderr.flush()
+
+        autopilot_task = None
+        if watch:
+            from agent.autopilot import Autopilot
+
+            if not kernel.ops.targets:
+                raise InvalidInput("--watch: no targets to watch; add one with webops target add")
+            autopilot = Autopilot(kernel, approval_policy="human")
+            autopilot_task = asyncio.create_task(autopilot.run(app.state.stopping, None))
+        try:
+            await serve(app, host, port, on_ready=ready)
+        except OSError as exc:
+            raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        finally:
+            if autopilot_task is not None:
+                app.state.stopping.set()
+                await autopilot_task
