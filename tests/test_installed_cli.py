@@ -84,10 +84,11 @@ def test_help_imports_neither_textual_nor_sqlalchemy() -> None:
         "from webops_tui.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main(['--help']) == 0\n"
-        "    assert main(['agent', '--help']) == 0"
+        "    assert main(['agent', '--help']) == 0\n"
+        "    assert main(['serve', '--help']) == 0"
     )
     assert "typer" in loaded
-    for heavy in ("textual", "sqlalchemy", "sqlmodel", "numpy", "aiosqlite"):
+    for heavy in ("textual", "sqlalchemy", "sqlmodel", "numpy", "aiosqlite", "fastapi", "uvicorn"):
         assert heavy not in loaded, heavy
 
 
@@ -101,3 +102,4 @@ def test_cli_commands_do_not_import_textual(db_path: Path) -> None:
     )
     assert "sqlalchemy" in loaded
     assert "textual" not in loaded
+    assert "fastapi" not in loaded and "uvicorn" not in loaded  # only `webops serve` needs them

@@ -27,9 +27,13 @@ def serve(
 ) -> None:
     """Serve the REST API: the CLI's JSON over HTTP, bearer tokens with roles, live events.
 
-    Make a token first: webops token create ci --role operator. Then:
-    curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/agents
-    The OpenAPI description is at /openapi.json. Ctrl-C or SIGTERM stops it cleanly.
+    Make a token, then call it:
+
+    \b
+      TOKEN=$(webops token create ci --role operator --json | jq -r .token)
+      curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/agents
+
+    Every route is described at /openapi.json. Ctrl-C or SIGTERM stops it cleanly.
     """
     import asyncio
 
