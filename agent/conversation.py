@@ -47,7 +47,7 @@ async def chat(
     if not text.strip():
         raise InvalidInput("say something: the message is empty")
     agent = await kernel.start_agent(name)
-    await kernel.ops.reload()
+    await kernel.ops.refresh()
     team = [p.name for p in await kernel.list_agents() if p.name != name]
     context = Context(
         targets=sorted(kernel.ops.targets),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ REFLECTION_THRESHOLD = 8.0
 #: Episodes older than this lose their details when the agent consolidates.
 COMPRESS_AFTER_S = 24 * 3600.0
 ID_BLOCK = 1024
+#: How long counts read from the file are trusted (other processes may write to it).
+COUNTS_TTL_S = 1.0
 
 
 class MemoryItem(BaseModel):
@@ -126,6 +129,8 @@ class AgentMemory:
         self._index: EpisodeIndex | None = None
         self._since_reflection: deque[EpisodeView] = deque(maxlen=4000)
         self._procedures: list[Procedure] | None = None
+        #: (read at, episodes, facts) as stored in the file; see `_stored_counts`.
+        self._counts: tuple[float, int, int] | None = None
         self.episodes_added = 0
 
     # -- episodic --------------------------------------------------------------------------
@@ -171,11 +176,32 @@ class AgentMemory:
 
     def take_pending(self) -> list[tuple[Any, ...]]:
         rows, self._pending = self._pending, []
+        self._count_stored(len(rows))
         return rows
 
     def restore_pending(self, rows: list[tuple[Any, ...]]) -> None:
         """Put back rows a failed flush could not write; they go out with the next one."""
         self._pending = rows + self._pending
+        self._count_stored(-len(rows))
+
+    def _count_stored(self, episodes: int) -> None:
+        if self._counts is not None:
+            at, stored, facts = self._counts
+            self._counts = (at, stored + episodes, facts)
+
+    async def _stored_counts(self) -> tuple[int, int]:
+        """Episodes and facts in the file, read at most every `COUNTS_TTL_S`.
+
+        Status is asked for often (the API, the gauges) and two COUNT queries cost more than the
+        rest of it together. What this process writes is counted at once; another process's
+        writes show within `COUNTS_TTL_S`.
+        """
+        now = time.monotonic()
+        if self._counts is None or now - self._counts[0] > COUNTS_TTL_S:
+            episodes = await self._b.episodes.count(self.agent_id)
+            facts = await self._b.facts.count(self.agent_id)
+            self._counts = (now, episodes, facts)
+        return self._counts[1], self._counts[2]
 
     async def index(self) -> EpisodeIndex:
         """The recall index, loaded from the file once and kept in step from then on."""
@@ -204,7 +230,7 @@ class AgentMemory:
     async def count_episodes(self) -> int:
         if self._index is not None:
             return len(self._index)
-        return await self._b.episodes.count(self.agent_id) + len(self._pending)
+        return (await self._stored_counts())[0] + len(self._pending)
 
     async def recall_similar(
         self, context: str, limit: int = 10, weights: RecallWeights | None = None
@@ -310,6 +336,7 @@ class AgentMemory:
             1,
             self._b.clock(),
         )
+        self._counts = None  # a new fact or a revised one: count them again
         return self._fact_item(row, None)
 
     async def update_fact(self, insight: Insight) -> MemoryItem:
@@ -339,6 +366,7 @@ class AgentMemory:
             evidence,
             self._b.clock(),
         )
+        self._counts = None  # a new fact or a revised one: count them again
         return self._fact_item(row, None)
 
     async def query_facts(
@@ -359,7 +387,7 @@ class AgentMemory:
         return [self._fact_item(rows[i], round(float(scores[i]), 4)) for i in order]
 
     async def count_facts(self) -> int:
-        return await self._b.facts.count(self.agent_id)
+        return (await self._stored_counts())[1]
 
     @staticmethod
     def _fact_item(row: FactRow, score: float | None) -> MemoryItem:
@@ -534,6 +562,7 @@ class AgentMemory:
         for procedure in [p for p in await self.procedures() if p.active]:
             if await self.optimize_procedure(procedure) is not None:
                 optimized += 1
+        self._counts = None  # trimmed episodes, merged facts: count them again
         return ConsolidationReport(
             insights=insights, compressed=compressed, trimmed=len(trimmed), optimized=optimized
         )

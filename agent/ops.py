@@ -65,12 +65,20 @@ class Ops:
         self.runbooks: dict[str, RunbookSpec] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
+        self._loaded_at = -float("inf")
         self._register_checks()
 
     # -- definitions -----------------------------------------------------------------------
 
+    async def refresh(self, max_age_s: float = 1.0) -> None:
+        """Reload unless that was done within `max_age_s`: for callers on a hot path (each chat
+        turn), which must see another process's changes soon but not within the millisecond."""
+        if time.monotonic() - self._loaded_at > max_age_s:
+            await self.reload()
+
     async def reload(self) -> None:
         """Read the definitions again (another process may have changed them)."""
+        self._loaded_at = time.monotonic()
         self.targets = {r.name: self._target(r) for r in await self._targets.list()}
         fresh: dict[str, RunbookSpec] = {}
         for row in await self._runbooks.list():

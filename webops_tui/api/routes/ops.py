@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api", tags=["ops"])
 
 @router.get("/targets")
 async def targets(_: Viewer, kernel: KernelDep) -> list[TargetSpec]:
-    await kernel.ops.reload()
+    await kernel.ops.refresh()
     return sorted(kernel.ops.targets.values(), key=lambda t: t.name)
 
 
@@ -36,7 +36,7 @@ async def remove_target(name: str, _: Admin, kernel: KernelDep) -> TargetSpec:
 @router.get("/runbooks", response_model=list[RunbookSpec])
 async def runbooks(_: Viewer, kernel: KernelDep) -> list[dict[str, Any]]:
     """Runbooks with secret values masked."""
-    await kernel.ops.reload()
+    await kernel.ops.refresh()
     return [r.public() for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)]
 
 
