@@ -461,3 +461,25 @@ async def test_events_stream_in_order_filtered_by_agent_and_kind(api: Api) -> No
     assert quiet.text.count(": heartbeat") >= 3  # every 0.05 s here while nothing happens
     unknown = await api.call("GET", "/api/events?kind=telepathy", "viewer")
     assert unknown.status_code == 422 and "telepathy" in unknown.json()["error"]
+
+
+async def test_a_bug_is_a_json_500_and_an_unknown_route_a_json_404(db_path: Path) -> None:
+    async with await Kernel.open(db_path) as kernel:
+        app = create_app(kernel)
+
+        @app.get("/api/broken")
+        async def broken() -> None:
+            raise RuntimeError("a bug")
+
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            crashed = await client.get("/api/broken")
+            assert crashed.status_code == 500
+            assert crashed.json() == {
+                "error": "internal error (RuntimeError); see the server's log",
+                "status": 500,
+            }
+            missing = await client.get("/api/nothing-here")
+            assert missing.status_code == 404 and missing.json()["status"] == 404
+            wrong = await client.put("/api/health")
+            assert wrong.status_code == 405 and "error" in wrong.json()

@@ -87,7 +87,15 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 async def _webops(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WebopsError)
-    return error_response(status_of(exc), exc.message)
+    status = status_of(exc)
+    return error_response(
+        status, exc.message, headers={"Retry-After": "1"} if status == 503 else None
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    """A bug, not bad input: a JSON 500 for the client; uvicorn logs the traceback."""
+    return error_response(500, f"internal error ({type(exc).__name__}); see the server's log")
 
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
@@ -99,6 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(WebopsError, _webops)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
 
 
 class BodyLimit:
