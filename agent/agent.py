@@ -133,6 +133,8 @@ class WebOpsAgent:
             queue_size
         )
         self._task: asyncio.Task[None] | None = None
+        #: Concurrent first requests (chats over the API) must start one loop, not several.
+        self._starting = asyncio.Lock()
         self.memory = memory
         self.skills = skills
         self.last_decision: Decision | None = None
@@ -158,6 +160,11 @@ class WebOpsAgent:
     async def start(self) -> None:
         if self.running:
             return
+        async with self._starting:
+            if not self.running:
+                await self._start()
+
+    async def _start(self) -> None:
         if self.state is not LifecycleState.INITIALIZING:
             if self.state is not LifecycleState.SHUTDOWN:
                 # A state left behind by a process that died: it is not running now.

@@ -48,13 +48,13 @@ async def chat(
         raise InvalidInput("say something: the message is empty")
     agent = await kernel.start_agent(name)
     await kernel.ops.refresh()
-    team = [p.name for p in await kernel.list_agents() if p.name != name]
+    team = [other for other in await kernel.agent_names() if other != name]
     context = Context(
         targets=sorted(kernel.ops.targets),
         runbooks=sorted(kernel.ops.runbooks),
         agents=team,
         skills=kernel.skill_registry.names(),
-        pending_approvals=[a.id for a in await kernel.approvals()],
+        pending_approvals=await kernel.pending_approval_ids(),
         last_topic=agent.last_topic,
         lang=lang,
     )

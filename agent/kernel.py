@@ -29,6 +29,7 @@ from agent.decision import Decision
 from agent.emotions import Appraisal
 from agent.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from agent.events import ApprovalDecided, ApprovalRequested, EventBus, KernelEvent, OutcomeLearned
+from agent.fresh import Fresh
 from agent.learning import Feedback
 from agent.lifecycle import LifecycleState, parse_state
 from agent.memory import (
@@ -78,6 +79,8 @@ from storage.tables import ActionRecordRow, AgentRow, ApprovalRow, AuditRow, Ski
 
 #: Episodes written per INSERT batch by the write-behind flush.
 FLUSH_BATCH = 5_000
+#: How old the agent names and pending approval ids that chat reads may be.
+HOT_READ_S = 1.0
 
 
 class KernelConfig(BaseModel):
@@ -199,6 +202,10 @@ class Kernel:
             clock=clock,
         )
         self._agents: dict[str, WebOpsAgent] = {}
+        self._loading = asyncio.Lock()
+        #: What every chat turn needs to know, kept for a second (see `agent.fresh`).
+        self._names = Fresh(self._read_names, HOT_READ_S)
+        self._pending_ids = Fresh(self._read_pending_ids, HOT_READ_S)
         self._dirty: set[str] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
@@ -291,6 +298,7 @@ class Kernel:
             row = await self._agent_rows.add(row)
         except DuplicateKey as exc:
             raise AlreadyExists(exc.message) from None
+        self._names.invalidate()
         return AgentProfile.from_row(row)
 
     def _profile(self, row: AgentRow) -> AgentProfile:
@@ -320,9 +328,25 @@ class Kernel:
         self._dirty.discard(name)
         if agent is not None:
             await agent.stop(self.config.stop_timeout_s)
-        if not await self._agent_rows.delete(name):
+        deleted = await self._agent_rows.delete(name)
+        self._names.invalidate()
+        if not deleted:
             raise NotFound(f"no agent named {name!r}")
         return profile
+
+    async def agent_names(self) -> list[str]:
+        """Every agent's name, another process's new agents within `HOT_READ_S`."""
+        return await self._names.get()
+
+    async def _read_names(self) -> list[str]:
+        return [p.name for p in await self.list_agents()]
+
+    async def pending_approval_ids(self) -> list[int]:
+        """Ids of pending approvals, another process's within `HOT_READ_S`."""
+        return await self._pending_ids.get()
+
+    async def _read_pending_ids(self) -> list[int]:
+        return [a.id for a in await self.approvals()]
 
     # -- running agents --------------------------------------------------------------------
 
@@ -334,6 +358,12 @@ class Kernel:
         """The agent with its mind and records, loaded once and kept."""
         if name in self._agents:
             return self._agents[name]
+        async with self._loading:  # concurrent first uses of one agent load it once
+            if name in self._agents:
+                return self._agents[name]
+            return await self._load_agent(name)
+
+    async def _load_agent(self, name: str) -> WebOpsAgent:
         row = await self._row(name)
         assert row.id is not None
         records = {
@@ -664,6 +694,7 @@ class Kernel:
         moved = current.status == "pending" and await self._approvals.transition(
             approval_id, "pending", status, at=self.clock(), by=by
         )
+        self._pending_ids.invalidate()
         if not moved:
             latest = await self.approval(approval_id)
             raise Conflict(f"approval {approval_id} is already {latest.status}")
@@ -722,6 +753,7 @@ class Kernel:
                 created_at=self.clock(),
             )
         )
+        self._pending_ids.invalidate()
         assert row.id is not None
         await self._audit_now(
             actor=agent.name,

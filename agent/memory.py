@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from agent.errors import InvalidInput, NotFound
+from agent.fresh import Fresh
 from agent.learning import ActionValues, ArmStats
 from agent.procedures import Procedure, Step, best_procedure, optimize
 from agent.reflection import EpisodeView, Insight, merge_confidence, reflect
@@ -129,8 +129,8 @@ class AgentMemory:
         self._index: EpisodeIndex | None = None
         self._since_reflection: deque[EpisodeView] = deque(maxlen=4000)
         self._procedures: list[Procedure] | None = None
-        #: (read at, episodes, facts) as stored in the file; see `_stored_counts`.
-        self._counts: tuple[float, int, int] | None = None
+        #: (episodes, facts) as stored in the file; see `_read_counts`.
+        self._counts = Fresh(self._read_counts, COUNTS_TTL_S)
         self.episodes_added = 0
 
     # -- episodic --------------------------------------------------------------------------
@@ -185,23 +185,19 @@ class AgentMemory:
         self._count_stored(-len(rows))
 
     def _count_stored(self, episodes: int) -> None:
-        if self._counts is not None:
-            at, stored, facts = self._counts
-            self._counts = (at, stored + episodes, facts)
+        self._counts.adjust(lambda c: (c[0] + episodes, c[1]))
 
-    async def _stored_counts(self) -> tuple[int, int]:
-        """Episodes and facts in the file, read at most every `COUNTS_TTL_S`.
+    async def _read_counts(self) -> tuple[int, int]:
+        """Episodes and facts in the file.
 
-        Status is asked for often (the API, the gauges) and two COUNT queries cost more than the
-        rest of it together. What this process writes is counted at once; another process's
-        writes show within `COUNTS_TTL_S`.
+        Status is asked for often (the API, the gauges), and two COUNT queries cost more than
+        the rest of it together: they are kept for `COUNTS_TTL_S`. What this process writes is
+        counted at once; another process's writes show within `COUNTS_TTL_S`.
         """
-        now = time.monotonic()
-        if self._counts is None or now - self._counts[0] > COUNTS_TTL_S:
-            episodes = await self._b.episodes.count(self.agent_id)
-            facts = await self._b.facts.count(self.agent_id)
-            self._counts = (now, episodes, facts)
-        return self._counts[1], self._counts[2]
+        return (
+            await self._b.episodes.count(self.agent_id),
+            await self._b.facts.count(self.agent_id),
+        )
 
     async def index(self) -> EpisodeIndex:
         """The recall index, loaded from the file once and kept in step from then on."""
@@ -230,7 +226,7 @@ class AgentMemory:
     async def count_episodes(self) -> int:
         if self._index is not None:
             return len(self._index)
-        return (await self._stored_counts())[0] + len(self._pending)
+        return (await self._counts.get())[0] + len(self._pending)
 
     async def recall_similar(
         self, context: str, limit: int = 10, weights: RecallWeights | None = None
@@ -336,7 +332,7 @@ class AgentMemory:
             1,
             self._b.clock(),
         )
-        self._counts = None  # a new fact or a revised one: count them again
+        self._counts.invalidate()  # a new fact or a revised one: count them again
         return self._fact_item(row, None)
 
     async def update_fact(self, insight: Insight) -> MemoryItem:
@@ -366,7 +362,7 @@ class AgentMemory:
             evidence,
             self._b.clock(),
         )
-        self._counts = None  # a new fact or a revised one: count them again
+        self._counts.invalidate()  # a new fact or a revised one: count them again
         return self._fact_item(row, None)
 
     async def query_facts(
@@ -387,7 +383,7 @@ class AgentMemory:
         return [self._fact_item(rows[i], round(float(scores[i]), 4)) for i in order]
 
     async def count_facts(self) -> int:
-        return (await self._stored_counts())[1]
+        return (await self._counts.get())[1]
 
     @staticmethod
     def _fact_item(row: FactRow, score: float | None) -> MemoryItem:
@@ -562,7 +558,7 @@ class AgentMemory:
         for procedure in [p for p in await self.procedures() if p.active]:
             if await self.optimize_procedure(procedure) is not None:
                 optimized += 1
-        self._counts = None  # trimmed episodes, merged facts: count them again
+        self._counts.invalidate()  # trimmed episodes, merged facts: count them again
         return ConsolidationReport(
             insights=insights, compressed=compressed, trimmed=len(trimmed), optimized=optimized
         )

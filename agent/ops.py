@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
 from agent.errors import AlreadyExists, InvalidInput, NotFound
+from agent.fresh import Fresh
 from agent.risk import RiskLevel
 from agent.targets import CHECK_KINDS, RunbookSpec, TargetSpec, load_toml
 from storage.errors import DuplicateKey
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 ADAPT_MIN_SAMPLES = 10
 ADAPT_FACTOR = 10.0
 ADAPT_FLOOR_S = 0.5
+#: How old the definitions may be on hot paths (`refresh`).
+REFRESH_S = 1.0
 
 
 def adapt_execution(base_timeout_s: float, latencies_ms: list[float]) -> tuple[float, str]:
@@ -65,20 +68,21 @@ class Ops:
         self.runbooks: dict[str, RunbookSpec] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
-        self._loaded_at = -float("inf")
+        self._fresh = Fresh(self._reload, REFRESH_S)
         self._register_checks()
 
     # -- definitions -----------------------------------------------------------------------
 
-    async def refresh(self, max_age_s: float = 1.0) -> None:
-        """Reload unless that was done within `max_age_s`: for callers on a hot path (each chat
-        turn), which must see another process's changes soon but not within the millisecond."""
-        if time.monotonic() - self._loaded_at > max_age_s:
-            await self.reload()
+    async def refresh(self) -> None:
+        """Reload unless that was done within the last second: for hot paths (each chat turn),
+        which must see another process's changes soon but not within the millisecond."""
+        await self._fresh.get()
 
     async def reload(self) -> None:
         """Read the definitions again (another process may have changed them)."""
-        self._loaded_at = time.monotonic()
+        await self._fresh.reload()
+
+    async def _reload(self) -> None:
         self.targets = {r.name: self._target(r) for r in await self._targets.list()}
         fresh: dict[str, RunbookSpec] = {}
         for row in await self._runbooks.list():

@@ -5,9 +5,9 @@ url-safe characters. Only the sha256 of the whole token is stored, and the prese
 is compared with `hmac.compare_digest`, so neither the database nor response timings give it away.
 Tokens carry 256 bits of randomness; a slow password hash would add nothing but latency.
 
-Looked-up tokens are cached for `CACHE_S` so that a busy API does not read the database on every
-request: a token revoked by this process stops working at once, one revoked by another process
-(say `webops token revoke` while `webops serve` runs) within `CACHE_S`.
+Looked-up tokens are kept for `CACHE_S` (see `agent.fresh`) so that a busy API does not read the
+database on every request: a token revoked by this process stops working at once, one revoked by
+another process (say `webops token revoke` while `webops serve` runs) within `CACHE_S`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from enum import IntEnum
 from pydantic import BaseModel
 
 from agent.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from agent.fresh import Fresh
 from storage.errors import DuplicateKey
 from storage.repositories.tokens import TokenRepository
 from storage.tables import ApiTokenRow
@@ -90,7 +91,7 @@ class Tokens:
     def __init__(self, rows: TokenRepository, clock: Callable[[], float] = time.time) -> None:
         self._rows = rows
         self._clock = clock
-        self._cache: dict[str, tuple[float, ApiTokenRow]] = {}
+        self._cache: dict[str, Fresh[ApiTokenRow | None]] = {}
 
     async def create(self, name: str, role: str) -> IssuedToken:
         if not _NAME.match(name):
@@ -128,7 +129,7 @@ class Tokens:
             if found is None:
                 raise NotFound(f"no token named {name!r}")
             raise Conflict(f"token {name!r} is already revoked")
-        self._cache.clear()
+        self._cache.clear()  # refused from now on in this process
         row = await self._rows.get(name)
         assert row is not None
         return TokenView.from_row(row)
@@ -139,16 +140,14 @@ class Tokens:
         if match is None:
             return None
         prefix = match.group(1)
+        fresh = self._cache.get(prefix)
+        if fresh is None:
+            fresh = self._cache[prefix] = Fresh(lambda: self._rows.by_prefix(prefix), CACHE_S)
+        row = await fresh.get()
+        if row is None:
+            self._cache.pop(prefix, None)  # unknown prefixes are not kept: they are unbounded
+            return None
         now = self._clock()
-        cached = self._cache.get(prefix)
-        if cached is None or now - cached[0] > CACHE_S:
-            row = await self._rows.by_prefix(prefix)
-            if row is None:
-                self._cache.pop(prefix, None)
-                return None
-            cached = (now, row)
-            self._cache[prefix] = cached
-        row = cached[1]
         if not hmac.compare_digest(hash_token(token), row.token_hash) or row.revoked_at:
             return None
         if row.id is not None and (row.last_used_at or 0.0) + TOUCH_EVERY_S < now:

@@ -448,11 +448,13 @@ async def test_events_stream_in_order_filtered_by_agent_and_kind(api: Api) -> No
     reader = asyncio.create_task(
         read("agent=ben&kind=agent_said&kind=state_changed&limit=3&timeout=10")
     )
-    await asyncio.sleep(0.2)  # let the stream subscribe (heartbeats flow meanwhile)
-    await api.call("POST", "/api/agents/anna/chat", "operator", json={"message": "hello"})
-    await api.call("POST", "/api/agents/ben/chat", "operator", json={"message": "hello"})
-    await api.call("POST", "/api/agents/ben/chat", "operator", json={"message": "thanks"})
-    frames = await asyncio.wait_for(reader, 10)
+    # Talk until the stream has its three events (it subscribes at some point after the call).
+    while not reader.done():
+        await api.call("POST", "/api/agents/anna/chat", "operator", json={"message": "hello"})
+        await api.call("POST", "/api/agents/ben/chat", "operator", json={"message": "thanks"})
+        await asyncio.sleep(0.05)
+    frames = reader.result()
+    assert len(frames) == 3
     assert {data["agent"] for _, data in frames} == {"ben"}
     assert {kind for kind, _ in frames} <= {"agent_said", "state_changed"}
     said = [data["text"] for kind, data in frames if kind == "agent_said"]

@@ -6,15 +6,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import re
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,41 +19,8 @@ import pytest
 
 from agent.kernel import Kernel
 from tests.conftest import CliRunner
+from tests.serve_process import ServeProcess
 from tests.service import ControlledService, define_shop
-
-READY = re.compile(r"webops API on http://127\.0\.0\.1:(\d+)/api")
-
-
-class Server:
-    """`python -m webops_tui serve --port 0` in a subprocess, with the port it reports."""
-
-    def __init__(self, db_path: Path, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "webops_tui", "--db", str(db_path), "serve", "--port", "0"]
-            + list(extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"},
-        )
-        self.err_lines: list[str] = []
-        deadline = time.monotonic() + 30
-        assert self.proc.stderr is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.err_lines.append(line)
-            if match := READY.search(line):
-                self.url = f"http://127.0.0.1:{match.group(1)}"
-                return
-        self.proc.kill()
-        raise AssertionError(f"the server did not start: {''.join(self.err_lines)}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        self.proc.send_signal(sig)
-        _out, err = self.proc.communicate(timeout=15)
-        return self.proc.returncode, "".join(self.err_lines) + err
 
 
 @pytest.fixture
@@ -72,12 +35,10 @@ def prepared(db_path: Path, service: ControlledService) -> Path:
 
 
 @pytest.fixture
-def server(prepared: Path) -> Iterator[Server]:
-    running = Server(prepared)
+def server(prepared: Path) -> Iterator[ServeProcess]:
+    running = ServeProcess(prepared)
     yield running
-    if running.proc.poll() is None:
-        running.proc.kill()
-        running.proc.wait()
+    running.stop(signal.SIGKILL)
 
 
 def _token(cli: CliRunner, name: str, role: str) -> str:
@@ -87,9 +48,9 @@ def _token(cli: CliRunner, name: str, role: str) -> str:
     return token
 
 
-async def _events(response: httpx.Response, until: str, into: list[dict[str, Any]]) -> None:
+async def _events(lines: AsyncIterator[str], until: str, into: list[dict[str, Any]]) -> None:
     fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
+    async for line in lines:
         if line.startswith(":"):
             continue
         if line:
@@ -106,21 +67,24 @@ async def _events(response: httpx.Response, until: str, into: list[dict[str, Any
 
 
 def test_events_of_a_task_arrive_in_order_over_a_real_socket_and_sigterm_stops_cleanly(
-    cli: CliRunner, server: Server, service: ControlledService, prepared: Path
+    cli: CliRunner, server: ServeProcess, service: ControlledService, prepared: Path
 ) -> None:
     token = _token(cli, "ci", "operator")
     headers = {"Authorization": f"Bearer {token}"}
 
     async def scenario() -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=20) as client:
-            async with client.stream("GET", "/api/events?agent=ben") as stream:
-                assert stream.status_code == 200
-                reader = asyncio.create_task(_events(stream, "action_finished", events))
-                await asyncio.sleep(0.3)  # the stream is subscribed once its first line came
-                answer = await client.post("/api/agents/ben/task", json={"text": "check shop"})
-                assert answer.status_code == 200 and answer.json()["status"] == "succeeded"
-                await asyncio.wait_for(reader, 20)
+        async with (
+            httpx.AsyncClient(base_url=server.url, headers=headers, timeout=20) as client,
+            client.stream("GET", "/api/events?agent=ben") as stream,
+        ):
+            assert stream.status_code == 200
+            lines = stream.aiter_lines()
+            assert await anext(lines) == ": connected"  # subscribed: nothing from now is missed
+            reader = asyncio.create_task(_events(lines, "action_finished", events))
+            answer = await client.post("/api/agents/ben/task", json={"text": "check shop"})
+            assert answer.status_code == 200 and answer.json()["status"] == "succeeded"
+            await asyncio.wait_for(reader, 20)
         return events
 
     events = asyncio.run(scenario())
@@ -134,13 +98,15 @@ def test_events_of_a_task_arrive_in_order_over_a_real_socket_and_sigterm_stops_c
 
     # SIGTERM with an event stream still open: the stream ends, the process exits 0 quickly.
     async def open_stream_then_stop() -> tuple[int, str, float]:
-        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=20) as client:
-            async with client.stream("GET", "/api/events") as stream:
-                lines = stream.aiter_lines()
-                assert await anext(lines) == ": connected"
-                started = time.monotonic()
-                code, err = await asyncio.to_thread(server.stop)
-                return code, err, time.monotonic() - started
+        async with (
+            httpx.AsyncClient(base_url=server.url, headers=headers, timeout=20) as client,
+            client.stream("GET", "/api/events") as stream,
+        ):
+            lines = stream.aiter_lines()
+            assert await anext(lines) == ": connected"
+            started = time.monotonic()
+            code = await asyncio.to_thread(server.stop)
+            return code, server.tail(), time.monotonic() - started
 
     code, err, took = asyncio.run(open_stream_then_stop())
     assert code == 0 and "Traceback" not in err, err
@@ -155,7 +121,7 @@ def test_with_watch_the_team_finds_a_fault_and_waits_for_an_approval_over_the_ap
 ) -> None:
     token = _token(cli, "oncall", "operator")
     service.healthy = False
-    watching = Server(prepared, "--watch")
+    watching = ServeProcess(prepared, "--watch")
     try:
         with httpx.Client(
             base_url=watching.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
@@ -168,12 +134,12 @@ def test_with_watch_the_team_finds_a_fault_and_waits_for_an_approval_over_the_ap
             assert done.json()["status"] == "executed", done.text
             assert service.healthy and service.fixes == 1
     finally:
-        code, err = watching.stop()
-    assert code == 0, err
+        code = watching.stop()
+    assert code == 0, watching.tail()
 
 
 def test_a_token_revoked_with_the_cli_is_refused_by_a_running_server(
-    cli: CliRunner, server: Server
+    cli: CliRunner, server: ServeProcess
 ) -> None:
     token = _token(cli, "temp", "viewer")
     headers = {"Authorization": f"Bearer {token}"}
@@ -183,8 +149,7 @@ def test_a_token_revoked_with_the_cli_is_refused_by_a_running_server(
         time.sleep(1.2)  # a running server rereads a token within a second
         refused = client.get("/api/agents")
         assert refused.status_code == 401 and "revoked" in refused.json()["error"]
-    code, err = server.stop(signal.SIGINT)
-    assert code == 0, err
+    assert server.stop(signal.SIGINT) == 0, server.tail()
 
 
 def test_token_secrets_are_shown_once_and_stored_only_as_hashes(

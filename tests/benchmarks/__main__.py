@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from tests.benchmarks import (
+    bench_api,
     bench_cli,
     bench_demo,
     bench_kernel,
@@ -22,6 +23,7 @@ SUITES = {
     "recall": bench_recall.run,
     "demo": bench_demo.run,
     "ui": bench_ui.run,
+    "api": bench_api.run,
 }
 
 

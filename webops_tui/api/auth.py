@@ -21,7 +21,9 @@ _bearer = HTTPBearer(
 )
 
 
-def get_kernel(request: Request) -> Kernel:
+async def get_kernel(request: Request) -> Kernel:
+    """Async on purpose: FastAPI runs a plain `def` dependency in a worker thread, which cost
+    more than the whole status call."""
     kernel: Kernel = request.app.state.kernel
     return kernel
 
@@ -45,23 +47,24 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def _caller(
-    kernel: KernelDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    if credentials is None:
-        raise _unauthorized(
-            "no bearer token: send 'Authorization: Bearer <token>' "
-            "(make one with: webops token create NAME --role viewer)"
-        )
-    found = await kernel.tokens.authenticate(credentials.credentials)
-    if found is None:
-        raise _unauthorized("the bearer token is not valid (unknown, malformed or revoked)")
-    return Caller(*found)
-
-
 def _require(role: Role) -> object:
-    async def check(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+    """One dependency per route for the token and the role: each layer of FastAPI dependencies
+    costs about as much as the status call itself."""
+
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        if credentials is None:
+            raise _unauthorized(
+                "no bearer token: send 'Authorization: Bearer <token>' "
+                "(make one with: webops token create NAME --role viewer)"
+            )
+        kernel: Kernel = request.app.state.kernel
+        found = await kernel.tokens.authenticate(credentials.credentials)
+        if found is None:
+            raise _unauthorized("the bearer token is not valid (unknown, malformed or revoked)")
+        caller = Caller(*found)
         if caller.role < role:
             raise HTTPException(
                 403, f"token {caller.token!r} has the {caller.role} role; this needs {role}"

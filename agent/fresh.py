@@ -1,0 +1,61 @@
+"""A value read from the database that is trusted for a while, refreshed by one caller at a time.
+
+Hot paths (every API request checks its token; every status counts memories; every chat turn
+looks at the targets) must see another process's changes soon, but not within the millisecond.
+When the value goes stale under load, exactly one caller reads it again and the others wait for
+that read instead of each running their own (a stampede that once stalled the API for 100 ms
+every second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Fresh(Generic[T]):
+    def __init__(self, load: Callable[[], Awaitable[T]], max_age_s: float) -> None:
+        self._load = load
+        self.max_age_s = max_age_s
+        self._value: T | None = None
+        self._at = -float("inf")
+        self._inflight: asyncio.Future[T] | None = None
+
+    async def get(self) -> T:
+        if time.monotonic() - self._at <= self.max_age_s:
+            return self._value  # type: ignore[return-value]
+        if self._inflight is None:
+            self._inflight = asyncio.ensure_future(self._refresh())
+        # Shielded: a caller that gives up (a client gone) does not cancel the others' read.
+        return await asyncio.shield(self._inflight)
+
+    async def _refresh(self) -> T:
+        try:
+            started = time.monotonic()
+            value = await self._load()
+            self._value, self._at = value, started
+            return value
+        finally:
+            self._inflight = None
+
+    def adjust(self, change: Callable[[T], T]) -> None:
+        """Apply a change this process made to the cached value, if there is one."""
+        if self._at > -float("inf") and self._value is not None:
+            self._value = change(self._value)
+
+    def invalidate(self) -> None:
+        self._at = -float("inf")
+
+    async def reload(self) -> T:
+        """Read again now, whatever the age: for a change this caller knows has happened.
+
+        A read already under way may have started before that change, so it does not count.
+        """
+        if self._inflight is not None:
+            await asyncio.shield(self._inflight)
+        self.invalidate()
+        return await self.get()
