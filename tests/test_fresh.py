@@ -1,0 +1,90 @@
+"""Cached reads under concurrency: one read at a time however many callers, and agents that
+start once however many first requests race."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent.conversation import chat
+from agent.fresh import Fresh
+from agent.kernel import Kernel
+
+
+async def test_many_callers_of_a_stale_value_share_one_read() -> None:
+    reads = 0
+
+    async def load() -> int:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.01)
+        return reads
+
+    fresh = Fresh(load, max_age_s=60)
+    assert await asyncio.gather(*(fresh.get() for _ in range(50))) == [1] * 50
+    assert reads == 1
+    fresh.adjust(lambda v: v + 10)
+    assert await fresh.get() == 11 and reads == 1
+    fresh.invalidate()
+    assert await fresh.get() == 2
+
+
+async def test_a_failed_read_reaches_every_waiter_and_the_next_call_reads_again() -> None:
+    calls = 0
+
+    async def load() -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        if calls == 1:
+            raise OSError("disk gone")
+        return "ok"
+
+    fresh = Fresh(load, max_age_s=60)
+    results = await asyncio.gather(*(fresh.get() for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, OSError) for r in results) and calls == 1
+    assert await fresh.get() == "ok" and calls == 2
+
+
+async def test_reload_does_not_settle_for_a_read_that_started_before_it() -> None:
+    value = 0
+
+    async def load() -> int:
+        seen = value
+        await asyncio.sleep(0.02)
+        return seen
+
+    fresh = Fresh(load, max_age_s=60)
+    early = asyncio.create_task(fresh.get())
+    await asyncio.sleep(0.005)
+    value = 1  # changed while the first read is under way
+    assert await fresh.reload() == 1
+    assert await early == 0
+
+
+async def test_a_caller_that_gives_up_does_not_cancel_the_others_read() -> None:
+    async def load() -> str:
+        await asyncio.sleep(0.05)
+        return "done"
+
+    fresh = Fresh(load, max_age_s=60)
+    impatient = asyncio.create_task(fresh.get())
+    patient = asyncio.create_task(fresh.get())
+    await asyncio.sleep(0.01)
+    impatient.cancel()
+    assert await patient == "done"
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+
+
+async def test_racing_first_chats_start_one_agent_loop_and_all_get_replies(db_path: Path) -> None:
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna", "friendly")
+        replies = await asyncio.gather(
+            *(chat(kernel, "anna", "how are you?", operator=f"op{i}") for i in range(20))
+        )
+        assert len(replies) == 20 and all(r.reply for r in replies)
+        loops = [t for t in asyncio.all_tasks() if t.get_name() == "agent:anna" and not t.done()]
+        assert len(loops) == 1
