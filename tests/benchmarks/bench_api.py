@@ -12,13 +12,15 @@ waiting one.
 Targets: with 50 clients in a closed loop, throughput is 50 / latency (Little's law), so a p95
 under 100 ms needs roughly 50 / 0.1 = 500 requests/s; hence >= 500/s and p95 <= 100 ms, for
 status and for chat alike. Status against health >= 0.3: with the server at a full core for
-both, the ratio is what a health request costs over what a status request costs (token, path,
-the agent's state, a large response model); measured at about 0.34, status costing three times
-health. Below 0.3 a status got dearer. Errors count every non-200 answer or failed request,
-warm-ups included: a client that gets one got one.
+both, the ratio is what a health request costs over what a status request costs (the token,
+the agent's state, a large response model); about 0.55 here, down to 0.3 when every status read
+the database three times. Errors count every non-200 answer or failed request, warm-ups
+included: a client that gets one got one.
 
-If health's p50 sits near 40 ms while the server's CPU is well under a core, its answers wait
-for the client's delayed ACK: Nagle's algorithm is on for the server's sockets.
+Two regressions this benchmark has caught, and how they show: health's p50 near 40 ms with the
+server's CPU well under a core means Nagle's algorithm is back on the server's sockets (answers
+wait for the client's delayed ACK); a status p95 several times its p50 means cached reads
+stampede the database when they expire.
 
 The client is a minimal HTTP/1.1 one on asyncio streams, not httpx. The machine has two cores;
 the server's event loop takes one and the load generator shares the other with the server's
