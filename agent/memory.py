@@ -7,6 +7,7 @@ microseconds. The index is loaded lazily, once, on the first recall.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections import deque
@@ -73,11 +74,16 @@ class IdAllocator:
         self._block = block
         self._ids: range = range(0)
         self._next = 0
+        self._reserving = asyncio.Lock()
 
     async def next(self) -> int:
-        if self._next >= len(self._ids):
-            self._ids = await self._episodes.reserve_ids(self._block)
-            self._next = 0
+        while self._next >= len(self._ids):
+            # One reservation at a time: when a block runs out under load, every caller would
+            # otherwise reserve its own (a write each, in a queue: the API stalled on them).
+            async with self._reserving:
+                if self._next >= len(self._ids):
+                    self._ids = await self._episodes.reserve_ids(self._block)
+                    self._next = 0
         value = self._ids[self._next]
         self._next += 1
         return value

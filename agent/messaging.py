@@ -6,7 +6,10 @@ sender wait, so a fast producer is slowed to its consumer's pace and memory stay
 
 Persistence is write-behind and batched. Every message joins a bounded pending list the moment
 it is sent (status `queued`) and is written by `flush` in batches of `persist_batch`; a sender
-that finds the list full writes it first, which is back-pressure on the database side too.
+that finds `max_pending` waiting writes them first, which is back-pressure on the database side
+too. The bound is several batches deep: a flush under way on a busy event loop takes a while,
+and senders that found the list full after one batch all waited for it (chats over the API
+stalled for 200 ms that way).
 Each message is written exactly once, with the status it has by then; a status that changes
 afterwards (delivered, read) is written with `set_status` by the next flush.
 """
@@ -146,6 +149,7 @@ class MessageBus:
         mailbox_size: int = 1000,
         persist_batch: int = 500,
         bus: EventBus | None = None,
+        max_pending: int | None = None,
     ) -> None:
         if mailbox_size < 1 or persist_batch < 1:
             raise ValueError("mailbox_size and persist_batch must be at least 1")
@@ -153,6 +157,7 @@ class MessageBus:
         self._clock = clock
         self.mailbox_size = mailbox_size
         self.persist_batch = persist_batch
+        self.max_pending = max(max_pending or 4 * persist_batch, persist_batch)
         self._events = bus
         self._mailboxes: dict[str, asyncio.Queue[_Envelope]] = {}
         self.groups: dict[str, set[str]] = {}
@@ -283,9 +288,9 @@ class MessageBus:
         )
         delivery = message._delivery = _Delivery(DeliveryStatus.QUEUED)
         envelope = (message, delivery)
-        while len(self._pending) >= self.persist_batch:
+        while len(self._pending) >= self.max_pending:
             async with self._flush_lock:
-                if len(self._pending) >= self.persist_batch:
+                if len(self._pending) >= self.max_pending:
                     await self._flush_locked()
         # No await between the check above and this append: the list never passes the batch.
         self._pending.append(envelope)

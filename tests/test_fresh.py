@@ -88,3 +88,21 @@ async def test_racing_first_chats_start_one_agent_loop_and_all_get_replies(db_pa
         assert len(replies) == 20 and all(r.reply for r in replies)
         loops = [t for t in asyncio.all_tasks() if t.get_name() == "agent:anna" and not t.done()]
         assert len(loops) == 1
+
+
+async def test_racing_episodes_share_reserved_id_blocks(db_path: Path) -> None:
+    from agent.memory import IdAllocator
+    from storage.repositories.episodes import EpisodeRepository
+
+    class Counted(EpisodeRepository):
+        reservations = 0
+
+        async def reserve_ids(self, count: int) -> range:
+            Counted.reservations += 1
+            return await super().reserve_ids(count)
+
+    async with await Kernel.open(db_path) as kernel:
+        ids = IdAllocator(Counted(kernel.database), block=10)
+        taken = await asyncio.gather(*(ids.next() for _ in range(25)))
+        assert len(set(taken)) == 25
+        assert Counted.reservations == 3  # 25 ids from blocks of 10, not one block per caller

@@ -212,7 +212,7 @@ async def test_concurrent_senders_lose_nothing_and_keep_their_order(
     async def produce(name: str) -> None:
         for i in range(per_sender):
             await bus.send_message(name, "dora", f"{name} {i}")
-            assert bus.pending_count <= bus.persist_batch
+            assert bus.pending_count <= bus.max_pending
 
     async def consume() -> dict[str, list[int]]:
         seen: dict[str, list[int]] = {name: [] for name in senders}
@@ -244,7 +244,11 @@ async def test_back_pressure_keeps_memory_bounded_for_100k_messages(
     total, mailbox_size, batch, burst = 100_000, 64, 2_000, 16
     held_100k = _message_memory(10_000) * 10
     bus = MessageBus(
-        MessageRepository(db), clock=clock, mailbox_size=mailbox_size, persist_batch=batch
+        MessageRepository(db),
+        clock=clock,
+        mailbox_size=mailbox_size,
+        persist_batch=batch,
+        max_pending=batch,
     )
     bus.register("ben")
     most_queued = most_pending = 0

@@ -51,10 +51,7 @@ def create(
     out = console()
     out.print(f"token [bold]{issued.name}[/] ({issued.role}); it is shown only this once:")
     sys.stdout.write(issued.token + "\n")
-    out.print(
-        "use it as: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8765/api/agents",
-        style="dim",
-    )
+    out.print("send it as the header  Authorization: Bearer <token>", style="dim")
 
 
 @app.command("list")
