@@ -5,6 +5,9 @@ looks at the targets) must see another process's changes soon, but not within th
 When the value goes stale under load, exactly one caller reads it again and the others wait for
 that read instead of each running their own (a stampede that once stalled the API for 100 ms
 every second).
+
+A change this process knows of (`invalidate`, `adjust`) starts a new generation: a read that
+began before it may not have seen the change, so its result is not kept and nobody new joins it.
 """
 
 from __future__ import annotations
@@ -23,39 +26,41 @@ class Fresh(Generic[T]):
         self.max_age_s = max_age_s
         self._value: T | None = None
         self._at = -float("inf")
+        self._generation = 0
         self._inflight: asyncio.Future[T] | None = None
+        self._inflight_generation = -1
 
     async def get(self) -> T:
         if time.monotonic() - self._at <= self.max_age_s:
             return self._value  # type: ignore[return-value]
-        if self._inflight is None:
-            self._inflight = asyncio.ensure_future(self._refresh())
+        if self._inflight is None or self._inflight_generation != self._generation:
+            self._inflight_generation = self._generation
+            self._inflight = asyncio.ensure_future(self._refresh(self._generation))
         # Shielded: a caller that gives up (a client gone) does not cancel the others' read.
         return await asyncio.shield(self._inflight)
 
-    async def _refresh(self) -> T:
+    async def _refresh(self, generation: int) -> T:
         try:
             started = time.monotonic()
             value = await self._load()
-            self._value, self._at = value, started
+            if generation == self._generation:
+                self._value, self._at = value, started
             return value
         finally:
-            self._inflight = None
+            if self._inflight_generation == generation:
+                self._inflight = None
 
     def adjust(self, change: Callable[[T], T]) -> None:
         """Apply a change this process made to the cached value, if there is one."""
+        self._generation += 1
         if self._at > -float("inf") and self._value is not None:
             self._value = change(self._value)
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._at = -float("inf")
 
     async def reload(self) -> T:
-        """Read again now, whatever the age: for a change this caller knows has happened.
-
-        A read already under way may have started before that change, so it does not count.
-        """
-        if self._inflight is not None:
-            await asyncio.shield(self._inflight)
+        """Read again now, whatever the age: for a change this caller knows has happened."""
         self.invalidate()
         return await self.get()

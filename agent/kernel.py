@@ -259,6 +259,7 @@ class Kernel:
         if self._flusher is not None:
             self._stopping.set()  # let a flush under way finish; never cancel it mid-write
             await self._flusher
+        await self.tokens.settle()
         await self.flush()
         await self.database.close()
 

@@ -12,6 +12,7 @@ another process (say `webops token revoke` while `webops serve` runs) within `CA
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -32,8 +33,8 @@ PREFIX = "webops_"
 CACHE_S = 1.0
 #: `last_used_at` is written at most this often per token (a write per request would be waste).
 TOUCH_EVERY_S = 60.0
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.@-]{0,63}$")
-_TOKEN = re.compile(r"^webops_([0-9a-f]{8})[A-Za-z0-9_-]{43}$")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.@-]{0,63}")  # fullmatch: no trailing newline
+_TOKEN = re.compile(r"webops_([0-9a-f]{8})[A-Za-z0-9_-]{43}")
 
 
 class Role(IntEnum):
@@ -92,9 +93,10 @@ class Tokens:
         self._rows = rows
         self._clock = clock
         self._cache: dict[str, Fresh[ApiTokenRow | None]] = {}
+        self._touching: set[asyncio.Future[None]] = set()
 
     async def create(self, name: str, role: str) -> IssuedToken:
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise InvalidInput(
                 f"token name {name!r} must start with a letter and hold at most 64 letters, "
                 "digits, '.', '@', '-' or '_'"
@@ -136,7 +138,7 @@ class Tokens:
 
     async def authenticate(self, token: str) -> tuple[str, Role] | None:
         """The token's (name, role), or None for a malformed, unknown or revoked token."""
-        match = _TOKEN.match(token)
+        match = _TOKEN.fullmatch(token)
         if match is None:
             return None
         prefix = match.group(1)
@@ -152,5 +154,18 @@ class Tokens:
             return None
         if row.id is not None and (row.last_used_at or 0.0) + TOUCH_EVERY_S < now:
             row.last_used_at = now
-            await self._rows.touch(row.id, now)
+            # In the background: a read must not wait for the write lock (another process may
+            # hold it), and a lost "last used" costs nothing.
+            touch = asyncio.ensure_future(self._rows.touch(row.id, now))
+            self._touching.add(touch)
+            touch.add_done_callback(self._touched)
         return row.name, Role.parse(row.role)
+
+    def _touched(self, task: asyncio.Future[None]) -> None:
+        self._touching.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failed touch is not worth a warning
+
+    async def settle(self) -> None:
+        """Wait for background writes (before the database closes)."""
+        await asyncio.gather(*self._touching, return_exceptions=True)

@@ -469,19 +469,69 @@ async def test_a_bug_is_a_json_500_and_an_unknown_route_a_json_404(db_path: Path
     async with await Kernel.open(db_path) as kernel:
         app = create_app(kernel)
 
-        @app.get("/api/broken")
+        @app.get("/broken")
         async def broken() -> None:
             raise RuntimeError("a bug")
 
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
-            crashed = await client.get("/api/broken")
+            crashed = await client.get("/broken")
             assert crashed.status_code == 500
             assert crashed.json() == {
                 "error": "internal error (RuntimeError); see the server's log",
                 "status": 500,
             }
-            missing = await client.get("/api/nothing-here")
+            missing = await client.get("/nothing-here")
             assert missing.status_code == 404 and missing.json()["status"] == 404
+            unknown = await client.get("/api/nothing-here")  # under /api: who asks comes first
+            assert unknown.status_code == 401
             wrong = await client.put("/api/health")
             assert wrong.status_code == 405 and "error" in wrong.json()
+
+
+async def test_who_asks_is_settled_before_the_body_is_read(api: Api) -> None:
+    broken = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    anonymous = await api.call("POST", "/api/agents", role=None, **broken)
+    assert anonymous.status_code == 401
+    viewer = await api.call("POST", "/api/agents", role="viewer", json={"name": "x", "mood": 1})
+    assert viewer.status_code == 403
+
+
+async def test_an_approval_id_beyond_sqlite_integers_is_422_not_a_crash(api: Api) -> None:
+    huge = "99999999999999999999999"
+    for method, path in (
+        ("GET", f"/api/approvals/{huge}"),
+        ("POST", f"/api/approvals/{huge}/deny"),
+    ):
+        answer = await api.call(method, path)
+        assert answer.status_code == 422 and "approval_id" in answer.json()["error"]
+
+
+async def test_a_revoked_token_loses_its_open_event_stream(api: Api) -> None:
+    made = await api.call("POST", "/api/tokens", json={"name": "watcher", "role": "viewer"})
+    headers = {"Authorization": f"Bearer {made.json()['token']}"}
+    stream = asyncio.create_task(api.client.get("/api/events?timeout=30", headers=headers))
+    await asyncio.sleep(0.2)
+    await api.call("DELETE", "/api/tokens/watcher")
+    answer = await asyncio.wait_for(stream, 5)  # ended within a second or so, not after 30 s
+    assert answer.text.rstrip().endswith(": the token is no longer valid")
+
+
+async def test_a_stream_cancelled_while_waiting_leaves_no_task_behind() -> None:
+    from agent.events import KernelEvent
+    from webops_tui.api.routes.events import _next_event
+
+    queue: asyncio.Queue[KernelEvent] = asyncio.Queue()
+    stopping = asyncio.Event()
+    before = len(asyncio.all_tasks())
+    for _ in range(20):
+        waiting = asyncio.create_task(_next_event(queue, stopping, 30))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before
+    assert await _next_event(queue, stopping, 0.01) is None
+    queue.put_nowait(KernelEvent(kind="state_changed", agent="anna"))
+    assert (await _next_event(queue, stopping, 1)) is not None

@@ -179,6 +179,7 @@ def test_token_secrets_are_shown_once_and_stored_only_as_hashes(
     [
         (("token", "create", "bob", "--role", "root"), "unknown role 'root'"),
         (("token", "create", "9bob"), "token name '9bob'"),
+        (("token", "create", "alice\n"), "token name 'alice\\n'"),
         (("token", "create", "alice"), "already exists"),
         (("token", "revoke", "nobody"), "no token named 'nobody'"),
         (("serve", "--port", "70000"), "--port must be between 0 and 65535"),

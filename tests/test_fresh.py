@@ -62,6 +62,18 @@ async def test_reload_does_not_settle_for_a_read_that_started_before_it() -> Non
     value = 1  # changed while the first read is under way
     assert await fresh.reload() == 1
     assert await early == 0
+    assert await fresh.get() == 1  # the early read's result was not kept
+
+    # The same after a plain invalidate: the next get does not join the older read.
+    value = 2
+    fresh.invalidate()
+    stale_read = asyncio.create_task(fresh.get())
+    await asyncio.sleep(0.005)
+    value = 3
+    fresh.invalidate()
+    assert await fresh.get() == 3
+    assert await stale_read == 2
+    assert await fresh.get() == 3
 
 
 async def test_a_caller_that_gives_up_does_not_cancel_the_others_read() -> None:

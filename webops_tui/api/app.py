@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from agent.kernel import Kernel
 from webops_tui import __version__
+from webops_tui.api.auth import Authenticate
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
 from webops_tui.api.routes import agents, approvals, events, ops, tokens
 
@@ -50,6 +51,7 @@ def create_app(
     app.state.stopping = asyncio.Event()
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(Authenticate, kernel=kernel)  # outermost: no token, no body read
 
     @app.get("/api/health", tags=["health"])
     async def health() -> Health:

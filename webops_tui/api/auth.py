@@ -1,20 +1,28 @@
-"""Bearer tokens and roles as FastAPI dependencies; there is no way to turn them off.
+"""Bearer tokens and roles; there is no way to turn them off.
 
-No token or a bad one is 401 (with `WWW-Authenticate: Bearer`); a good token whose role is too
-low is 403 and names the role that is needed.
+Who is calling is settled by `Authenticate`, an ASGI middleware, before FastAPI reads a body:
+without a valid token a request gets 401 (with `WWW-Authenticate: Bearer`) and nothing about
+its body. Whether the caller may do this is a per-route dependency: a role too low is 403 and
+names the role that is needed. `/api/health` and `/openapi.json` answer anyone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.kernel import Kernel
 from agent.tokens import Role
+from webops_tui.api.errors import error_response
 
+#: Paths under /api that need no token.
+OPEN_PATHS = frozenset({"/api/health"})
+
+#: Declares the scheme in /openapi.json; the checking is done by `Authenticate`.
 _bearer = HTTPBearer(
     auto_error=False,
     description="A token from `webops token create NAME --role viewer|operator|admin`.",
@@ -37,34 +45,60 @@ class Caller:
 
     token: str
     role: Role
+    #: The bearer token itself, so that long-lived streams can check it is still valid.
+    credential: str = field(repr=False, default="")
 
     @property
     def actor(self) -> str:
         return f"token:{self.token}"
 
 
-def _unauthorized(message: str) -> HTTPException:
-    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            header: str = value.decode("latin-1")
+            scheme, _, credential = header.partition(" ")
+            if scheme.lower() == "bearer" and credential.strip():
+                return credential.strip()
+            return None
+    return None
 
 
-def _require(role: Role) -> object:
-    """One dependency per route for the token and the role: each layer of FastAPI dependencies
-    costs about as much as the status call itself."""
+class Authenticate:
+    def __init__(self, app: ASGIApp, kernel: Kernel) -> None:
+        self.app = app
+        self.kernel = kernel
 
-    async def check(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Caller:
-        if credentials is None:
-            raise _unauthorized(
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        credential = _bearer_token(scope)
+        if credential is None:
+            message = (
                 "no bearer token: send 'Authorization: Bearer <token>' "
                 "(make one with: webops token create NAME --role viewer)"
             )
-        kernel: Kernel = request.app.state.kernel
-        found = await kernel.tokens.authenticate(credentials.credentials)
-        if found is None:
-            raise _unauthorized("the bearer token is not valid (unknown, malformed or revoked)")
-        caller = Caller(*found)
+        else:
+            found = await self.kernel.tokens.authenticate(credential)
+            if found is not None:
+                scope.setdefault("state", {})["caller"] = Caller(*found, credential=credential)
+                await self.app(scope, receive, send)
+                return
+            message = "the bearer token is not valid (unknown, malformed or revoked)"
+        response = error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+
+def _require(role: Role) -> object:
+    async def check(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        caller: Caller | None = getattr(request.state, "caller", None)
+        if caller is None:  # only if the app was built without `Authenticate`
+            raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
         if caller.role < role:
             raise HTTPException(
                 403, f"token {caller.token!r} has the {caller.role} role; this needs {role}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from agent.kernel import ApprovalView
 from storage.repositories.audit import AuditVerification
@@ -12,6 +12,9 @@ from storage.tables import AuditRow
 from webops_tui.api.auth import KernelDep, Operator, Viewer
 
 router = APIRouter(prefix="/api", tags=["approvals"])
+
+#: SQLite's integer range: a larger id can be no approval, and would overflow the driver.
+ApprovalId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/approvals")
@@ -24,18 +27,18 @@ async def approvals(
 
 
 @router.get("/approvals/{approval_id}")
-async def approval(approval_id: int, _: Viewer, kernel: KernelDep) -> ApprovalView:
+async def approval(approval_id: ApprovalId, _: Viewer, kernel: KernelDep) -> ApprovalView:
     return await kernel.approval(approval_id)
 
 
 @router.post("/approvals/{approval_id}/approve")
-async def approve(approval_id: int, caller: Operator, kernel: KernelDep) -> ApprovalView:
+async def approve(approval_id: ApprovalId, caller: Operator, kernel: KernelDep) -> ApprovalView:
     """Grant a pending approval and run the action now; the result comes back with it."""
     return await kernel.approve(approval_id, by=caller.actor)
 
 
 @router.post("/approvals/{approval_id}/deny")
-async def deny(approval_id: int, caller: Operator, kernel: KernelDep) -> ApprovalView:
+async def deny(approval_id: ApprovalId, caller: Operator, kernel: KernelDep) -> ApprovalView:
     return await kernel.deny(approval_id, by=caller.actor)
 
 

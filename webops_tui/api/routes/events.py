@@ -2,14 +2,14 @@
 
 Each event is `id:` (a counter for this stream), `event:` (its kind) and `data:` (its JSON);
 a `: heartbeat` comment goes out whenever the stream has been quiet for the heartbeat interval,
-so proxies keep the connection open and a client that went away is noticed. Events pass
-through a bounded queue: a reader too slow to keep up loses the oldest, never the server's memory.
+so proxies keep the connection open and a client that went away is noticed. A stream whose
+token is revoked ends within `RECHECK_S`. Events pass through a bounded queue: a reader too
+slow to keep up loses the oldest, never the server's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -21,6 +21,26 @@ from agent.events import EVENT_KINDS, KernelEvent
 from webops_tui.api.auth import KernelDep, Viewer
 
 router = APIRouter(prefix="/api", tags=["events"])
+
+#: How often an open stream checks that its token is still valid.
+RECHECK_S = 1.0
+
+
+async def _next_event(
+    queue: asyncio.Queue[KernelEvent], stopping: asyncio.Event, within_s: float
+) -> KernelEvent | None:
+    """The next event, or None on timeout or stop; leaves no waiter behind, even if cancelled
+    (a client that hangs up cancels the stream right here)."""
+    getter = asyncio.ensure_future(queue.get())
+    stopper = asyncio.ensure_future(stopping.wait())
+    try:
+        done, _ = await asyncio.wait(
+            (getter, stopper), timeout=within_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        return getter.result() if getter in done else None
+    finally:
+        getter.cancel()
+        stopper.cancel()
 
 
 def _frame(seq: int, event: KernelEvent) -> bytes:
@@ -34,7 +54,7 @@ def _frame(seq: int, event: KernelEvent) -> bytes:
 )
 async def events(
     request: Request,
-    _: Viewer,
+    caller: Viewer,
     kernel: KernelDep,
     agent: Annotated[list[str] | None, Query(description="Only about these agents.")] = None,
     kind: Annotated[list[str] | None, Query(description="Only these kinds.")] = None,
@@ -63,27 +83,27 @@ async def events(
         sent = 0
         loop = asyncio.get_running_loop()
         deadline = None if seconds is None else loop.time() + seconds
+        last_beat = last_check = loop.time()
         async with kernel.bus.listen() as queue:
             yield b": connected\n\n"
             while limit is None or sent < limit:
-                wait = heartbeat if deadline is None else min(heartbeat, deadline - loop.time())
-                if wait <= 0:
+                now = loop.time()
+                if stopping.is_set() or (deadline is not None and now >= deadline):
                     return
-                getter = asyncio.ensure_future(queue.get())
-                stopper = asyncio.ensure_future(stopping.wait())
-                done, _pending = await asyncio.wait(
-                    (getter, stopper), timeout=wait, return_when=asyncio.FIRST_COMPLETED
-                )
-                stopper.cancel()
-                if getter not in done:
-                    getter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await getter
-                    if stopping.is_set():
+                if now - last_check >= RECHECK_S:  # a revoked token loses its stream too
+                    last_check = now
+                    if await kernel.tokens.authenticate(caller.credential) is None:
+                        yield b": the token is no longer valid\n\n"
                         return
+                if now - last_beat >= heartbeat:
+                    last_beat = now
                     yield b": heartbeat\n\n"
+                wait = min(RECHECK_S - (now - last_check), heartbeat - (now - last_beat))
+                if deadline is not None:
+                    wait = min(wait, deadline - now)
+                event = await _next_event(queue, stopping, max(wait, 0.0))
+                if event is None:
                     continue
-                event = getter.result()
                 if (agents and event.agent not in agents) or (kinds and event.kind not in kinds):
                     continue
                 sent += 1
