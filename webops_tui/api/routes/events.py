@@ -107,6 +107,7 @@ async def events(
                 if (agents and event.agent not in agents) or (kinds and event.kind not in kinds):
                     continue
                 sent += 1
+                last_beat = loop.time()  # an event keeps the connection alive as well
                 yield _frame(sent, event)
 
     return StreamingResponse(
