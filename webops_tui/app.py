@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
 from agent.errors import WebopsError
@@ -76,6 +77,22 @@ class EmotionsUpdated(Message):
         return isinstance(message, EmotionsUpdated) and message.agent == self.agent
 
 
+#: The one-panel tabs after Team: tab label, tab id, widget, widget id, border title.
+_TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
+    ("Chat", "chat", ChatPanel, "chat-panel", "Chat"),
+    ("Memory", "memory", MemoryBrowser, "memory-browser", "Memory"),
+    ("Skills", "skills", SkillsPanel, "skills-panel", "Skills"),
+    ("Approvals", "approvals", ApprovalsQueue, "approvals-queue", "Approvals"),
+    ("Ops", "ops", TargetsPanel, "targets-panel", "Targets"),
+    ("Activity", "activity", ActivityLog, "activity-log", "Activity"),
+)
+
+
+def _panel(widget: Widget, title: str) -> Widget:
+    widget.border_title = title
+    return widget
+
+
 class WebopsApp(App[None]):
     TITLE = "webops"
     CSS_PATH = STYLESHEET
@@ -123,41 +140,16 @@ class WebopsApp(App[None]):
         yield Header()
         with TabbedContent(initial="team", id="main"):
             with TabPane("Team", id="team"):
-                roster = AgentRoster(id="roster", classes="panel")
-                roster.border_title = "Agents"
-                yield roster
-                gauges = EmotionGauges(id="gauges", classes="panel")
-                gauges.border_title = "Feelings"
-                yield gauges
+                yield _panel(AgentRoster(id="roster", classes="panel"), "Agents")
+                yield _panel(EmotionGauges(id="gauges", classes="panel"), "Feelings")
                 with Horizontal(id="quick-chat"):
                     yield Input(
                         placeholder="say something to the agent (Enter)…", id="quick-chat-input"
                     )
                     yield Static("", id="quick-reply")
-            with TabPane("Chat", id="chat"):
-                chat = ChatPanel(id="chat-panel", classes="panel")
-                chat.border_title = "Chat"
-                yield chat
-            with TabPane("Memory", id="memory"):
-                browser = MemoryBrowser(id="memory-browser", classes="panel")
-                browser.border_title = "Memory"
-                yield browser
-            with TabPane("Skills", id="skills"):
-                skills = SkillsPanel(id="skills-panel", classes="panel")
-                skills.border_title = "Skills"
-                yield skills
-            with TabPane("Approvals", id="approvals"):
-                queue = ApprovalsQueue(id="approvals-queue", classes="panel")
-                queue.border_title = "Approvals"
-                yield queue
-            with TabPane("Ops", id="ops"):
-                targets = TargetsPanel(id="targets-panel", classes="panel")
-                targets.border_title = "Targets"
-                yield targets
-            with TabPane("Activity", id="activity"):
-                log = ActivityLog(id="activity-log", classes="panel")
-                log.border_title = "Activity"
-                yield log
+            for tab, tab_id, widget_type, widget_id, title in _TABS:
+                with TabPane(tab, id=tab_id):
+                    yield _panel(widget_type(id=widget_id, classes="panel"), title)
         yield Footer()
 
     def action_show_tab(self, tab: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -53,16 +54,14 @@ def serve(
     asyncio.run(_serve(db_path, host, port, watch))
 
 
-async def _serve(db_path: object, host: str, port: int, watch: bool) -> None:
+async def _serve(db_path: Path, host: str, port: int, watch: bool) -> None:
     import asyncio
-    from pathlib import Path
 
     from agent.errors import InvalidInput
     from agent.kernel import Kernel
     from webops_tui.api.app import create_app
     from webops_tui.api.server import serve
 
-    assert isinstance(db_path, Path)
     async with await Kernel.open(db_path) as kernel:
         app = create_app(kernel)
         tokens = await kernel.tokens.list()
