@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.mood import Mood
+from agent.mind.mood import Mood
 
 
 class KernelEvent(BaseModel):

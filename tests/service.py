@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
-    from agent.kernel import Kernel
+    from agent.core.kernel import Kernel
 
 
 class ControlledService:
@@ -78,7 +78,7 @@ SECRET = "hunter2-s3cret"
 async def define_shop(kernel: Kernel, service: ControlledService, risk: str = "high") -> None:
     """A high-criticality target `shop` on the service, and `fix-shop`, its remedy over HTTP
     with a secret in a header (risk `risk`, so by default it waits for an approval)."""
-    from agent.targets import runbook_spec, target_spec
+    from agent.ops.targets import runbook_spec, target_spec
 
     await kernel.ops.add_target(
         target_spec(

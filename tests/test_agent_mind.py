@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from agent.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
-from agent.decision import OptionKind, Situation, decide
-from agent.emotions import Appraisal, EmotionModifiers
+from agent.core.kernel import Kernel, KernelConfig
+from agent.core.resources import ResourceExhausted, ResourceLimits, Resources
+from agent.core.stimulus import Stimulus
+from agent.decision.reasoning import OptionKind, Situation, decide
+from agent.decision.risk import Criticality, Record, RiskLevel
 from agent.errors import InvalidInput, NotFound
 from agent.events import AgentSaid, KernelEvent
-from agent.kernel import Kernel, KernelConfig
-from agent.personality import PRESETS, TraitEffects
-from agent.resources import ResourceExhausted, ResourceLimits, Resources
-from agent.risk import Criticality, Record, RiskLevel
-from agent.stimulus import Stimulus
+from agent.mind.emotions import Appraisal, EmotionModifiers
+from agent.mind.personality import PRESETS, TraitEffects
+from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
 from tests.conftest import FakeClock
 
 CALM = EmotionModifiers(risk_tolerance=0.0, recheck=0.0, confidence=0.0, impatience=0.0)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.anomaly import Anomaly, Baseline
+from agent.ops.anomaly import Anomaly, Baseline
 
 
 def steady(median: float, n: int = 60, spread: float = 0.05, seed: int = 1) -> list[float]:

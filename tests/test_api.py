@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.kernel import Kernel
+from agent.core.kernel import Kernel
 from tests.conftest import CliRunner
 from tests.service import SECRET, ControlledService, define_shop
 from webops_tui.api.app import create_app

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.kernel import Kernel
+from agent.core.kernel import Kernel
 from tests.conftest import CliRunner
 from tests.serve_process import ServeProcess
 from tests.service import ControlledService, define_shop

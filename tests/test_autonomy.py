@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.autopilot import Autopilot
-from agent.kernel import Kernel, KernelConfig
-from agent.targets import runbook_spec, target_spec
+from agent.core.autopilot import Autopilot
+from agent.core.kernel import Kernel, KernelConfig
+from agent.ops.targets import runbook_spec, target_spec
 from tests.service import ControlledService
 from webops_tui.demo.runner import run_demo
 from webops_tui.demo.world import REMEDY, DemoWorld

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from agent.errors import InvalidInput
-from agent.language import msgfmt
-from agent.language.catalog import LANGUAGES, LOCALE_DIR, translate, translator
-from agent.language.msgfmt import compile_po, mo_bytes, read_po
+from agent.social.language import msgfmt
+from agent.social.language.catalog import LANGUAGES, LOCALE_DIR, translate, translator
+from agent.social.language.msgfmt import compile_po, mo_bytes, read_po
 
 PO = {lang: LOCALE_DIR / lang / "LC_MESSAGES" / "webops.po" for lang in LANGUAGES}
 MESSAGES = {lang: {k: v for k, v in read_po(path).items() if k} for lang, path in PO.items()}
@@ -65,7 +65,7 @@ def test_committed_mo_files_match_their_po(lang: str, tmp_path: Path) -> None:
     fresh = tmp_path / "webops.mo"
     compile_po(PO[lang], fresh)
     assert fresh.read_bytes() == PO[lang].with_suffix(".mo").read_bytes(), (
-        "stale .mo: run python -m agent.language.msgfmt"
+        "stale .mo: run python -m agent.social.language.msgfmt"
     )
 
 
@@ -205,8 +205,8 @@ def test_a_missing_param_stays_visible_instead_of_crashing() -> None:
 
 def test_catalog_import_stays_light() -> None:
     code = (
-        "import sys, agent.language.catalog, agent.language.understand, "
-        "agent.language.generate\n"
+        "import sys, agent.social.language.catalog, agent.social.language.understand, "
+        "agent.social.language.generate\n"
         "bad = {'textual', 'typer', 'sqlalchemy', 'sqlmodel', 'widgets', 'webops_tui'}\n"
         "print(sorted(bad & {m.split('.')[0] for m in sys.modules}))"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.checks import (
+from agent.ops.checks import (
     BODY_LIMIT,
     KINDS,
     MISSING,
@@ -21,7 +21,7 @@ from agent.checks import (
     tcp_check,
     tls_check,
 )
-from agent.conditions import parse_all
+from agent.ops.conditions import parse_all
 from tests.servers import HttpServer, Response, TlsServer, closed_port, make_cert
 
 HEALTHY_JSON = json.dumps({"status": "UP", "checks": [{"name": "db", "ok": True}]})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.personality import PRESETS, TRAITS
+from agent.mind.personality import PRESETS, TRAITS
 from tests.conftest import CliRunner
 
 MOODS = {

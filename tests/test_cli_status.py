@@ -47,8 +47,8 @@ def test_status_of_a_missing_agent_is_exit_2(cli: CliRunner) -> None:
 def test_emotions_survive_between_processes(cli: CliRunner, db_path) -> None:
     import asyncio
 
-    from agent.emotions import Appraisal
-    from agent.kernel import Kernel
+    from agent.core.kernel import Kernel
+    from agent.mind.emotions import Appraisal
 
     cli("agent", "create", "anna", "-p", "cautious")
     calm = cli("status", "anna", "--json").json()["emotions"]["fear"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.conditions import (
+from agent.ops.conditions import (
     KNOWN_FIELDS,
     Condition,
     ConditionError,

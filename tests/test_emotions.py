@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import emotions as em
-from agent.mind import Mind
-from agent.mood import Mood
-from agent.personality import PRESETS, Personality
+from agent.mind import emotions as em
+from agent.mind.mind import Mind
+from agent.mind.mood import Mood
+from agent.mind.personality import PRESETS, Personality
 from tests.conftest import FakeClock
 
 unit = st.floats(min_value=0.0, max_value=1.0)

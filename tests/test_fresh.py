@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.conversation import chat
+from agent.core.conversation import chat
+from agent.core.kernel import Kernel
 from agent.fresh import Fresh
-from agent.kernel import Kernel
 
 
 async def test_many_callers_of_a_stale_value_share_one_read() -> None:
@@ -103,7 +103,7 @@ async def test_racing_first_chats_start_one_agent_loop_and_all_get_replies(db_pa
 
 
 async def test_racing_episodes_share_reserved_id_blocks(db_path: Path) -> None:
-    from agent.memory import IdAllocator
+    from agent.memory.memory import IdAllocator
     from storage.repositories.episodes import EpisodeRepository
 
     class Counted(EpisodeRepository):

@@ -8,8 +8,10 @@ import re
 import pytest
 
 from agent.errors import InvalidInput
-from agent.language.catalog import LANGUAGES, translator
-from agent.language.generate import (
+from agent.mind.mood import Mood, pad
+from agent.mind.personality import PRESETS, TraitEffects
+from agent.social.language.catalog import LANGUAGES, translator
+from agent.social.language.generate import (
     CHATTY_FROM,
     FORMAL_FROM,
     REPLY_KEYS,
@@ -19,8 +21,6 @@ from agent.language.generate import (
     Style,
     generate,
 )
-from agent.mood import Mood, pad
-from agent.personality import PRESETS, TraitEffects
 
 ANXIOUS = pad(-0.4, 0.4, -0.3)
 EXUBERANT = pad(0.5, 0.4, 0.3)

@@ -72,7 +72,7 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_kernel_and_storage_import_without_textual_or_typer() -> None:
-    loaded = _modules_after("import storage.database, storage.repositories, agent.kernel")
+    loaded = _modules_after("import storage.database, storage.repositories, agent.core.kernel")
     assert "textual" not in loaded
     assert "typer" not in loaded
     assert "sqlalchemy" in loaded  # the probe really imported storage

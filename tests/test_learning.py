@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.actions import ActionRequest
-from agent.kernel import Kernel, KernelConfig
-from agent.learning import ActionValues, Feedback
-from agent.resources import ResourceLimits
-from agent.stimulus import Stimulus
+from agent.core.kernel import Kernel, KernelConfig
+from agent.core.resources import ResourceLimits
+from agent.core.stimulus import Stimulus
+from agent.memory.learning import ActionValues, Feedback
+from agent.skills.actions import ActionRequest
 from tests.world import bandit_registry
 
 RATES = {"flush-dns": 0.2, "scale-up": 0.5, "rollback": 0.85}

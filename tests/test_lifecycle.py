@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agent.core.kernel import Kernel
+from agent.core.lifecycle import TRANSITIONS, InvalidTransition, LifecycleState, check_transition
 from agent.events import StateChanged
-from agent.kernel import Kernel
-from agent.lifecycle import TRANSITIONS, InvalidTransition, LifecycleState, check_transition
 
 states = st.sampled_from(list(LifecycleState))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agent.actions import ActionRequest
-from agent.kernel import Kernel, KernelConfig
-from agent.procedures import Step
-from agent.reflection import Insight
-from agent.resources import ResourceLimits
-from agent.stimulus import Stimulus
+from agent.core.kernel import Kernel, KernelConfig
+from agent.core.resources import ResourceLimits
+from agent.core.stimulus import Stimulus
+from agent.memory.procedures import Step
+from agent.memory.reflection import Insight
+from agent.skills.actions import ActionRequest
 from tests.conftest import CliRunner, FakeClock
 from tests.world import ToyService, toy_registry
 

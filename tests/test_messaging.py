@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.events import AgentSaid, EventBus, KernelEvent
-from agent.messaging import DeliveryStatus, Message, MessageBus, conversation_id
+from agent.social.messaging import DeliveryStatus, Message, MessageBus, conversation_id
 from storage.database import Database
 from storage.errors import StorageError
 from storage.repositories.messages import MessageRepository, MessageTuple

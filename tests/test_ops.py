@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.kernel import Kernel
-from agent.ops import adapt_execution
+from agent.core.kernel import Kernel
+from agent.ops.service import adapt_execution
 from tests.conftest import CliRunner
 from tests.servers import closed_port
 from tests.service import SECRET, ControlledService, define_shop
@@ -249,8 +249,8 @@ def test_skills_json_contract(cli: CliRunner, service: ControlledService) -> Non
 async def test_practice_moves_proficiency_along_the_curve(
     db_path: Path, service: ControlledService
 ) -> None:
-    from agent.actions import ActionRequest
     from agent.errors import InvalidInput
+    from agent.skills.actions import ActionRequest
 
     async with await Kernel.open(db_path) as kernel:
         await define_shop(kernel, service, risk="low")

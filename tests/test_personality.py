@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.errors import InvalidInput
-from agent.mood import Mood, temperament
-from agent.personality import PRESETS, TRAITS, Personality, build_personality
+from agent.mind.mood import Mood, temperament
+from agent.mind.personality import PRESETS, TRAITS, Personality, build_personality
 
 any_float = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
 unit = st.floats(min_value=0.0, max_value=1.0)

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import recall
-from agent.embedding import DIM, Embedder, HashingEmbedder
-from agent.recall import EpisodeIndex, RecallHit, RecallWeights, score, score_loop
+from agent.memory import recall
+from agent.memory.embedding import DIM, Embedder, HashingEmbedder
+from agent.memory.recall import EpisodeIndex, RecallHit, RecallWeights, score, score_loop
 
 NOW = 1_750_000_000.0
 HOUR = 3600.0
@@ -69,7 +69,7 @@ def test_embedding_is_case_and_separator_insensitive_and_cached() -> None:
 def test_embeddings_are_identical_across_processes() -> None:
     texts = ["shop latency 900 ms, restart fixed it", "dns lookup for mail failed"]
     code = (
-        "import sys; from agent.embedding import HashingEmbedder; e = HashingEmbedder(); "
+        "import sys; from agent.memory.embedding import HashingEmbedder; e = HashingEmbedder(); "
         f"sys.stdout.write('|'.join(e.embed(t).tobytes().hex() for t in {texts!r}))"
     )
     out = []

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.social import (
+from agent.social.relationships import (
     GRACE_S,
     HALF_LIFE_S,
     Proposal,

@@ -6,10 +6,10 @@ import asyncio
 import random
 from pathlib import Path
 
-from agent.autopilot import Autopilot
-from agent.conversation import chat, strongest_emotion
-from agent.emotions import Appraisal
-from agent.kernel import Kernel, KernelConfig
+from agent.core.autopilot import Autopilot
+from agent.core.conversation import chat, strongest_emotion
+from agent.core.kernel import Kernel, KernelConfig
+from agent.mind.emotions import Appraisal
 from tests.conftest import CliRunner
 from webops_tui.demo.runner import inject_faults, prepare
 from webops_tui.demo.world import DemoWorld

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from agent.language.understand import Context, Intent, Meaning, understand
+from agent.social.language.understand import Context, Intent, Meaning, understand
 
 CTX = Context(
     targets=["shop", "api", "blog-frontend"],

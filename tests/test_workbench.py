@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from agent.kernel import Kernel
+from agent.core.kernel import Kernel
 from tests.conftest import CliRunner
 from webops_tui.app import make_app
 from webops_tui.config import Settings
@@ -77,7 +77,7 @@ def test_snapshot_main_screen(
 
 
 async def test_a_fright_visibly_raises_the_selected_agents_fear_gauge(db_path: Path) -> None:
-    from agent.emotions import Appraisal
+    from agent.mind.emotions import Appraisal
     from widgets.emotion_gauges import EmotionGauges
 
     await _create(db_path, ("anna", "cautious"), ("ben", "bold"))
@@ -137,7 +137,7 @@ async def test_memory_search_shows_the_relevant_episode_first(db_path: Path) -> 
 
 
 async def test_approving_from_the_approvals_panel_runs_the_action(db_path: Path) -> None:
-    from agent.targets import runbook_spec, target_spec
+    from agent.ops.targets import runbook_spec, target_spec
     from tests.service import ControlledService
     from widgets.approvals_queue import ApprovalsQueue
     from widgets.confirm_dialog import ConfirmDialog
@@ -207,7 +207,7 @@ async def test_the_demo_runs_inside_the_workbench(db_path: Path) -> None:
 
 
 async def test_asking_how_the_agent_feels_in_the_chat_panel(db_path: Path) -> None:
-    from agent.emotions import Appraisal
+    from agent.mind.emotions import Appraisal
     from widgets.chat_panel import ChatPanel
     from widgets.emotion_gauges import EmotionGauges
 

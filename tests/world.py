@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from agent.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
-from agent.risk import RiskLevel
+from agent.decision.risk import RiskLevel
+from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
 
 
 @dataclass

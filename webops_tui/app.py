@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
+from agent.core.kernel import Kernel
 from agent.errors import WebopsError
 from agent.events import (
     ActionFinished,
@@ -34,8 +35,7 @@ from agent.events import (
     StateChanged,
     TargetChecked,
 )
-from agent.kernel import Kernel
-from agent.memory import MemoryKind
+from agent.memory.memory import MemoryKind
 from themes import STYLESHEET, THEMES
 from webops_tui import __version__
 from webops_tui.commands import WorkbenchCommands
@@ -223,7 +223,7 @@ class WebopsApp(App[None]):
             if channel == "team":
                 await self.kernel.messages.broadcast(who, "team", text)
                 return
-            from agent.conversation import chat
+            from agent.core.conversation import chat
 
             reply = await chat(self.kernel, name, text, operator=who)
         except WebopsError as exc:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agent.kernel import Kernel
+from agent.core.kernel import Kernel
 from webops_tui.app import DemoOptions, make_app
 from webops_tui.config import Settings
 

@@ -10,8 +10,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from agent.personality import TRAITS
-from agent.profile import AgentProfile
+from agent.mind.personality import TRAITS
+from agent.mind.profile import AgentProfile
 
 EMPTY_TEXT = (
     "No agents yet.\n\n"

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from agent.kernel import ApprovalView
+from agent.core.kernel import ApprovalView
 from widgets.confirm_dialog import ConfirmDialog
 
 CONFIRM_RISKS = frozenset({"high", "critical"})

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from agent.emotions import EMOTIONS
-from agent.mind import Mind
-from agent.mood import Mood
+from agent.mind.emotions import EMOTIONS
+from agent.mind.mind import Mind
+from agent.mind.mood import Mood
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 _EIGHTHS = " ▏▎▍▌▋▊▉"

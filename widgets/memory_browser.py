@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
-from agent.memory import MemoryItem, MemoryKind
+from agent.memory.memory import MemoryItem, MemoryKind
 
 KIND_OF_TAB: dict[str, MemoryKind] = {
     "tab-episodic": "episodic",

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
-from agent.personality import PRESETS
+from agent.mind.personality import PRESETS
 
 
 class NewAgentDialog(ModalScreen[tuple[str, str] | None]):

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from agent.skills import SkillView
+from agent.skills.proficiency import SkillView
 from widgets.emotion_gauges import gauge
 
 

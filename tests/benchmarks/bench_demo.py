@@ -6,7 +6,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from agent.kernel import Kernel, KernelConfig
+from agent.core.kernel import Kernel, KernelConfig
 from tests.benchmarks.figures import Figure
 from webops_tui.demo.runner import DemoSummary, run_demo
 from webops_tui.demo.world import DemoWorld

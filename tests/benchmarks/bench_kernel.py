@@ -8,10 +8,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.actions import ActionRequest
-from agent.kernel import Kernel, KernelConfig
-from agent.resources import ResourceLimits
-from agent.stimulus import Outcome, Stimulus
+from agent.core.kernel import Kernel, KernelConfig
+from agent.core.resources import ResourceLimits
+from agent.core.stimulus import Outcome, Stimulus
+from agent.skills.actions import ActionRequest
 from tests.benchmarks.figures import Figure
 
 STIMULI = 5_000

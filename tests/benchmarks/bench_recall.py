@@ -7,8 +7,8 @@ import heapq
 import numpy as np
 import numpy.typing as npt
 
-from agent.embedding import DIM
-from agent.recall import DEFAULT_WEIGHTS, EpisodeIndex, score_loop
+from agent.memory.embedding import DIM
+from agent.memory.recall import DEFAULT_WEIGHTS, EpisodeIndex, score_loop
 from tests.benchmarks.figures import Figure, median_time
 
 ROWS = 100_000

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from textual.widgets import TabbedContent
 
-from agent.emotions import Appraisal
+from agent.core.kernel import Kernel
 from agent.events import DecisionMade
-from agent.kernel import Kernel
+from agent.mind.emotions import Appraisal
 from tests.benchmarks.figures import Figure
 from webops_tui.app import make_app
 from webops_tui.config import Settings

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from agent.kernel import Kernel
+from agent.core.kernel import Kernel
 from webops_tui import __version__
 from webops_tui.api.auth import Authenticate
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers

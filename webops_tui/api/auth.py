@@ -15,8 +15,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agent.kernel import Kernel
-from agent.tokens import Role
+from agent.core.kernel import Kernel
+from agent.core.tokens import Role
 from webops_tui.api.errors import error_response
 
 #: Paths under /api that need no token.

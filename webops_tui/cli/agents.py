@@ -11,7 +11,7 @@ from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 
 if TYPE_CHECKING:
-    from agent.profile import AgentProfile
+    from agent.mind.profile import AgentProfile
 
 app = typer.Typer(help="Create, list, show and delete agents.", no_args_is_help=True)
 

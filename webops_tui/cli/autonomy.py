@@ -62,9 +62,9 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
-    from agent.autopilot import Autopilot
+    from agent.core.autopilot import Autopilot
+    from agent.core.kernel import Kernel
     from agent.errors import InvalidInput
-    from agent.kernel import Kernel
 
     policy = _policy(approve)
     if duration is not None and duration <= 0:
@@ -140,7 +140,7 @@ def demo(
 async def _headless(
     db_path: Path, seed: int, duration: float, policy: str, quiet: bool
 ) -> DemoSummary:
-    from agent.kernel import Kernel, KernelConfig
+    from agent.core.kernel import Kernel, KernelConfig
     from webops_tui.demo.runner import run_demo
     from webops_tui.demo.world import DemoWorld
 

@@ -15,8 +15,8 @@ from webops_tui.cli.runtime import settings_of
 from webops_tui.paths import APP_NAME
 
 if TYPE_CHECKING:
-    from agent.conversation import ChatReply
-    from agent.kernel import Kernel
+    from agent.core.conversation import ChatReply
+    from agent.core.kernel import Kernel
 
 
 def chat(
@@ -34,14 +34,14 @@ def chat(
     """Talk to an agent: "how are you feeling?", "check shop", "run restart-api on api",
     "why did you do that?", "what do you remember about shop?", "approve 3", "help".
     """
-    from agent.kernel import Kernel
-    from agent.language.catalog import translator
+    from agent.core.kernel import Kernel
+    from agent.social.language.catalog import translator
 
     translator(lang)  # refuse an unknown language before opening anything
     who = operator or f"operator:{getpass.getuser()}"
 
     async def one(kernel: Kernel, text: str) -> ChatReply:
-        from agent.conversation import chat as talk
+        from agent.core.conversation import chat as talk
 
         return await talk(kernel, name, text, operator=who, lang=lang)
 

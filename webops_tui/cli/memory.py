@@ -10,7 +10,7 @@ from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 
 if TYPE_CHECKING:
-    from agent.memory import MemoryItem
+    from agent.memory.memory import MemoryItem
 
 
 def memory(

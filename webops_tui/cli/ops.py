@@ -13,7 +13,7 @@ from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 
 if TYPE_CHECKING:
-    from agent.kernel import Kernel
+    from agent.core.kernel import Kernel
 
 targets = typer.Typer(help="Define the web services the agents watch.", no_args_is_help=True)
 runbooks = typer.Typer(help="Define the remedies agents may run.", no_args_is_help=True)
@@ -73,7 +73,7 @@ def target_add(
 ) -> None:
     """Add a target. Example: webops target add shop --address https://shop.example/health
     -c "status == 200" -c "latency_ms < 300" --criticality high"""
-    from agent.targets import target_spec
+    from agent.ops.targets import target_spec
 
     spec = target_spec(
         name=name,
@@ -179,7 +179,7 @@ def runbook_add(
     """Add a runbook. Example: webops runbook add restart-api --command "systemctl restart api"
     --risk high --verify api"""
     from agent.errors import InvalidInput
-    from agent.targets import runbook_spec
+    from agent.ops.targets import runbook_spec
 
     if (command is None) == (http is None):
         raise InvalidInput("give exactly one of --command or --http METHOD URL")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from agent.kernel import Kernel
+    from agent.core.kernel import Kernel
     from webops_tui.config import Settings
 
 T = TypeVar("T")
@@ -23,7 +23,7 @@ def with_kernel(ctx: typer.Context, call: Callable[[Kernel], Awaitable[T]]) -> T
     """Open the kernel on the session's database, run `call`, and always close it again."""
     import asyncio
 
-    from agent.kernel import Kernel
+    from agent.core.kernel import Kernel
 
     async def run() -> T:
         async with await Kernel.open(settings_of(ctx).db_path) as kernel:

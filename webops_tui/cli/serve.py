@@ -57,8 +57,8 @@ def serve(
 async def _serve(db_path: Path, host: str, port: int, watch: bool) -> None:
     import asyncio
 
+    from agent.core.kernel import Kernel
     from agent.errors import InvalidInput
-    from agent.kernel import Kernel
     from webops_tui.api.app import create_app
     from webops_tui.api.server import serve
 
@@ -81,7 +81,7 @@ async def _serve(db_path: Path, host: str, port: int, watch: bool) -> None:
 
         autopilot_task = None
         if watch:
-            from agent.autopilot import Autopilot
+            from agent.core.autopilot import Autopilot
 
             if not kernel.ops.targets:
                 raise InvalidInput("--watch: no targets to watch; add one with webops target add")

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from agent.autopilot import ApprovalPolicy, Autopilot, IncidentView
-from agent.kernel import Kernel
+from agent.core.autopilot import ApprovalPolicy, Autopilot, IncidentView
+from agent.core.kernel import Kernel
 from webops_tui.demo.world import REMEDY, DemoWorld
 
 TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))

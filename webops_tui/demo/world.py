@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from agent.targets import RunbookSpec, TargetSpec
+from agent.ops.targets import RunbookSpec, TargetSpec
 
 VERSION = "1.4.2"
 SLOW_S = 0.7

@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.conversation import ChatReply
-from agent.conversation import chat as talk
-from agent.kernel import AgentStatus
-from agent.memory import MemoryItem
-from agent.profile import AgentProfile
-from agent.skills import SkillView
-from agent.tasks import TaskResult
+from agent.core.conversation import ChatReply
+from agent.core.conversation import chat as talk
+from agent.core.kernel import AgentStatus
+from agent.core.tasks import TaskResult
+from agent.memory.memory import MemoryItem
+from agent.mind.profile import AgentProfile
+from agent.skills.proficiency import SkillView
 from webops_tui.api.auth import Admin, KernelDep, Operator, Viewer
 
 router = APIRouter(prefix="/api", tags=["agents"])

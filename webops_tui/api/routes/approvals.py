@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from agent.kernel import ApprovalView
+from agent.core.kernel import ApprovalView
 from storage.repositories.audit import AuditVerification
 from storage.tables import AuditRow
 from webops_tui.api.auth import KernelDep, Operator, Viewer

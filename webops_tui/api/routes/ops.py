@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from agent.targets import RunbookSpec, TargetSpec
+from agent.ops.targets import RunbookSpec, TargetSpec
 from webops_tui.api.auth import Admin, KernelDep, Viewer
 
 router = APIRouter(prefix="/api", tags=["ops"])

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from agent.tokens import IssuedToken, TokenView
+from agent.core.tokens import IssuedToken, TokenView
 from webops_tui.api.auth import Admin, KernelDep
 
 router = APIRouter(prefix="/api", tags=["tokens"])

@@ -1,0 +1,249 @@
+"""Conversations with an agent: understand the operator, do what was asked, answer in the
+agent's own voice (personality and mood) and language, and remember the exchange.
+
+Chat can only trigger what an operator defined: checks of defined targets (or a URL),
+runbooks by name, approvals by id. A message that is unclear, or a risky request whose
+runbook is not recognised with confidence, gets a clarifying question, never a guess.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from agent.errors import InvalidInput, WebopsError
+from agent.memory.learning import Feedback
+from agent.mind.emotions import EMOTIONS, Appraisal
+from agent.mind.mood import Mood
+from agent.social.language.catalog import translator
+from agent.social.language.generate import ReplyMeaning, Style, generate
+from agent.social.language.understand import Context, Intent, Meaning, understand
+from agent.social.messaging import OPERATOR_PREFIX
+
+if TYPE_CHECKING:
+    from agent.core.agent import WebOpsAgent
+    from agent.core.kernel import Kernel
+
+
+class ChatReply(BaseModel):
+    """`webops chat --json`."""
+
+    reply: str
+    intent: str
+    entities: dict[str, str]
+    emotions: dict[str, float]
+    mood: Mood
+    confidence: float
+    lang: str
+    explanation: dict[str, Any] | None = None
+
+
+async def chat(
+    kernel: Kernel, name: str, text: str, *, operator: str = "operator", lang: str = "en"
+) -> ChatReply:
+    translator(lang)  # an unknown language is refused before anything happens
+    operator = as_operator(operator)
+    if not text.strip():
+        raise InvalidInput("say something: the message is empty")
+    agent = await kernel.start_agent(name)
+    await kernel.ops.refresh()
+    team = [other for other in await kernel.agent_names() if other != name]
+    context = Context(
+        targets=sorted(kernel.ops.targets),
+        runbooks=sorted(kernel.ops.runbooks),
+        agents=team,
+        skills=kernel.skill_registry.names(),
+        pending_approvals=await kernel.pending_approval_ids(),
+        last_topic=agent.last_topic,
+        lang=lang,
+    )
+    meaning = understand(text, context)
+    key, params, explanation = await _respond(kernel, agent, meaning, operator)
+    agent.last_topic = (
+        meaning.entities.get("target") or meaning.entities.get("topic") or (agent.last_topic)
+    )
+    style = Style.of(agent.mind.effects, agent.mind.mood(), lang)
+    reply = generate(
+        ReplyMeaning(key=key, params=params), style, seed=kernel.config.seed + agent.id
+    )
+    await kernel.record_chat(agent, operator, text, reply, meaning, lang)
+    await agent.memory.remember(
+        "conversation",
+        f"{operator}: {text} / {name}: {reply}",
+        importance=0.3,
+        details={"intent": meaning.intent, "entities": meaning.entities, "lang": lang},
+    )
+    return ChatReply(
+        reply=reply,
+        intent=meaning.intent,
+        entities=meaning.entities,
+        emotions=agent.mind.as_dict(),
+        mood=agent.mind.mood(),
+        confidence=meaning.confidence,
+        lang=lang,
+        explanation=explanation,
+    )
+
+
+def as_operator(name: str) -> str:
+    """Operators are named "operator:<who>" on the bus, so their conversations pair up."""
+    return name if name.startswith(OPERATOR_PREFIX) else f"{OPERATOR_PREFIX}{name}"
+
+
+def strongest_emotion(agent: WebOpsAgent) -> tuple[str, float]:
+    """The emotion furthest above its resting level (what the gauges show most)."""
+    values = agent.mind.emotions
+    rest = agent.mind.rest
+    index = max(range(len(EMOTIONS)), key=lambda i: values[i] - rest[i])
+    return EMOTIONS[index], values[index]
+
+
+async def _respond(
+    kernel: Kernel, agent: WebOpsAgent, meaning: Meaning, operator: str
+) -> tuple[str, dict[str, str], dict[str, Any] | None]:
+    e = meaning.entities
+    intent = meaning.intent
+    if meaning.clarify or intent is Intent.UNCLEAR:
+        return "clarify", {"question": meaning.clarify or "what would you like me to do?"}, None
+    if intent is Intent.FEELING:
+        emotion, value = strongest_emotion(agent)
+        mood = agent.mind.mood()
+        return "feeling", {"mood": mood.label, "emotion": emotion, "value": f"{value:.2f}"}, None
+    if intent is Intent.STATUS:
+        status = await kernel.status(agent.name)
+        return (
+            "status",
+            {
+                "state": status.state,
+                "mood": status.mood.label,
+                "count": str(status.memory["episodic"]),
+                "summary": f"{len(status.skills)} skills, {len(status.records)} kinds of action",
+            },
+            None,
+        )
+    if intent in (Intent.CHECK, Intent.RUN_RUNBOOK):
+        task = (
+            f"check {e['url']}"
+            if "url" in e
+            else f"check {e.get('target', '')}"
+            if intent is Intent.CHECK
+            else f"run {e['runbook']}" + (f" on {e['target']}" if "target" in e else "")
+        )
+        try:
+            result = await kernel.task(agent.name, task)
+        except WebopsError as exc:
+            return "clarify", {"question": exc.message}, None
+        data = (result.result or {}).get("data", {})
+        params = {
+            "target": e.get("target") or e.get("url") or "-",
+            "runbook": e.get("runbook", "-"),
+            "detail": result.summary[:200],
+            "latency": f"{data['latency_ms']:.0f}" if data.get("latency_ms") else "?",
+            "id": str(result.approval_id or ""),
+        }
+        if result.status == "awaiting_approval":
+            return "awaiting_approval", params, result.explanation
+        if intent is Intent.CHECK:
+            return (
+                ("check_ok" if result.status == "succeeded" else "check_failed"),
+                params,
+                (result.explanation),
+            )
+        return (
+            ("ran_ok" if result.status == "succeeded" else "ran_failed"),
+            params,
+            (result.explanation),
+        )
+    if intent is Intent.EXPLAIN:
+        decision = agent.last_decision
+        if decision is None:  # a new process: the last decision is in memory, not in mind
+            recent = [
+                i
+                for i in await agent.memory.recent_episodes(50)
+                if i.summary.startswith("[decision]")
+            ]
+            if not recent:
+                return "explain", {"summary": "I have not decided anything yet."}, None
+            return (
+                "explain",
+                {"summary": recent[0].summary.removeprefix("[decision] ")},
+                (recent[0].details),
+            )
+        return (
+            "explain",
+            {"summary": decision.explanation.summary},
+            (decision.explanation.model_dump(mode="json")),
+        )
+    if intent is Intent.RECALL:
+        topic = e.get("topic") or e.get("target") or agent.last_topic or ""
+        found = await agent.memory.recall_similar(topic, 3) if topic else []
+        if not found:
+            return "recall_none", {"topic": topic or "that"}, None
+        return (
+            "recall_some",
+            {"topic": topic, "count": str(len(found)), "summary": found[0].summary[:200]},
+            None,
+        )
+    if intent is Intent.KNOWLEDGE:
+        topic = e.get("topic") or e.get("target") or ""
+        facts = await agent.memory.query_facts(text=topic, limit=3) if topic else []
+        if not facts:
+            return "knowledge_none", {"topic": topic or "that"}, None
+        return (
+            "knowledge_some",
+            {"topic": topic, "count": str(len(facts)), "summary": facts[0].summary[:200]},
+            None,
+        )
+    if intent is Intent.LEARN_SKILL:
+        skill = e.get("skill", "")
+        state = agent.skills.learn_skill(skill, kernel.clock())
+        kernel.mark_dirty(agent)
+        return (
+            "learned_skill",
+            {"skill": skill, "level": state.level, "proficiency": f"{state.proficiency:.2f}"},
+            None,
+        )
+    if intent is Intent.FEEDBACK:
+        positive = e.get("sentiment") == "good"
+        agent.feel(
+            Appraisal.PRAISE if positive else Appraisal.CRITICISM,
+            0.6,
+            cause=f"{operator} said {'good' if positive else 'bad'}",
+        )
+        last = agent.last_decision
+        if last is not None and last.action and agent.last_situation:
+            agent.memory.learner.feedback(
+                agent.last_situation, last.action, Feedback.GOOD if positive else Feedback.BAD
+            )
+        kernel.relationships.record_feedback(agent.name, operator, positive, kernel.clock())
+        kernel.mark_dirty(agent)
+        return ("thanks_feedback" if positive else "sorry_feedback"), {}, None
+    if intent in (Intent.APPROVE, Intent.DENY):
+        approval_id = int(e["approval_id"])
+        try:
+            if intent is Intent.APPROVE:
+                view = await kernel.approve(approval_id, by=operator)
+            else:
+                view = await kernel.deny(approval_id, by=operator)
+        except WebopsError as exc:
+            return "clarify", {"question": exc.message}, None
+        return (
+            ("approved" if intent is Intent.APPROVE else "denied"),
+            {
+                "id": str(approval_id),
+                "action": view.action,
+                "detail": (view.result or {}).get("detail", view.status),
+            },
+            None,
+        )
+    if intent is Intent.HANDOVER:
+        other = e.get("agent", "")
+        await kernel.messages.send_message(
+            agent.name, other, f"{operator} asked me to hand over to you", kind="direct"
+        )
+        kernel.relationships.get(agent.name, other).interactions += 1
+        return "handed_over", {"agent": other}, None
+    if intent is Intent.HELP:
+        return "help", {"targets": ", ".join(sorted(kernel.ops.targets)) or "-"}, None
+    return "smalltalk", {"operator": operator}, None

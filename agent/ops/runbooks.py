@@ -1,0 +1,115 @@
+"""Running a runbook: an argv command (no shell) or an HTTP request, with a hard timeout.
+
+Secrets are substituted only here, at the last moment, and scrubbed from everything that
+comes back (output, errors), so they never reach a log, an episode or the audit chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+
+from agent.ops.targets import PLACEHOLDER, RunbookSpec
+from agent.skills.actions import ActionOutput
+
+OUTPUT_LIMIT = 4_000
+
+
+def _fill(text: str, target: str | None, secrets: dict[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "target":
+            return target or ""
+        return secrets[key[len("secret:") :]]
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+def scrub(text: str, secrets: dict[str, str]) -> str:
+    for value in secrets.values():
+        if value:
+            text = text.replace(value, "******")
+    return text
+
+
+async def run_runbook(
+    spec: RunbookSpec, secrets: dict[str, str], target: str | None, timeout_s: float | None = None
+) -> ActionOutput:
+    timeout = timeout_s or spec.timeout_s
+    started = time.perf_counter()
+    if spec.kind == "command":
+        output = await _run_command(spec, secrets, target, limit_s=timeout)
+    else:
+        output = await _run_http(spec, secrets, target, limit_s=timeout)
+    output.data["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    output.detail = scrub(output.detail, secrets)
+    for key in ("stdout", "stderr", "body"):
+        if isinstance(output.data.get(key), str):
+            output.data[key] = scrub(output.data[key], secrets)
+    return output
+
+
+async def _run_command(
+    spec: RunbookSpec, secrets: dict[str, str], target: str | None, limit_s: float
+) -> ActionOutput:
+    argv = [_fill(arg, target, secrets) for arg in spec.argv]
+    env = {**os.environ, **{k: _fill(v, target, secrets) for k, v in spec.env.items()}}
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return ActionOutput(ok=False, detail=f"cannot start {spec.argv[0]!r}: {exc.strerror}")
+    try:
+        async with asyncio.timeout(limit_s):
+            stdout, stderr = await process.communicate()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 9)  # the whole group: children of the command too
+        await process.wait()
+        return ActionOutput(
+            ok=False,
+            detail=f"killed after {limit_s:g} s (timeout)",
+            data={"timed_out": True, "exit_code": process.returncode},
+        )
+    out = stdout.decode(errors="replace")[-OUTPUT_LIMIT:]
+    err = stderr.decode(errors="replace")[-OUTPUT_LIMIT:]
+    code = process.returncode
+    last = (err or out).strip().splitlines()[-1:] or [""]
+    detail = f"exit {code}" + (f": {last[0][:200]}" if last[0] else "")
+    return ActionOutput(
+        ok=code == 0, detail=detail, data={"exit_code": code, "stdout": out, "stderr": err}
+    )
+
+
+async def _run_http(
+    spec: RunbookSpec, secrets: dict[str, str], target: str | None, limit_s: float
+) -> ActionOutput:
+    import httpx
+
+    url = _fill(spec.url, target, secrets)
+    headers = {k: _fill(v, target, secrets) for k, v in spec.headers.items()}
+    body = _fill(spec.body, target, secrets) if spec.body is not None else None
+    try:
+        async with httpx.AsyncClient(timeout=limit_s) as client:
+            response = await client.request(spec.method, url, headers=headers, content=body)
+    except httpx.TimeoutException:
+        return ActionOutput(
+            ok=False, detail=f"no answer within {limit_s:g} s", data={"timed_out": True}
+        )
+    except httpx.HTTPError as exc:
+        return ActionOutput(ok=False, detail=f"request failed: {type(exc).__name__}")
+    text = response.text[-OUTPUT_LIMIT:]
+    return ActionOutput(
+        ok=response.status_code < 400,
+        detail=f"HTTP {response.status_code}",
+        data={"status_code": response.status_code, "body": text},
+    )

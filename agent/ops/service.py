@@ -1,0 +1,364 @@
+"""Targets and runbooks, turned into actions the agents can take.
+
+Each check kind is an action (`http_check`, `tcp_check`, `dns_check`, `tls_check`) whose target
+is a defined target's name; each runbook is an action of its declared risk. Check timeouts
+adapt to what a target usually needs (`adapt_execution`), and each target keeps a robust
+latency baseline so "slow" is learned, not a fixed number.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from agent.decision.risk import RiskLevel
+from agent.errors import AlreadyExists, InvalidInput, NotFound
+from agent.fresh import Fresh
+from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetSpec, load_toml
+from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
+from storage.errors import DuplicateKey
+from storage.repositories.check_samples import CheckSampleRepository
+from storage.repositories.runbooks import RunbookRepository
+from storage.repositories.targets import TargetRepository
+from storage.tables import CheckSampleRow, RunbookRow, TargetRow
+
+if TYPE_CHECKING:
+    from agent.ops.anomaly import Baseline
+    from storage.secrets import SecretBox
+
+#: Checks an adapted timeout is learned from, and how it is set.
+ADAPT_MIN_SAMPLES = 10
+ADAPT_FACTOR = 10.0
+ADAPT_FLOOR_S = 0.5
+#: How old the definitions may be on hot paths (`refresh`).
+REFRESH_S = 1.0
+
+
+def adapt_execution(base_timeout_s: float, latencies_ms: list[float]) -> tuple[float, str]:
+    """A check's timeout from the target's history: ten times its 95th-percentile latency,
+    at least 0.5 s and never more than the configured timeout; the configured one until
+    there are ten healthy samples. A fast service that hangs is then noticed sooner."""
+    if len(latencies_ms) < ADAPT_MIN_SAMPLES:
+        return base_timeout_s, f"configured {base_timeout_s:g} s (too little history)"
+    p95 = statistics.quantiles(latencies_ms, n=20)[-1]
+    adapted = min(base_timeout_s, max(ADAPT_FLOOR_S, ADAPT_FACTOR * p95 / 1000))
+    return round(adapted, 3), f"{adapted:.2f} s from a p95 of {p95:.0f} ms"
+
+
+class Ops:
+    def __init__(
+        self,
+        actions: ActionRegistry,
+        targets: TargetRepository,
+        runbooks: RunbookRepository,
+        samples: CheckSampleRepository,
+        secret_box: Callable[[], SecretBox],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._actions = actions
+        self._targets = targets
+        self._runbooks = runbooks
+        self._samples = samples
+        self._secret_box = secret_box
+        self._clock = clock
+        self.targets: dict[str, TargetSpec] = {}
+        self.runbooks: dict[str, RunbookSpec] = {}
+        self.baselines: dict[str, Baseline] = {}
+        self.pending_samples: list[CheckSampleRow] = []
+        self._fresh = Fresh(self._reload, REFRESH_S)
+        self._register_checks()
+
+    # -- definitions -----------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Reload unless that was done within the last second: for hot paths (each chat turn),
+        which must see another process's changes soon but not within the millisecond."""
+        await self._fresh.get()
+
+    async def reload(self) -> None:
+        """Read the definitions again (another process may have changed them)."""
+        await self._fresh.reload()
+
+    async def _reload(self) -> None:
+        self.targets = {r.name: self._target(r) for r in await self._targets.list()}
+        fresh: dict[str, RunbookSpec] = {}
+        for row in await self._runbooks.list():
+            fresh[row.name] = self._runbook(row)
+        for name in set(self.runbooks) - set(fresh):
+            self._actions.unregister(name)
+        self.runbooks = fresh
+        for spec in fresh.values():
+            self._register_runbook(spec)
+
+    async def add_target(self, spec: TargetSpec, *, replace: bool = False) -> TargetSpec:
+        now = self._clock()
+        row = TargetRow(
+            name=spec.name,
+            kind=spec.kind,
+            address=spec.address,
+            interval_s=spec.interval_s,
+            timeout_s=spec.timeout_s,
+            criticality=spec.criticality,
+            conditions=json.dumps(spec.conditions),
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            await (self._targets.replace(row) if replace else self._targets.add(row))
+        except DuplicateKey as exc:
+            raise AlreadyExists(exc.message) from None
+        self.targets[spec.name] = spec
+        return spec
+
+    async def remove_target(self, name: str) -> TargetSpec:
+        spec = await self.target(name)
+        await self._targets.remove(name)
+        self.targets.pop(name, None)
+        return spec
+
+    async def target(self, name: str) -> TargetSpec:
+        if name not in self.targets:
+            await self.reload()
+        if name not in self.targets:
+            known = ", ".join(sorted(self.targets)) or "none defined"
+            raise NotFound(f"no target named {name!r} (known: {known})")
+        return self.targets[name]
+
+    async def add_runbook(self, spec: RunbookSpec, *, replace: bool = False) -> RunbookSpec:
+        if spec.verify_target and spec.verify_target not in self.targets:
+            await self.reload()
+            if spec.verify_target not in self.targets:
+                raise NotFound(
+                    f"runbook {spec.name!r} verifies with target "
+                    f"{spec.verify_target!r}, which is not defined"
+                )
+        box = self._secret_box()
+        now = self._clock()
+        row = RunbookRow(
+            name=spec.name,
+            kind=spec.kind,
+            spec=json.dumps(
+                spec.model_dump(
+                    exclude={
+                        "secrets",
+                        "name",
+                        "kind",
+                        "risk",
+                        "timeout_s",
+                        "verify_target",
+                        "description",
+                    }
+                )
+            ),
+            secrets=json.dumps({k: box.encrypt(v) for k, v in spec.secrets.items()}),
+            risk=spec.risk,
+            timeout_s=spec.timeout_s,
+            verify_target=spec.verify_target,
+            description=spec.description,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            await (self._runbooks.replace(row) if replace else self._runbooks.add(row))
+        except DuplicateKey as exc:
+            raise AlreadyExists(exc.message) from None
+        self.runbooks[spec.name] = spec
+        self._register_runbook(spec)
+        return spec
+
+    async def remove_runbook(self, name: str) -> RunbookSpec:
+        spec = await self.runbook(name)
+        await self._runbooks.remove(name)
+        self.runbooks.pop(name, None)
+        self._actions.unregister(name)
+        return spec
+
+    async def runbook(self, name: str) -> RunbookSpec:
+        if name not in self.runbooks:
+            await self.reload()
+        if name not in self.runbooks:
+            known = ", ".join(sorted(self.runbooks)) or "none defined"
+            raise NotFound(f"no runbook named {name!r} (known: {known})")
+        return self.runbooks[name]
+
+    async def import_toml(self, text: str, source: str) -> tuple[int, int]:
+        """Add or replace every definition in the file; nothing is stored if any is bad."""
+        targets, runbooks = load_toml(text, source)
+        await self.reload()
+        known = set(self.targets) | {t.name for t in targets}
+        for runbook in runbooks:
+            if runbook.verify_target and runbook.verify_target not in known:
+                raise InvalidInput(
+                    f"{source}: runbook {runbook.name!r} verifies with "
+                    f"undefined target {runbook.verify_target!r}"
+                )
+        for target in targets:
+            await self.add_target(target, replace=True)
+        for runbook in runbooks:
+            await self.add_runbook(runbook, replace=True)
+        return len(targets), len(runbooks)
+
+    def _target(self, row: TargetRow) -> TargetSpec:
+        return TargetSpec(
+            name=row.name,
+            kind=row.kind,
+            address=row.address,  # type: ignore[arg-type]
+            interval_s=row.interval_s,
+            timeout_s=row.timeout_s,
+            criticality=row.criticality,  # type: ignore[arg-type]
+            conditions=json.loads(row.conditions),
+        )
+
+    def _runbook(self, row: RunbookRow) -> RunbookSpec:
+        encrypted: dict[str, str] = json.loads(row.secrets)
+        box = self._secret_box() if encrypted else None
+        secrets = {k: box.decrypt(v) for k, v in encrypted.items()} if box else {}
+        return RunbookSpec(
+            name=row.name,
+            kind=row.kind,  # type: ignore[arg-type]
+            risk=row.risk,  # type: ignore[arg-type]
+            timeout_s=row.timeout_s,
+            verify_target=row.verify_target,
+            description=row.description,
+            secrets=secrets,
+            **json.loads(row.spec),
+        )
+
+    async def add_samples(self, rows: list[CheckSampleRow]) -> None:
+        """Store check history (for baselines after a restart), keeping the newest per target."""
+        if not rows:
+            return
+        await self._samples.add_many(rows)
+        for target in {r.target for r in rows}:
+            await self._samples.trim(target)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def check_request(self, target: str, situation: str | None = None) -> ActionRequest:
+        return ActionRequest(
+            action=f"{self.targets[target].kind}_check", target=target, situation=situation
+        )
+
+    def _register_checks(self) -> None:
+        for kind in CHECK_KINDS:
+            self._actions.register(
+                ActionSpec(
+                    name=f"{kind}_check",
+                    risk=RiskLevel.NONE,
+                    mutates=False,
+                    skill=f"{kind}_check",
+                    target_kind=kind,
+                    description=f"{kind} check of a target",
+                    timeout_s=310,
+                ),
+                self._run_target_check,
+            )
+        self._actions.register(
+            ActionSpec(
+                name="check_url",
+                risk=RiskLevel.NONE,
+                mutates=False,
+                skill="http_check",
+                target_kind="http",
+                timeout_s=310,
+                description="an ad-hoc HTTP check of a URL (status < 400)",
+            ),
+            self._run_url_check,
+        )
+
+    def _register_runbook(self, spec: RunbookSpec) -> None:
+        async def handler(request: ActionRequest) -> ActionOutput:
+            from agent.ops.runbooks import run_runbook
+
+            current = self.runbooks.get(spec.name, spec)
+            return await run_runbook(current, current.secrets, request.target)
+
+        self._actions.register(
+            ActionSpec(
+                name=spec.name,
+                risk=spec.level,
+                mutates=True,
+                skill="run_runbook",
+                target_kind="service",
+                timeout_s=spec.timeout_s + 5,
+                description=spec.description or f"runbook {spec.name}",
+            ),
+            handler,
+        )
+
+    async def baseline(self, target: str) -> Baseline:
+        if target not in self.baselines:
+            from agent.ops.anomaly import Baseline
+
+            history = await self._samples.history(target)
+            self.baselines[target] = Baseline.from_history(
+                [(s.latency_ms, bool(s.healthy)) for s in history]
+            )
+        return self.baselines[target]
+
+    async def _run_target_check(self, request: ActionRequest) -> ActionOutput:
+        from agent.ops.checks import run_check
+        from agent.ops.conditions import parse_all
+
+        if request.target is None:
+            return ActionOutput(ok=False, detail="a check needs a target")
+        spec = await self.target(request.target)
+        baseline = await self.baseline(spec.name)
+        timeout, why = adapt_execution(spec.timeout_s, [float(x) for x in baseline.samples])
+        result = await run_check(spec.kind, spec.address, parse_all(spec.conditions), timeout)
+        anomaly = baseline.assess(result.latency_ms, result.healthy)
+        baseline.add(result.latency_ms, result.healthy)
+        self.pending_samples.append(
+            CheckSampleRow(
+                target=spec.name,
+                ts=self._clock(),
+                healthy=int(result.healthy),
+                latency_ms=result.latency_ms,
+            )
+        )
+        return self._output(
+            result,
+            {
+                "target": spec.name,
+                "timeout_s": timeout,
+                "timeout_why": why,
+                "slow": anomaly.slow,
+                "anomaly": anomaly.reason,
+            },
+        )
+
+    async def _run_url_check(self, request: ActionRequest) -> ActionOutput:
+        from agent.ops.checks import http_check
+
+        url = str(request.params.get("url", ""))
+        if not url.startswith(("http://", "https://")):
+            return ActionOutput(ok=False, detail=f"not an http(s) URL: {url!r}")
+        result = await http_check(url, [], 10.0)
+        return self._output(result, {"target": url})
+
+    @staticmethod
+    def _output(result: Any, extra: dict[str, Any]) -> ActionOutput:
+        failed = [c for c in result.conditions if not c.ok]
+        if result.error:
+            detail = result.error
+        elif failed:
+            detail = "; ".join(f"{c.condition} (got {c.actual})" for c in failed)
+        else:
+            latency = f" in {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
+            detail = f"healthy{latency}"
+        fields = {k: v for k, v in result.fields.items() if k != "body"}
+        return ActionOutput(
+            ok=result.healthy,
+            detail=detail,
+            data={
+                "healthy": result.healthy,
+                "latency_ms": result.latency_ms,
+                "status_code": fields.get("status"),
+                "kind": result.kind,
+                "conditions": [c.model_dump() for c in result.conditions],
+                **extra,
+            },
+        )

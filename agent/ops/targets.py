@@ -1,0 +1,167 @@
+"""Targets (what to watch) and runbooks (what an operator allows as a remedy), as validated
+definitions: from the CLI, from TOML files, and as stored.
+
+A runbook is an argv command run without a shell, or an HTTP request. Placeholders `{target}`
+(the target's name, which is validated) and `{secret:NAME}` (a secret stored encrypted) are
+filled in when it runs; nothing from chat text ever reaches a command line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent.decision.risk import Criticality, RiskLevel
+from agent.errors import InvalidInput
+
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+CHECK_KINDS = ("http", "tcp", "dns", "tls")
+PLACEHOLDER = re.compile(r"\{(target|secret:[A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _name(value: str, what: str) -> str:
+    if not NAME.fullmatch(value):
+        raise ValueError(
+            f"invalid {what} name {value!r}: use letters, digits, '.', '-' or '_', "
+            "starting with a letter"
+        )
+    return value
+
+
+class TargetSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: Literal["http", "tcp", "dns", "tls"]
+    address: str = Field(min_length=1)
+    interval_s: float = Field(30.0, gt=0)
+    timeout_s: float = Field(5.0, gt=0, le=300)
+    criticality: Literal["low", "medium", "high", "critical"] = "medium"
+    conditions: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return _name(value, "target")
+
+    @field_validator("conditions")
+    @classmethod
+    def _valid_conditions(cls, value: list[str]) -> list[str]:
+        from agent.ops.conditions import ConditionError, parse_all
+
+        try:
+            parse_all(value)
+        except ConditionError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _address_fits_kind(self) -> TargetSpec:
+        if self.kind == "http" and not re.match(r"https?://", self.address):
+            raise ValueError(f"an http target needs an http(s):// URL, got {self.address!r}")
+        if self.kind in ("tcp", "tls") and not re.fullmatch(r"[^\s:]+:\d{1,5}", self.address):
+            raise ValueError(f"a {self.kind} target needs host:port, got {self.address!r}")
+        return self
+
+    @property
+    def level(self) -> Criticality:
+        return Criticality[self.criticality.upper()]
+
+
+class RunbookSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: Literal["command", "http"]
+    argv: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    method: str = "POST"
+    url: str = ""
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    #: name -> value; stored encrypted, used through {secret:NAME}, never printed.
+    secrets: dict[str, str] = Field(default_factory=dict, repr=False)
+    risk: Literal["none", "low", "medium", "high", "critical"] = "medium"
+    timeout_s: float = Field(30.0, gt=0, le=3600)
+    verify_target: str | None = None
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return _name(value, "runbook")
+
+    @model_validator(mode="after")
+    def _complete(self) -> RunbookSpec:
+        if self.kind == "command" and not self.argv:
+            raise ValueError("a command runbook needs a command (argv)")
+        if self.kind == "http" and not re.match(r"https?://", self.url):
+            raise ValueError(f"an http runbook needs an http(s):// URL, got {self.url!r}")
+        texts = [*self.argv, *self.env.values(), self.url, *self.headers.values(), self.body or ""]
+        for text in texts:
+            for match in PLACEHOLDER.finditer(text):
+                key = match.group(1)
+                if key.startswith("secret:") and key[7:] not in self.secrets:
+                    raise ValueError(f"{{{key}}} is used but no secret {key[7:]!r} is defined")
+        return self
+
+    @property
+    def level(self) -> RiskLevel:
+        return RiskLevel.parse(self.risk)
+
+    def public(self) -> dict[str, Any]:
+        """The definition as it may be shown: secret values masked."""
+        data = self.model_dump(exclude={"secrets"})
+        data["secrets"] = {key: "******" for key in self.secrets}
+        return data
+
+
+def _validation_message(exc: ValidationError, where: str) -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"]) or "definition"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {field}: {message}"
+
+
+def target_spec(where: str = "target", **fields: Any) -> TargetSpec:
+    try:
+        return TargetSpec(**fields)
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc, where)) from None
+
+
+def runbook_spec(where: str = "runbook", **fields: Any) -> RunbookSpec:
+    try:
+        return RunbookSpec(**fields)
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc, where)) from None
+
+
+def load_toml(text: str, source: str = "file") -> tuple[list[TargetSpec], list[RunbookSpec]]:
+    """`[[target]]` and `[[runbook]]` tables from a TOML document; all or nothing."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{source}: not valid TOML: {exc}") from None
+    unknown = set(document) - {"target", "runbook"}
+    if unknown:
+        raise InvalidInput(
+            f"{source}: unknown table {sorted(unknown)[0]!r}; use [[target]] and [[runbook]]"
+        )
+    targets = [
+        target_spec(f"{source}: target {i + 1}", **t)
+        for i, t in enumerate(document.get("target", []))
+    ]
+    runbooks = [
+        runbook_spec(f"{source}: runbook {i + 1}", **r)
+        for i, r in enumerate(document.get("runbook", []))
+    ]
+    for kind, items in (("target", targets), ("runbook", runbooks)):
+        names = [item.name for item in items]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate:
+            raise InvalidInput(f"{source}: {kind} {duplicate!r} is defined twice")
+    return targets, runbooks
