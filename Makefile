@@ -21,11 +21,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-## lint: ruff (checks and formatting) and mypy (strict) over the project's packages
+## lint: ruff (checks and formatting), mypy (strict) and the layer contracts (import-linter)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache

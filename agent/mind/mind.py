@@ -76,6 +76,3 @@ class Mind:
         """One emotion's recent values, oldest first, for a sparkline."""
         i = em.INDEX[emotion]
         return [float(v[i]) for _, v in self.history]
-
-    def at_rest(self, tolerance: float = 1e-3) -> bool:
-        return all(abs(e - r) < tolerance for e, r in zip(self.emotions, self.rest, strict=True))

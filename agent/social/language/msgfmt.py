@@ -124,11 +124,6 @@ def mo_bytes(messages: dict[str, str]) -> bytes:
     return header + b"".join(table_o) + b"".join(table_t) + bytes(data)
 
 
-def compile_po(po_path: Path, mo_path: Path) -> None:
-    """Write the .mo for `po_path` to `mo_path` (parent folders must exist)."""
-    mo_path.write_bytes(mo_bytes(read_po(po_path)))
-
-
 def catalogues(locale_dir: Path = LOCALE_DIR) -> list[Path]:
     """Every .po file under `locale_dir`, in a stable order."""
     return sorted(locale_dir.glob("*/LC_MESSAGES/*.po"))
