@@ -142,7 +142,7 @@ class AgentMemory:
         self._since_reflection.clear()
         self.importance_since_reflection = 0.0
         self.reflection_dirty = True
-        return [await self.semantic.update(i) for i in insights]
+        return [await self.update_fact(i) for i in insights]
 
     async def store_fact(
         self,
