@@ -193,11 +193,13 @@ async def test_episodes_written_behind_are_all_there_after_close(db_path: Path) 
         assert sorted(int(i) for i in index.ids) == sorted(ids)
 
 
-def test_memory_cli_json_contract(cli: CliRunner, db_path: Path) -> None:
+def test_memory_cli_json_contract(cli: CliRunner, db_path: Path, clock: FakeClock) -> None:
     cli("agent", "create", "anna")
 
     async def seed() -> None:
-        async with await Kernel.open(db_path) as kernel:
+        # Both episodes at one instant: on the real clock a slow first write (a loaded machine)
+        # spread them enough for recency to count, and the newer, unrelated one could tie.
+        async with await Kernel.open(db_path, clock=clock) as kernel:
             memory = (await kernel.load_agent("anna")).memory
             await memory.remember("stimulus", "shop checkout latency 900 ms", importance=0.6)
             await memory.remember("stimulus", "dns for mail failed", importance=0.6)
@@ -242,3 +244,10 @@ async def test_configured_recall_weights_change_the_order(db_path: Path, clock: 
         importance = await kernel.memory("anna", "episodic", "shop checkout", limit=2)
     assert "shop checkout" in meaning[0].summary
     assert "mail queue" in importance[0].summary
+
+
+def test_memory_cli_refuses_an_unknown_kind(cli: CliRunner) -> None:
+    cli("agent", "create", "anna")
+    bad = cli("memory", "anna", "--kind", "dreams")
+    assert bad.code == 2
+    assert "unknown memory kind 'dreams'; use one of episodic, semantic, procedural" in bad.err

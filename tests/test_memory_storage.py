@@ -172,6 +172,22 @@ async def test_portable_branch_stores_the_same_rows(
     assert got == [_episode(i, anna) for i in (1, 2, 3)]
 
 
+async def test_a_taken_episode_id_is_a_storage_error_and_already_exists(db_path: Path) -> None:
+    """One error tree: what storage refuses is caught as storage's and as the kernel's error."""
+    from agent import errors
+
+    db = await Database.open(db_path)
+    anna = await _add_agent(db, "anna")
+    repo = EpisodeRepository(db)
+    await repo.add_many([_episode(1, anna)])
+    with pytest.raises(errors.AlreadyExists) as refused:
+        await repo.add_many([_episode(1, anna)])
+    await db.close()
+    assert isinstance(refused.value, StorageError) and isinstance(refused.value, DuplicateKey)
+    assert refused.value.exit_code == 2
+    assert errors.StorageError is StorageError and errors.DuplicateKey is DuplicateKey
+
+
 async def test_duplicate_id_in_a_batch_stores_none_of_it(db_path: Path) -> None:
     db = await Database.open(db_path)
     anna = await _add_agent(db, "anna")

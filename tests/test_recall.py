@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from agent.memory import recall
 from agent.memory.embedding import DIM, Embedder, HashingEmbedder
-from agent.memory.recall import EpisodeIndex, RecallHit, RecallWeights, score, score_loop
+from agent.memory.recall import EpisodeIndex, RecallHit, RecallWeights, score
+from agent.memory.recall_reference import score_loop
 
 NOW = 1_750_000_000.0
 HOUR = 3600.0

@@ -10,10 +10,16 @@ tolerance (personality and fear both lower it).
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from agent.errors import InvalidInput
+
+#: A risk level as operators write it and rows store it; `RiskLevel.parse` reads it.
+RiskName = Literal["none", "low", "medium", "high", "critical"]
+#: A target's criticality as operators write it and rows store it; `Criticality[...]` reads it.
+CriticalityName = Literal["low", "medium", "high", "critical"]
 
 
 class RiskLevel(IntEnum):

@@ -8,14 +8,15 @@ with unrelated scales on one footing, and makes the weights mean what they say.
 
 `EpisodeIndex` keeps one agent's embeddings in a float32 matrix that is appended to and never
 re-read from storage, so a query over 100,000 episodes is one matrix-vector product plus
-`np.argpartition` for the top k, with no Python work per episode. `score_loop` is the same
-scoring written as a plain loop: the reference that tests and benchmarks compare against.
+`np.argpartition` for the top k, with no Python work per episode. The same scoring written as
+a plain loop, the reference that tests and benchmarks compare against, is
+`agent.memory.recall_reference.score_loop`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,41 +167,6 @@ def score(
     total = np.empty(m, dtype=np.float32)
     _score_into(components, ages, np.asarray(importance), weights, total)
     return total, components[0], components[1], components[2]
-
-
-def _normalise_list(values: list[float]) -> list[float]:
-    if not values:
-        return []
-    low, high = min(values), max(values)
-    if not high - low > FLAT:
-        return [0.0] * len(values)
-    return [(v - low) / (high - low) for v in values]
-
-
-def score_loop(
-    query: npt.ArrayLike,
-    vectors_rows: Sequence[Floats],
-    ts: Sequence[float],
-    importance: Sequence[float],
-    now: float,
-    weights: RecallWeights = DEFAULT_WEIGHTS,
-) -> list[float]:
-    """The reference: `score` as one Python loop per episode, in float64 after the dot."""
-    q = np.asarray(query, dtype=np.float32)
-    relevance: list[float] = []
-    ages: list[float] = []
-    for row, t in zip(vectors_rows, ts, strict=True):
-        relevance.append(float(np.dot(row, q)))
-        ages.append(max(0.0, now - t))
-    youngest = min(ages, default=0.0)
-    recency = [2.0 ** (-(age - youngest) / weights.half_life_s) for age in ages]
-    rel_n = _normalise_list(relevance)
-    rec_n = _normalise_list(recency)
-    imp_n = _normalise_list([float(i) for i in importance])
-    return [
-        weights.relevance * r + weights.recency * c + weights.importance * i
-        for r, c, i in zip(rel_n, rec_n, imp_n, strict=True)
-    ]
 
 
 class EpisodeIndex:

@@ -202,29 +202,36 @@ class Ops:
         return len(targets), len(runbooks)
 
     def _target(self, row: TargetRow) -> TargetSpec:
-        return TargetSpec(
-            name=row.name,
-            kind=row.kind,
-            address=row.address,  # type: ignore[arg-type]
-            interval_s=row.interval_s,
-            timeout_s=row.timeout_s,
-            criticality=row.criticality,  # type: ignore[arg-type]
-            conditions=json.loads(row.conditions),
+        """The stored row as a spec: its text columns (kind, criticality) are validated into the
+        spec's `Literal` types here, at the one place rows become specs."""
+        return TargetSpec.model_validate(
+            {
+                "name": row.name,
+                "kind": row.kind,
+                "address": row.address,
+                "interval_s": row.interval_s,
+                "timeout_s": row.timeout_s,
+                "criticality": row.criticality,
+                "conditions": json.loads(row.conditions),
+            }
         )
 
     def _runbook(self, row: RunbookRow) -> RunbookSpec:
         encrypted: dict[str, str] = json.loads(row.secrets)
         box = self._secret_box() if encrypted else None
         secrets = {k: box.decrypt(v) for k, v in encrypted.items()} if box else {}
-        return RunbookSpec(
-            name=row.name,
-            kind=row.kind,  # type: ignore[arg-type]
-            risk=row.risk,  # type: ignore[arg-type]
-            timeout_s=row.timeout_s,
-            verify_target=row.verify_target,
-            description=row.description,
-            secrets=secrets,
-            **json.loads(row.spec),
+        # Validated like `_target`: kind and risk are text in the row, `Literal`s in the spec.
+        return RunbookSpec.model_validate(
+            {
+                "name": row.name,
+                "kind": row.kind,
+                "risk": row.risk,
+                "timeout_s": row.timeout_s,
+                "verify_target": row.verify_target,
+                "description": row.description,
+                "secrets": secrets,
+                **json.loads(row.spec),
+            }
         )
 
     async def add_samples(self, rows: list[CheckSampleRow]) -> None:

@@ -14,11 +14,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agent.decision.risk import Criticality, RiskLevel
+from agent.decision.risk import Criticality, CriticalityName, RiskLevel, RiskName
 from agent.errors import InvalidInput
 
+#: How a target is checked (each kind is a check action, `<kind>_check`).
+TargetKind = Literal["http", "tcp", "dns", "tls"]
+#: What a runbook runs: an argv command (no shell) or an HTTP request.
+RunbookKind = Literal["command", "http"]
+
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
-CHECK_KINDS = ("http", "tcp", "dns", "tls")
+CHECK_KINDS: tuple[TargetKind, ...] = ("http", "tcp", "dns", "tls")
 PLACEHOLDER = re.compile(r"\{(target|secret:[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -35,11 +40,11 @@ class TargetSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    kind: Literal["http", "tcp", "dns", "tls"]
+    kind: TargetKind
     address: str = Field(min_length=1)
     interval_s: float = Field(30.0, gt=0)
     timeout_s: float = Field(5.0, gt=0, le=300)
-    criticality: Literal["low", "medium", "high", "critical"] = "medium"
+    criticality: CriticalityName = "medium"
     conditions: list[str] = Field(default_factory=list)
 
     @field_validator("name")
@@ -75,7 +80,7 @@ class RunbookSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    kind: Literal["command", "http"]
+    kind: RunbookKind
     argv: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     method: str = "POST"
@@ -84,7 +89,7 @@ class RunbookSpec(BaseModel):
     body: str | None = None
     #: name -> value; stored encrypted, used through {secret:NAME}, never printed.
     secrets: dict[str, str] = Field(default_factory=dict, repr=False)
-    risk: Literal["none", "low", "medium", "high", "critical"] = "medium"
+    risk: RiskName = "medium"
     timeout_s: float = Field(30.0, gt=0, le=3600)
     verify_target: str | None = None
     description: str = ""

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel, col, delete, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import col, delete, select
 
 from storage.database import Database
 from storage.errors import DuplicateKey, StorageError
 
-Row = TypeVar("Row", bound=SQLModel)
+
+class NamedRow(Protocol):
+    """What the repository needs of its model: an SQLModel table whose rows have a unique `name`
+    (`TargetRow`, `RunbookRow`, `ApiTokenRow`), so a row's name is typed, not looked up blind."""
+
+    name: str
+
+    def model_dump(self, *, exclude: set[str]) -> dict[str, Any]: ...
+
+
+Row = TypeVar("Row", bound=NamedRow)
 
 
 class NamedRowRepository(Generic[Row]):
@@ -22,8 +33,8 @@ class NamedRowRepository(Generic[Row]):
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def _name_column(self) -> Any:
-        return col(self.model.name)  # type: ignore[attr-defined]
+    def _name_column(self) -> Mapped[str]:
+        return col(self.model.name)
 
     def _refused(self, exc: IntegrityError, name: str) -> StorageError:
         text = str(exc.orig) if exc.orig is not None else str(exc)
@@ -39,7 +50,7 @@ class NamedRowRepository(Generic[Row]):
                 await session.flush()
                 await session.refresh(row)
         except IntegrityError as exc:
-            raise self._refused(exc, row.name) from exc  # type: ignore[attr-defined]
+            raise self._refused(exc, row.name) from exc
         return row
 
     async def list(self) -> list[Row]:
@@ -63,7 +74,7 @@ class NamedRowRepository(Generic[Row]):
         The lookup and the write share one write transaction (BEGIN IMMEDIATE on SQLite), so a
         concurrent import cannot insert the same name in between. `row` itself is not changed.
         """
-        name = row.name  # type: ignore[attr-defined]
+        name = row.name
         values = row.model_dump(exclude={"id"})
         try:
             async with self._db.session(write=True) as session:

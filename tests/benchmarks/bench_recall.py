@@ -8,7 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.memory.embedding import DIM
-from agent.memory.recall import DEFAULT_WEIGHTS, EpisodeIndex, score_loop
+from agent.memory.recall import DEFAULT_WEIGHTS, EpisodeIndex
+from agent.memory.recall_reference import score_loop
 from tests.benchmarks.figures import Figure, median_time
 
 ROWS = 100_000

@@ -17,8 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.errors import Conflict, InvalidInput, NotFound, WebopsError
-from storage.errors import DatabaseBusy
+from agent.errors import Conflict, DatabaseBusy, InvalidInput, NotFound, WebopsError
 
 
 class ApiError(BaseModel):

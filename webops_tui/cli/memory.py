@@ -33,10 +33,9 @@ def memory(
 
     Example: webops memory anna --search "shop slow" --limit 5 --json
     """
-    items = with_kernel(
-        ctx,
-        lambda k: k.memory(name, kind, search, limit),  # type: ignore[arg-type]
-    )
+    from agent.memory.items import memory_kind
+
+    items = with_kernel(ctx, lambda k: k.memory(name, memory_kind(kind), search, limit))
     if as_json:
         emit_json([item.model_dump(mode="json", exclude={"details"}) for item in items])
         return

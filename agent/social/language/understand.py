@@ -33,40 +33,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import SequenceMatcher
-from enum import StrEnum
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.social.language.catalog import Translator, translator
+from agent.social.language.matching import (
+    KEYWORD_RATIO,
+    FoundNames,
+    find_names,
+    same_word,
+    swapped,
+)
+from agent.social.language.vocabulary import (
+    ACTIONS,
+    ADDRESS_BONUS,
+    AGENT_BONUS,
+    AGENT_CUES,
+    BAD_WORDS,
+    GOOD_WORDS,
+    HEALTH_WEIGHT,
+    HEALTH_WORDS,
+    KEYWORDS,
+    NEGATORS,
+    PHRASES,
+    PRIORITY,
+    QUESTION_DAMPING,
+    QUESTION_STARTS,
+    RUNBOOK_BONUS,
+    RUNBOOK_HINT_BONUS,
+    SKILL_BONUS,
+    STOPWORDS,
+    TARGET_BONUS,
+    THUMB_BONUS,
+    TOPIC_MARKERS,
+    URL_BONUS,
+    VETOES,
+    Intent,
+)
+
+__all__ = ["Context", "Intent", "Meaning", "understand"]
 
 MAX_CHARS = 1000
 MAX_TOKENS = 60
 MIN_SCORE = 0.45
-NAME_RATIO = 0.75
-SHORT_NAME_RATIO = 0.8
-KEYWORD_RATIO = 0.8
 CLARIFY_CONFIDENCE = 0.45
-
-
-class Intent(StrEnum):
-    STATUS = "status"
-    FEELING = "feeling"
-    CHECK = "check"
-    RUN_RUNBOOK = "run_runbook"
-    EXPLAIN = "explain"
-    RECALL = "recall"
-    KNOWLEDGE = "knowledge"
-    LEARN_SKILL = "learn_skill"
-    FEEDBACK = "feedback"
-    APPROVE = "approve"
-    DENY = "deny"
-    HANDOVER = "handover"
-    HELP = "help"
-    SMALLTALK = "smalltalk"
-    UNCLEAR = "unclear"
 
 
 class Context(BaseModel):
@@ -94,350 +107,10 @@ class Meaning(BaseModel):
     clarify: str | None = None
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-def _weighted(table: dict[float, str]) -> dict[str, float]:
-    """{1.5: "why explain"} -> {"why": 1.5, "explain": 1.5}: keywords grouped by weight."""
-    return {word: weight for weight, words in table.items() for word in words.split()}
-
-
-def _phrases(table: dict[float, str]) -> dict[tuple[str, ...], float]:
-    """{1.5: "good job | well done"} -> {("good", "job"): 1.5, ("well", "done"): 1.5}."""
-    return {
-        tuple(phrase.split()): weight
-        for weight, phrases in table.items()
-        for phrase in phrases.split("|")
-    }
-
-
-KEYWORDS: dict[Intent, dict[str, float]] = {
-    Intent.STATUS: _weighted(
-        {1.2: "status", 1.0: "state", 0.8: "report busy pending", 0.5: "doing"}
-    ),
-    Intent.FEELING: _weighted(
-        {
-            1.2: "feel feeling feelings mood emotion emotions",
-            1.0: "emotional",
-            0.8: "happy sad stressed worried nervous anxious afraid angry upset scared",
-        }
-    ),
-    Intent.CHECK: _weighted(
-        {
-            1.2: "check healthcheck",
-            1.0: "ping probe verify health inspect",
-            0.8: "test",
-            0.6: "monitor",
-            0.5: "look",
-        }
-    ),
-    Intent.RUN_RUNBOOK: _weighted(
-        {
-            1.2: "run execute",
-            1.0: "exec trigger launch invoke",
-            0.8: "perform runbook",
-            0.6: "apply fire",
-        }
-    ),
-    Intent.EXPLAIN: _weighted(
-        {
-            1.5: "why explain explanation",
-            1.2: "reason reasons reasoning justify",
-            1.0: "decision decisions",
-            0.8: "decide decided chose",
-            0.6: "choose",
-        }
-    ),
-    Intent.RECALL: _weighted(
-        {
-            1.5: "remember recall",
-            1.2: "memory memories happened remind",
-            1.0: "history",
-            0.8: "episode episodes forget",
-            0.6: "past earlier",
-            0.5: "before incident incidents outage outages",
-        }
-    ),
-    Intent.KNOWLEDGE: _weighted(
-        {
-            1.5: "know knowledge",
-            1.2: "facts fact learned learnt",
-            0.8: "baseline",
-            0.6: "normal usually typical",
-        }
-    ),
-    Intent.LEARN_SKILL: _weighted(
-        {
-            1.5: "learn practise practice practising practicing",
-            1.2: "train",
-            1.0: "training study drill rehearse",
-            0.8: "improve",
-            0.6: "skill skills",
-        }
-    ),
-    Intent.FEEDBACK: _weighted(
-        {
-            1.2: "bravo terrible awful horrible",
-            1.0: "excellent perfect awesome brilliant superb bad wrong mistake useless stupid",
-            0.9: "good great",
-            0.8: "nice poor",
-        }
-    ),
-    Intent.APPROVE: _weighted(
-        {
-            1.5: "approve",
-            1.2: "approved accept allow authorise authorize",
-            1.0: "confirm grant",
-            0.5: "approval",
-        }
-    ),
-    Intent.DENY: _weighted(
-        {
-            1.5: "deny reject",
-            1.2: "denied refuse decline veto forbid disallow",
-            1.0: "cancel",
-            0.8: "block",
-        }
-    ),
-    Intent.HANDOVER: _weighted(
-        {
-            1.5: "handover delegate",
-            1.2: "hand reassign",
-            1.0: "transfer escalate",
-            0.8: "assign pass",
-        }
-    ),
-    Intent.HELP: _weighted(
-        {1.5: "help", 1.2: "commands", 1.0: "usage", 0.8: "manual", 0.6: "options"}
-    ),
-    Intent.SMALLTALK: _weighted(
-        {
-            0.9: "hi hello hiya howdy thanks thank thx bye goodbye",
-            0.8: "hey cheers",
-            0.6: "yo morning evening",
-            0.5: "cool lol",
-            0.45: "ok okay",
-        }
-    ),
-}
-
-PHRASES: dict[Intent, dict[tuple[str, ...], float]] = {
-    Intent.STATUS: _phrases({1.0: "up to"}),
-    Intent.CHECK: _phrases({1.5: "up with"}),
-    Intent.FEELING: _phrases({1.2: "how are you | how r u | are you ok"}),
-    Intent.EXPLAIN: _phrases({1.5: "how come"}),
-    Intent.RECALL: _phrases({1.0: "last time", 0.9: "did you"}),
-    Intent.KNOWLEDGE: _phrases({1.2: "tell me about"}),
-    Intent.LEARN_SKILL: _phrases({1.2: "get better"}),
-    Intent.FEEDBACK: _phrases(
-        {
-            1.5: "good job | well done | nice work | great work | nice job | great job | bad job"
-            " | bad call | thumbs up | thumbs down"
-        }
-    ),
-    Intent.APPROVE: _phrases({1.2: "go ahead"}),
-    Intent.HANDOVER: _phrases(
-        {1.5: "hand over", 1.2: "take over | pass it on", 1.0: "take it | take this"}
-    ),
-    Intent.HELP: _phrases(
-        {
-            1.5: "what can you do | what can i ask | what can i say",
-            1.2: "how does this work | how do i use",
-        }
-    ),
-    Intent.SMALLTALK: _phrases(
-        {
-            1.5: "good morning | good evening | good afternoon | good night",
-            1.2: "hows it going",
-            1.0: "thank you | see you | whats up",
-        }
-    ),
-}
-
-#: With a target or URL in the message these words ask after its health ("is the shop ok?").
-HEALTH_WORDS = _words(
-    "ok okay up down alive healthy fine working reachable responding online offline slow "
-    "broken dead good status state doing"
-)
-HEALTH_WEIGHT = 1.2
-#: With a teammate named these words ask for a hand-over ("ask cleo to ..."); said right
-#: before the name they count `ADDRESS_BONUS` more, as "ask ben to check shop" is a hand-over
-#: while "ben, check shop" is not.
-AGENT_CUES = _weighted({1.0: "ask", 0.8: "handle", 0.6: "let tell give send"})
-ADDRESS_BONUS = 1.5
-GOOD_WORDS = _words("good great nice excellent perfect awesome bravo brilliant superb well up")
-BAD_WORDS = _words("bad wrong terrible awful poor mistake useless stupid horrible down")
-NEGATORS = _words("not no never isnt wasnt dont didnt nothing")
-#: Said just before an action word or a runbook's name, these veto the action: "don't run
-#: restart-api" must never run it. "don't approve" counts as deny.
-VETOES = NEGATORS | _words("stop halt abort without")
-QUESTION_STARTS = _words("why when did have has what whats how hows where which who was were")
-ACTIONS = frozenset(
-    {Intent.RUN_RUNBOOK, Intent.APPROVE, Intent.DENY, Intent.HANDOVER, Intent.LEARN_SKILL}
-)
-QUESTION_DAMPING = 0.4
-TOPIC_MARKERS = _words("about regarding concerning re")
-STOPWORDS = _words(
-    "the a an to on for of at in by with from into onto please pls plz me my your you i it its "
-    "this that these those is are was were be been do does did can could would will should "
-    "and or so some any there now just again all what whats how hows when where which who "
-    "about regarding concerning re last latest recent previous us we our they them have has "
-    "had up over yet more tell"
-)
-# Evidence that entities add to an intent.
-URL_BONUS = 1.0
-TARGET_BONUS = 0.6
-RUNBOOK_BONUS = 0.9
-RUNBOOK_HINT_BONUS = 0.5
-SKILL_BONUS = 0.3
-AGENT_BONUS = 0.3
-THUMB_BONUS = 1.5
-# Ties go to the earlier intent: read-only ones first, running a runbook last.
-PRIORITY = [
-    Intent.FEELING,
-    Intent.STATUS,
-    Intent.CHECK,
-    Intent.EXPLAIN,
-    Intent.RECALL,
-    Intent.KNOWLEDGE,
-    Intent.HELP,
-    Intent.SMALLTALK,
-    Intent.FEEDBACK,
-    Intent.LEARN_SKILL,
-    Intent.HANDOVER,
-    Intent.DENY,
-    Intent.APPROVE,
-    Intent.RUN_RUNBOOK,
-]
-
 _URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 _TOKEN = re.compile(r"\w+(?:[-.]\w+)*")
 _NUMBER = re.compile(r"[0-9]{1,9}")
 _GLUED_NUMBER = re.compile(r"([^\W\d_]+)([0-9]{1,9})")
-_SEPARATORS = re.compile(r"[\s\-_.]+")
-
-
-@dataclass(frozen=True)
-class _Hit:
-    """A name found in the message: `name` matched tokens[start:end] with `score`."""
-
-    name: str
-    score: float
-    start: int
-    end: int
-
-
-@dataclass
-class _Names:
-    """The names of one kind found in the message, and the near misses worth suggesting."""
-
-    hits: list[_Hit] = field(default_factory=list)
-    near: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
-    # name -> (score, tokens it was seen in), before `settle` turns it into `near`
-    maybe: dict[str, tuple[float, frozenset[int]]] = field(default_factory=dict)
-
-    def settle(self, taken: set[int]) -> None:
-        """Suggest the near misses, best first, unless their words turned out to be other names."""
-        matched = set(self.names)
-        ranked = sorted(self.maybe.items(), key=lambda kv: (-kv[1][0], kv[0]))
-        self.near = [n for n, (_, at) in ranked if n not in matched and not at <= taken]
-
-    @property
-    def names(self) -> list[str]:
-        return list(dict.fromkeys(hit.name for hit in sorted(self.hits, key=lambda h: h.start)))
-
-
-def _squash(text: str) -> str:
-    return _SEPARATORS.sub("", text.lower())
-
-
-def _parts(name: str) -> list[str]:
-    return [part for part in _SEPARATORS.split(name.lower()) if part]
-
-
-def _swapped(a: str, b: str) -> bool:
-    """Whether a and b differ by one swap of neighbouring letters ("stauts" / "status")."""
-    if len(a) != len(b) or a == b:
-        return False
-    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-    return (
-        len(diff) == 2
-        and diff[1] == diff[0] + 1
-        and a[diff[0]] == b[diff[1]]
-        and (a[diff[1]] == b[diff[0]])
-    )
-
-
-@lru_cache(maxsize=8192)
-def _name_score(said: str, name: str, parts: tuple[str, ...]) -> float:
-    """How well a squashed run of words matches a squashed name (0 when it does not).
-
-    Besides difflib's ratio, every part of the name must be at least 60 % covered by the
-    matching blocks; otherwise a shared part ("check" in "shop check" and `http_check`) would
-    carry the match. Such a score is capped below any threshold (a suggestion at most).
-    """
-    if said == name:
-        return 1.0
-    if _swapped(said, name):
-        return 0.92
-    if len(said) < 3 or abs(len(said) - len(name)) > max(1, len(name) // 4):
-        return 0.0
-    matcher = SequenceMatcher(None, said, name)
-    if matcher.real_quick_ratio() < 0.5 or matcher.quick_ratio() < 0.5:
-        return 0.0  # cheap upper bounds: cannot even be a suggestion
-    ratio = matcher.ratio()
-    owner = [k for k, part in enumerate(parts) for _ in part]  # part index of each letter
-    covered = [0] * len(parts)
-    for block in matcher.get_matching_blocks():
-        for j in range(block.b, block.b + block.size):
-            covered[owner[j]] += 1
-    if any(c < 0.6 * len(part) for c, part in zip(covered, parts, strict=True)):
-        return min(ratio, 0.59)
-    return ratio
-
-
-def _name_threshold(name: str) -> float:
-    return SHORT_NAME_RATIO if len(name) <= 4 else NAME_RATIO
-
-
-def _find_names(tokens: list[str], free: set[int], names: Sequence[str]) -> _Names:
-    """Match `names` against the free tokens; matched spans are removed from `free`."""
-    found = _Names()
-    lowered = {name.lower() for name in names}
-    content = [i for i in sorted(free) if tokens[i] not in STOPWORDS or tokens[i] in lowered]
-    candidates: list[_Hit] = []
-    for name in dict.fromkeys(names):
-        squashed, parts = _squash(name), tuple(_parts(name))
-        if not squashed:
-            continue
-        for a in range(len(content)):
-            for width in range(1, min(len(parts) + 1, 4) + 1):
-                span = content[a : a + width]
-                if len(span) < width or span[-1] - span[0] >= width + 2:
-                    break  # ran out of words, or the words are too far apart to be one name
-                said = "".join(_squash(tokens[i]) for i in span)
-                score = _name_score(said, squashed, parts)
-                if score >= _name_threshold(squashed):
-                    candidates.append(_Hit(name, score, span[0], span[-1] + 1))
-                    continue
-                if score < 0.6 and width == 1 and len(parts) > 1 and said in parts:
-                    score = 0.5  # one part of a longer name: "restart" for restart-api
-                if score >= 0.5 and score > found.maybe.get(name, (0.0, frozenset()))[0]:
-                    found.maybe[name] = (score, frozenset(span))
-    # Best first; a longer span wins a tie ("restart api" over "api").
-    candidates.sort(key=lambda h: (-h.score, -(h.end - h.start), h.start, h.name))
-    for hit in candidates:
-        covered = set(range(hit.start, hit.end))
-        if not covered <= free:
-            rival = next((h for h in found.hits if h.start == hit.start and h.end == hit.end), None)
-            if rival and rival.name != hit.name and rival.score - hit.score < 0.05:
-                found.ambiguous += [n for n in (rival.name, hit.name) if n not in found.ambiguous]
-            continue
-        found.hits.append(hit)
-        free -= covered
-    return found
 
 
 @lru_cache(maxsize=4096)
@@ -451,20 +124,10 @@ def _keyword(token: str) -> tuple[tuple[Intent, float], ...]:
         for word, weight in words.items():
             if len(word) < 4 or abs(len(word) - len(token)) > 2:
                 continue
-            ratio = 0.92 if _swapped(token, word) else SequenceMatcher(None, token, word).ratio()
+            ratio = 0.92 if swapped(token, word) else SequenceMatcher(None, token, word).ratio()
             if ratio >= KEYWORD_RATIO and (best is None or ratio > best[0]):
                 best = (ratio, intent, weight)
     return ((best[1], best[2] * 0.85),) if best else ()
-
-
-@lru_cache(maxsize=8192)
-def _same_word(token: str, word: str) -> bool:
-    """The word itself, or a typo of it (words of four letters or more)."""
-    if token == word:
-        return True
-    if len(word) < 4 or len(token) < 4 or abs(len(word) - len(token)) > 2:
-        return False
-    return _swapped(token, word) or SequenceMatcher(None, token, word).ratio() >= KEYWORD_RATIO
 
 
 def _tokenise(text: str) -> list[str]:
@@ -502,9 +165,9 @@ def _sentiment(tokens: Sequence[str], raw: str) -> int:
         ):
             sign = 0  # only as "thumbs up/down" and "well done"
         elif sign == 0 and len(token) >= 4:
-            if any(_same_word(token, w) for w in GOOD_WORDS if len(w) >= 4):
+            if any(same_word(token, w) for w in GOOD_WORDS if len(w) >= 4):
                 sign = 1
-            elif any(_same_word(token, w) for w in BAD_WORDS if len(w) >= 4):
+            elif any(same_word(token, w) for w in BAD_WORDS if len(w) >= 4):
                 sign = -1
         if sign and any(t in NEGATORS for t in tokens[max(0, i - 2) : i]):
             sign = -sign
@@ -530,10 +193,10 @@ class _Parse:
 
     tokens: list[str]
     url: str | None
-    runbooks: _Names
-    skills: _Names
-    agents: _Names
-    targets: _Names
+    runbooks: FoundNames
+    skills: FoundNames
+    agents: FoundNames
+    targets: FoundNames
     numbers: list[str]
     scores: dict[Intent, float]
     used: set[int]  # tokens that were keywords, phrases or names
@@ -547,10 +210,10 @@ def _read(text: str, context: Context) -> _Parse:
     tokens = _tokenise(rest)
     free = set(range(len(tokens)))
 
-    runbooks = _find_names(tokens, free, context.runbooks)
-    skills = _find_names(tokens, free, context.skills)
-    agents = _find_names(tokens, free, context.agents)
-    targets = _find_names(tokens, free, context.targets)
+    runbooks = find_names(tokens, free, context.runbooks)
+    skills = find_names(tokens, free, context.skills)
+    agents = find_names(tokens, free, context.agents)
+    targets = find_names(tokens, free, context.targets)
     used = set(range(len(tokens))) - free
     for names in (runbooks, skills, agents, targets):
         names.settle(used)
@@ -570,7 +233,7 @@ def _read(text: str, context: Context) -> _Parse:
         for a in range(len(tokens) - n + 1):
             span = range(a, a + n)
             if all(i in free for i in span) and all(
-                _same_word(tokens[i], w) for i, w in zip(span, phrase, strict=True)
+                same_word(tokens[i], w) for i, w in zip(span, phrase, strict=True)
             ):
                 scores[intent] += weight
                 free -= set(span)

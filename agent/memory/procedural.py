@@ -1,0 +1,145 @@
+"""Procedural memory: the steps that resolved a kind of situation, versioned, per agent.
+
+What a procedure is and how it is chosen, run and improved is pure (`agent.memory.procedures`);
+this module keeps an agent's procedures in step with the file: loaded once, stored when new,
+their success counts saved after each run, and a better version stored beside the old one (kept,
+inactive) when consolidation finds one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from agent.memory.backend import MemoryBackend
+from agent.memory.items import MemoryItem, timestamp
+from agent.memory.procedures import Procedure, Step, best_procedure, optimize
+from storage.tables import ProcedureRow
+
+#: Sources kept per procedure (the newest).
+MAX_SOURCES = 50
+
+
+class ProceduralMemory:
+    """One agent's procedures: store, choose, keep score, optimise, list."""
+
+    def __init__(self, agent_id: int, backend: MemoryBackend) -> None:
+        self.agent_id = agent_id
+        self._b = backend
+        self._procedures: list[Procedure] | None = None
+
+    async def all(self) -> list[Procedure]:
+        """Every procedure, superseded versions included, loaded from the file once."""
+        if self._procedures is None:
+            rows = await self._b.procedures.list(self.agent_id, include_inactive=True)
+            self._procedures = [_procedure(r) for r in rows]
+        return self._procedures
+
+    async def best(self, situation: str) -> Procedure | None:
+        return best_procedure(await self.all(), situation)
+
+    async def store(
+        self, situation: str, steps: Sequence[Step], sources: Sequence[int] = ()
+    ) -> Procedure:
+        """Keep a sequence of steps that worked; the same steps again reuse the stored one."""
+        known = await self.all()
+        signature = tuple(s.action for s in steps)
+        for procedure in known:
+            if (
+                procedure.active
+                and procedure.situation == situation
+                and (procedure.signature == signature)
+            ):
+                return procedure
+        procedure = Procedure(situation=situation, steps=list(steps), sources=list(sources))
+        return await self._insert(procedure)
+
+    async def _insert(self, procedure: Procedure) -> Procedure:
+        now = self._b.clock()
+        row = await self._b.procedures.add(
+            ProcedureRow(
+                agent_id=self.agent_id,
+                situation=procedure.situation,
+                steps=json.dumps([s.as_dict() for s in procedure.steps]),
+                version=procedure.version,
+                parent_id=procedure.parent_id,
+                successes=procedure.successes,
+                failures=procedure.failures,
+                sources=json.dumps(procedure.sources[-MAX_SOURCES:]),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        procedure.id = row.id
+        (await self.all()).append(procedure)
+        return procedure
+
+    async def save_stats(self, procedure: Procedure) -> None:
+        assert procedure.id is not None
+        await self._b.procedures.save_stats(
+            procedure.id,
+            json.dumps([s.as_dict() for s in procedure.steps]),
+            procedure.successes,
+            procedure.failures,
+            self._b.clock(),
+        )
+
+    async def optimize(self, procedure: Procedure) -> Procedure | None:
+        """Store a better version (old one kept, inactive); None when nothing improved."""
+        better = optimize(procedure)
+        if better is None:
+            return None
+        assert procedure.id is not None
+        await self._b.procedures.deactivate(procedure.id, self._b.clock())
+        procedure.active = False
+        return await self._insert(better)
+
+    async def optimize_all(self) -> int:
+        """Optimise every active procedure; how many got a better version."""
+        optimized = 0
+        for procedure in [p for p in await self.all() if p.active]:
+            if await self.optimize(procedure) is not None:
+                optimized += 1
+        return optimized
+
+    async def count(self) -> int:
+        return sum(1 for p in await self.all() if p.active)
+
+    def items(self, procedures: Sequence[Procedure]) -> list[MemoryItem]:
+        items = []
+        for p in procedures:
+            assert p.id is not None
+            state = "" if p.active else " (superseded)"
+            items.append(
+                MemoryItem(
+                    kind="procedural",
+                    id=p.id,
+                    summary=f"{p.situation}: {' -> '.join(p.signature)} v{p.version}{state}, "
+                    f"{p.successes} ok / {p.failures} failed",
+                    ts=timestamp(self._b.clock()),
+                    details={
+                        "situation": p.situation,
+                        "steps": [s.as_dict() for s in p.steps],
+                        "version": p.version,
+                        "parent_id": p.parent_id,
+                        "active": p.active,
+                        "success_rate": round(p.success_rate, 3),
+                    },
+                    sources=p.sources,
+                )
+            )
+        return items
+
+
+def _procedure(row: ProcedureRow) -> Procedure:
+    return Procedure(
+        situation=row.situation,
+        steps=[Step.from_dict(s) for s in json.loads(row.steps)],
+        id=row.id,
+        version=row.version,
+        parent_id=row.parent_id,
+        active=bool(row.active),
+        successes=row.successes,
+        failures=row.failures,
+        sources=json.loads(row.sources),
+    )
