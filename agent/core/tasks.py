@@ -24,12 +24,20 @@ CHECK = re.compile(r"^\s*check\s+([A-Za-z][\w.-]*)\s*$", re.IGNORECASE)
 RUN = re.compile(r"^\s*run\s+([A-Za-z][\w.-]*)(?:\s+on\s+([A-Za-z][\w.-]*))?\s*$", re.IGNORECASE)
 HELP = "try 'check TARGET', 'check https://URL' or 'run RUNBOOK [on TARGET]'"
 
+TaskStatus = Literal["succeeded", "failed", "awaiting_approval"]
+#: How an outcome reads to whoever gave the task; anything else counts as failed.
+_TASK_STATUS: dict[str, TaskStatus] = {
+    "succeeded": "succeeded",
+    "resolved": "succeeded",
+    "awaiting_approval": "awaiting_approval",
+}
+
 
 class TaskResult(BaseModel):
     """`webops task --json`."""
 
     task_id: str
-    status: Literal["succeeded", "failed", "awaiting_approval"]
+    status: TaskStatus
     result: dict[str, Any] | None
     explanation: dict[str, Any]
     summary: str
@@ -84,16 +92,11 @@ async def stimulus_for(text: str, ops: Ops) -> Stimulus:
 
 
 def task_result(outcome: Outcome) -> TaskResult:
-    mapping = {
-        "succeeded": "succeeded",
-        "resolved": "succeeded",
-        "awaiting_approval": "awaiting_approval",
-    }
-    status = mapping.get(outcome.status, "failed")
+    status = _TASK_STATUS.get(outcome.status, "failed")
     result = outcome.result.model_dump(mode="json") if outcome.result else None
     return TaskResult(
         task_id=uuid.uuid4().hex[:12],
-        status=status,  # type: ignore[arg-type]
+        status=status,
         result=result,
         explanation=outcome.decision.explanation.model_dump(mode="json"),
         summary=outcome.summary if status != "failed" or not result else result["detail"],

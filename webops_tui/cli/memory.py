@@ -33,10 +33,7 @@ def memory(
 
     Example: webops memory anna --search "shop slow" --limit 5 --json
     """
-    items = with_kernel(
-        ctx,
-        lambda k: k.memory(name, kind, search, limit),  # type: ignore[arg-type]
-    )
+    items = with_kernel(ctx, lambda k: k.memory(name, kind, search, limit))
     if as_json:
         emit_json([item.model_dump(mode="json", exclude={"details"}) for item in items])
         return

@@ -10,7 +10,8 @@ from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 
 if TYPE_CHECKING:
-    from agent.core.kernel import AgentStatus, Kernel
+    from agent.core.kernel import Kernel
+    from agent.core.views import AgentStatus
 
 
 def _bar(value: float, width: int = 20) -> str:
