@@ -13,18 +13,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from agent.core.agent import WebOpsAgent
+from agent.core.agent import AgentHost, WebOpsAgent
 from agent.core.audit_trail import AuditTrail
-from agent.core.config import KernelConfig
 from agent.core.views import ApprovalStatus, ApprovalView
 from agent.decision.reasoning import Decision
-from agent.decision.risk import RiskLevel
 from agent.errors import Conflict, NotFound
-from agent.events import ApprovalDecided, ApprovalRequested, EventBus
+from agent.events import ApprovalDecided, ApprovalRequested
 from agent.fresh import Fresh
 from agent.memory.learning import Feedback
 from agent.mind.emotions import Appraisal
-from agent.skills.actions import ActionRegistry, ActionRequest
+from agent.skills.actions import ActionRequest
 from agent.skills.autonomy import earned_autonomy
 from storage.database import Database
 from storage.repositories.approvals import ApprovalRepository
@@ -39,27 +37,20 @@ class ApprovalGate:
         self,
         database: Database,
         audit: AuditTrail,
-        bus: EventBus,
-        actions: ActionRegistry,
-        config: Callable[[], KernelConfig],
-        clock: Callable[[], float],
+        host: AgentHost,
         load: Callable[[str], Awaitable[WebOpsAgent]],
-        mark_dirty: Callable[[WebOpsAgent], None],
     ) -> None:
+        """`host` is the kernel: its bus, actions, clock, threshold and dirty marks."""
         self._repository = ApprovalRepository(database)
         self._audit = audit
-        self._bus = bus
-        self._actions = actions
-        self._config = config
-        self._clock = clock
+        self._host = host
+        self._bus = host.bus
         self._load = load
-        self._mark_dirty = mark_dirty
         #: What every chat turn needs to know, kept for a second (see `agent.fresh`).
         self._pending_ids = Fresh(self._read_pending_ids, HOT_READ_S)
 
-    @property
-    def threshold(self) -> RiskLevel:
-        return self._config().approval_threshold
+    def _clock(self) -> float:
+        return self._host.clock()
 
     async def request(self, agent: WebOpsAgent, request: ActionRequest, decision: Decision) -> int:
         """File `request` for a human's decision; returns the approval's id."""
@@ -124,7 +115,7 @@ class ApprovalGate:
         if request.situation:
             agent.memory.learner.feedback(request.situation, request.action, Feedback.APPROVE)
         result = await agent.act(request, approved=True)
-        self._mark_dirty(agent)
+        self._host.mark_dirty(agent)
         await self._repository.transition(
             approval_id,
             "approved",
@@ -184,7 +175,7 @@ class ApprovalGate:
     def autonomy(self, agent: WebOpsAgent, skill: str) -> tuple[bool, str]:
         """Whether the skill's actions above the threshold may skip the gate (granted when
         any of them earned it), and why."""
-        actions, threshold = self._actions, self.threshold
+        actions, threshold = self._host.actions, self._host.threshold
         risky = [
             (name, kind, counts)
             for (name, kind), counts in agent.records.items()

@@ -17,12 +17,14 @@ way round).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from agent.core import views
 from agent.core.agent import WebOpsAgent
 from agent.core.approvals import ApprovalGate
 from agent.core.audit_trail import AuditTrail
@@ -34,19 +36,7 @@ from agent.core.roster import Roster
 from agent.core.stimulus import Outcome, Stimulus
 from agent.core.supervisor import Supervisor
 from agent.core.tokens import IssuedToken, Tokens, TokenView
-from agent.core.views import (
-    AgentStatus,
-    ApprovalStatus,
-    ApprovalView,
-    KernelHealth,
-    RecordView,
-    agent_status,
-    browse_memory,
-    find_memory,
-    memory_query,
-    recall_weights,
-    skill_views,
-)
+from agent.core.views import AgentStatus, ApprovalStatus, ApprovalView, KernelHealth, RecordView
 from agent.core.write_behind import Rows, WriteBehind
 from agent.decision.reasoning import Decision
 from agent.decision.risk import RiskLevel
@@ -74,6 +64,8 @@ if TYPE_CHECKING:
     from agent.core.tasks import TaskResult
 
 __all__ = ["AgentStatus", "ApprovalView", "Kernel", "KernelConfig", "RecordView"]
+
+logger = logging.getLogger("webops.kernel")
 
 
 class Kernel:
@@ -109,16 +101,7 @@ class Kernel:
         settings = self._settings
         self.roster = Roster(database, self, self.skill_registry, settings, clock)
         self.memory_backend = self.roster.memory
-        self.gate = ApprovalGate(
-            database,
-            self.audit_trail,
-            self.bus,
-            self.actions,
-            settings,
-            clock,
-            self.load_agent,
-            self.mark_dirty,
-        )
+        self.gate = ApprovalGate(database, self.audit_trail, self, self.load_agent)
         self._emotions = Emotions(self.roster.agents, self.roster.rows)
         self.write_behind = WriteBehind(
             [
@@ -165,6 +148,7 @@ class Kernel:
         except BaseException:
             await kernel.database.close()
             raise
+        logger.info("kernel opened on %s", path)
         return kernel
 
     async def close(self) -> None:
@@ -177,6 +161,12 @@ class Kernel:
         await self.tokens.settle()
         await self.flush()
         await self.database.close()
+        health = self.health()
+        logger.info(
+            "kernel closed (%d flush errors, %d event errors survived)",
+            health.flush_errors,
+            health.event_errors,
+        )
 
     async def __aenter__(self) -> Kernel:
         return self
@@ -268,22 +258,26 @@ class Kernel:
     # -- views (views.py) --------------------------------------------------------------------
 
     async def skills(self, name: str) -> list[SkillView]:
-        return skill_views(await self.load_agent(name), self.gate.autonomy)
+        return views.skill_views(await self.load_agent(name), self.gate.autonomy)
 
     async def status(self, name: str) -> AgentStatus:
         agent = await self.load_agent(name)
-        return await agent_status(agent, skill_views(agent, self.gate.autonomy), self.health())
+        return await views.agent_status(
+            agent, views.skill_views(agent, self.gate.autonomy), self.health()
+        )
 
     async def memory(
         self, name: str, kind: str | None = None, search: str | None = None, limit: int = 20
     ) -> list[MemoryItem]:
         """`webops memory`: recall by similarity when searching, newest first otherwise."""
-        checked = memory_query(kind, limit)
+        checked = views.memory_query(kind, limit)
         memory = (await self.load_agent(name)).memory
-        return await browse_memory(memory, checked, search, limit, recall_weights(self.config))
+        return await views.browse_memory(
+            memory, checked, search, limit, views.recall_weights(self.config)
+        )
 
     async def memory_item(self, name: str, kind: MemoryKind, item_id: int) -> MemoryItem:
-        return await find_memory((await self.load_agent(name)).memory, kind, item_id)
+        return await views.find_memory((await self.load_agent(name)).memory, kind, item_id)
 
     async def conversation(self, name: str, operator: str, limit: int = 50) -> list[Message]:
         """The chat between the agent and this operator, oldest first (see conversation.py)."""

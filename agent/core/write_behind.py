@@ -8,9 +8,9 @@ clears their flags), `write(rows)` stores them, `restore(rows)` marks them dirty
 that fails, or is cancelled half-way, restores its rows and re-raises: nothing is ever lost, the
 next flush tries again.
 
-A failed periodic flush (a file locked by another process for longer than the busy timeout, a
-full disk) is logged on `webops.kernel` with its traceback and counted; the counts show in
-`webops status`.
+A failed flush (a file locked by another process for longer than the busy timeout, a full disk)
+is logged on `webops.kernel` with its traceback and counted; the counts show in `webops status`.
+The periodic flush then carries on; whoever asked for a flush (`webops audit`) gets the error.
 """
 
 from __future__ import annotations
@@ -81,10 +81,18 @@ class WriteBehind:
 
     async def flush(self) -> None:
         """Write everything dirty, source by source; the first failure stops it and raises
-        (the failed source keeps its rows, the later ones were not taken)."""
+        (the failed source keeps its rows, the later ones were not taken). A failure is logged
+        and counted here, whoever asked for the flush."""
         async with self._lock:
-            for source in self.sources:
-                await source.flush()
+            try:
+                for source in self.sources:
+                    await source.flush()
+            except Exception as exc:  # not a cancellation: that is no failure of the file
+                self.errors += 1
+                self.last_error = str(exc) or type(exc).__name__
+                self.last_error_at = time.monotonic()
+                logger.exception("write-behind flush failed; the changes stay in memory")
+                raise
 
     def start(self) -> None:
         if self._task is None:
@@ -100,10 +108,5 @@ class WriteBehind:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._interval_s())
-            try:
+            with contextlib.suppress(Exception):  # logged and counted; retried next time
                 await self.flush()
-            except Exception as exc:  # a busy file: the data stays dirty and is retried
-                self.errors += 1
-                self.last_error = str(exc) or type(exc).__name__
-                self.last_error_at = time.monotonic()
-                logger.exception("write-behind flush failed; the changes stay in memory")

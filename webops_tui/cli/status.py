@@ -48,6 +48,14 @@ def _render(status: AgentStatus) -> None:
         f"{r.actions_last_minute}/{r.limits.actions_per_minute} in the last minute, "
         f"timeout {r.limits.action_timeout_s:g} s"
     )
+    k = status.kernel
+    if k.troubled:
+        out.print(
+            f"kernel: {k.flush_errors} failed flushes, {k.event_errors} failed event "
+            f"subscribers (see --log-file); last: {k.last_error}",
+            markup=False,
+            style="yellow",
+        )
 
 
 def status(
