@@ -13,11 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.core.kernel import Kernel
+from agent.core.kernel import Kernel, KernelConfig
+from agent.core.write_behind import Rows
 from agent.events import KernelEvent
 from agent.mind.emotions import Appraisal
 from storage.database import Database
 from tests.conftest import CliRunner
+from tests.service import ControlledService, define_shop
 from webops_tui.api.app import create_app
 from webops_tui.cli.status import _render
 
@@ -126,3 +128,64 @@ def test_log_file_option_and_environment_variable_write_the_log_not_the_terminal
     monkeypatch.setenv("WEBOPS_LOG_LEVEL", "chatty")
     bad = cli("status", "anna")
     assert bad.code == 2 and "unknown log level 'chatty'" in bad.err
+
+
+#: Where each write-behind source writes (emotions and reflection progress: the agent row).
+TABLES = (
+    "audit",
+    "check_sample",
+    "relationship",
+    "episode",
+    "action_record",
+    "action_value",
+    "skill",
+)
+
+
+async def test_every_write_behind_source_keeps_its_rows_when_its_write_fails(
+    db_path: Path, service: ControlledService
+) -> None:
+    database = await Database.open(db_path, busy_timeout_ms=20)
+    config = KernelConfig(flush_interval_s=3600.0)  # only the flushes below
+    async with Kernel(database, config=config) as kernel:
+        await define_shop(kernel, service)
+        await kernel.create_agent("anna", "bold")
+        await kernel.task("anna", "check shop")  # a record, a skill, a sample, an audit entry
+        anna = await kernel.load_agent("anna")
+        anna.memory.learner.observe("shop:slow", "fix-shop", 1.0)
+        kernel.relationships.record_feedback("anna", "operator:alice", True, kernel.clock())
+        failed = []
+        for step in kernel.write_behind.sources:
+            if not isinstance(step, Rows):
+                continue  # the message bus: its own tests
+            other = sqlite3.connect(db_path, isolation_level=None)
+            try:
+                other.execute("BEGIN EXCLUSIVE")
+                with pytest.raises(Exception, match="busy"):
+                    await step.flush()
+                failed.append(type(step.source).__name__)
+            finally:
+                other.rollback()
+                other.close()
+        assert kernel.health().flush_errors == 0  # single steps: not a kernel flush
+        await kernel.flush()
+    assert failed == [
+        "AuditTrail",
+        "CheckSamples",
+        "RelationshipRows",
+        "Episodes",
+        "Emotions",
+        "ReflectionProgress",
+        "Records",
+        "LearnedValues",
+        "Skills",
+    ]
+    with sqlite3.connect(db_path) as conn:
+        count = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES
+        }
+        pending, at = conn.execute(
+            "SELECT importance_since_reflection, emotions_at FROM agent"
+        ).fetchone()
+    assert all(count.values()), count
+    assert pending > 0 and at > 0
