@@ -4,15 +4,15 @@ A thin façade: it owns the database for its lifetime (opened in `open`, closed 
 composes the services that do the work, one job each:
 
 - `Roster` (roster.py): which agents exist; each loaded from its rows once and kept.
+- `Supervisor` (supervisor.py): the running agents, their loops and mail readers.
 - `ApprovalGate` (approvals.py): risky actions waiting for a human, decided once, audited.
 - `AuditTrail` (audit_trail.py): what goes into the hash-chained audit log, and when.
 - `WriteBehind` (write_behind.py, dirty_rows.py): what changes many times a second lives in
   memory and is flushed every `flush_interval_s` (and on close).
 - views.py: the read models the shells render (`AgentStatus`, `ApprovalView`, ...).
 
-It also supervises the running agents (their loops and mail readers) and is the `AgentHost`
-that agents report to. Chat lives in conversation.py, which drives the kernel (not the other
-way round).
+It is also the `AgentHost` that agents report to. Chat (conversation.py) and tasks (tasks.py)
+drive the kernel; the kernel never imports them at module level.
 """
 
 from __future__ import annotations

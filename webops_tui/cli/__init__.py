@@ -87,7 +87,6 @@ def root(
             help="Append the kernel's log (failures it survived) to this file; "
             "WEBOPS_LOG_LEVEL sets the level (default INFO).",
             show_default=False,
-            dir_okay=False,
         ),
     ] = None,
     version: Annotated[
