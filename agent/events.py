@@ -2,14 +2,19 @@
 
 Subscribers are plain callables run synchronously on the kernel's event loop; they must be
 quick (the workbench posts a Textual message and returns). A subscriber that raises is
-dropped from nothing and breaks nothing: the error is counted and the event goes on.
+dropped from nothing and breaks nothing: the error is logged (on `webops.events`, with its
+traceback), counted for `webops status`, and the event goes on to the others.
 `listen()` gives an async iterator over a bounded queue for consumers that want to await.
+
+The `webops` loggers have a `NullHandler`, so nothing reaches the terminal (the workbench owns
+the screen) unless a shell configures a handler (`webops --log-file`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
@@ -17,6 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.mind.mood import Mood
+
+logging.getLogger("webops").addHandler(logging.NullHandler())
+logger = logging.getLogger("webops.events")
 
 
 class KernelEvent(BaseModel):
@@ -140,6 +148,9 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self.subscriber_errors = 0
+        self.last_error = ""
+        #: `time.monotonic()` of the last error, to tell which of the kernel's errors is newest.
+        self.last_error_at = -float("inf")
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call `subscriber` with every event from now on; returns the unsubscribe function."""
@@ -160,8 +171,11 @@ class EventBus:
         for subscriber in tuple(self._subscribers):
             try:
                 subscriber(event)
-            except Exception:
+            except Exception as exc:
                 self.subscriber_errors += 1
+                self.last_error = f"a subscriber to {event.kind}: {type(exc).__name__}: {exc}"
+                self.last_error_at = time.monotonic()
+                logger.exception("an event subscriber failed on %s (%r)", event.kind, subscriber)
 
     @contextlib.asynccontextmanager
     async def listen(self, maxsize: int = 10_000) -> AsyncIterator[asyncio.Queue[KernelEvent]]:

@@ -19,7 +19,7 @@ from agent.mind.mood import Mood
 from agent.social.language.catalog import translator
 from agent.social.language.generate import ReplyMeaning, Style, generate
 from agent.social.language.understand import Context, Intent, Meaning, understand
-from agent.social.messaging import OPERATOR_PREFIX
+from agent.social.messaging import MessageBus, as_operator
 
 if TYPE_CHECKING:
     from agent.core.agent import WebOpsAgent
@@ -67,7 +67,7 @@ async def chat(
     reply = generate(
         ReplyMeaning(key=key, params=params), style, seed=kernel.config.seed + agent.id
     )
-    await kernel.record_chat(agent, operator, text, reply, meaning, lang)
+    await record_chat(kernel.messages, agent.name, operator, text, reply, meaning, lang)
     await agent.memory.remember(
         "conversation",
         f"{operator}: {text} / {name}: {reply}",
@@ -86,9 +86,22 @@ async def chat(
     )
 
 
-def as_operator(name: str) -> str:
-    """Operators are named "operator:<who>" on the bus, so their conversations pair up."""
-    return name if name.startswith(OPERATOR_PREFIX) else f"{OPERATOR_PREFIX}{name}"
+async def record_chat(
+    messages: MessageBus,
+    agent: str,
+    operator: str,
+    text: str,
+    reply: str,
+    meaning: Meaning,
+    lang: str,
+) -> None:
+    """Both turns of a chat exchange, in the agent's conversation with this operator (read
+    back by `Kernel.conversation`)."""
+    details = {"intent": str(meaning.intent), "entities": meaning.entities}
+    await messages.send_message(operator, agent, text, kind="chat", meaning=details, lang=lang)
+    await messages.receive_message(agent, timeout=0)
+    await messages.send_message(agent, operator, reply, kind="chat", lang=lang)
+    await messages.receive_message(operator, timeout=0)
 
 
 def strongest_emotion(agent: WebOpsAgent) -> tuple[str, float]:

@@ -24,8 +24,13 @@ CHECK = re.compile(r"^\s*check\s+([A-Za-z][\w.-]*)\s*$", re.IGNORECASE)
 RUN = re.compile(r"^\s*run\s+([A-Za-z][\w.-]*)(?:\s+on\s+([A-Za-z][\w.-]*))?\s*$", re.IGNORECASE)
 HELP = "try 'check TARGET', 'check https://URL' or 'run RUNBOOK [on TARGET]'"
 
-
 TaskStatus = Literal["succeeded", "failed", "awaiting_approval"]
+#: How an outcome reads to whoever gave the task; anything else counts as failed.
+_TASK_STATUS: dict[str, TaskStatus] = {
+    "succeeded": "succeeded",
+    "resolved": "succeeded",
+    "awaiting_approval": "awaiting_approval",
+}
 
 
 class TaskResult(BaseModel):
@@ -87,12 +92,7 @@ async def stimulus_for(text: str, ops: Ops) -> Stimulus:
 
 
 def task_result(outcome: Outcome) -> TaskResult:
-    mapping: dict[str, TaskStatus] = {
-        "succeeded": "succeeded",
-        "resolved": "succeeded",
-        "awaiting_approval": "awaiting_approval",
-    }
-    status: TaskStatus = mapping.get(outcome.status, "failed")
+    status = _TASK_STATUS.get(outcome.status, "failed")
     result = outcome.result.model_dump(mode="json") if outcome.result else None
     return TaskResult(
         task_id=uuid.uuid4().hex[:12],

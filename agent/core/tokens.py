@@ -25,7 +25,6 @@ from pydantic import BaseModel
 
 from agent.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from agent.fresh import Fresh
-from storage.errors import DuplicateKey
 from storage.repositories.tokens import TokenRepository
 from storage.tables import ApiTokenRow
 
@@ -116,10 +115,7 @@ class Tokens:
             token_hash=hash_token(token),
             created_at=self._clock(),
         )
-        try:
-            row = await self._rows.add(row)
-        except DuplicateKey as exc:  # two creates racing for one name
-            raise AlreadyExists(exc.message) from None
+        row = await self._rows.add(row)  # a taken name raises DuplicateKey, an AlreadyExists
         return IssuedToken(**TokenView.from_row(row).model_dump(), token=token)
 
     async def list(self) -> list[TokenView]:

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.decision.risk import RiskLevel
-from agent.errors import AlreadyExists, InvalidInput, NotFound
+from agent.errors import InvalidInput, NotFound
 from agent.fresh import Fresh
 from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetSpec, load_toml
 from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
-from storage.errors import DuplicateKey
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.runbooks import RunbookRepository
 from storage.repositories.targets import TargetRepository
@@ -106,10 +105,9 @@ class Ops:
             created_at=now,
             updated_at=now,
         )
-        try:
-            await (self._targets.replace(row) if replace else self._targets.add(row))
-        except DuplicateKey as exc:
-            raise AlreadyExists(exc.message) from None
+        await (
+            self._targets.replace(row) if replace else self._targets.add(row)
+        )  # a taken name raises DuplicateKey, an AlreadyExists
         self.targets[spec.name] = spec
         return spec
 
@@ -161,10 +159,9 @@ class Ops:
             created_at=now,
             updated_at=now,
         )
-        try:
-            await (self._runbooks.replace(row) if replace else self._runbooks.add(row))
-        except DuplicateKey as exc:
-            raise AlreadyExists(exc.message) from None
+        await (
+            self._runbooks.replace(row) if replace else self._runbooks.add(row)
+        )  # a taken name raises DuplicateKey, an AlreadyExists
         self.runbooks[spec.name] = spec
         self._register_runbook(spec)
         return spec

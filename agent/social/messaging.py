@@ -34,6 +34,12 @@ from storage.tables import MessageRow
 #: How operators are named on the bus ("operator:alice"), as the CLI and the workbench do.
 OPERATOR_PREFIX = "operator:"
 
+
+def as_operator(name: str) -> str:
+    """Operators are named "operator:<who>" on the bus, so their conversations pair up."""
+    return name if name.startswith(OPERATOR_PREFIX) else f"{OPERATOR_PREFIX}{name}"
+
+
 MessageKind = Literal["direct", "broadcast", "chat"]
 
 

@@ -7,7 +7,9 @@ leaves a gap in the ids (a rowid table numbers new rows max(id) + 1, so nothing 
 gaps). What a chain alone cannot show is the newest entries being cut off the end, or the whole
 log being rewritten by someone with write access: that needs the last hash kept elsewhere.
 
-There is no update or delete here on purpose.
+There is no update or delete here on purpose. Entries leave as `AuditEntry` (a plain pydantic
+model), never as the table's row, so the API and the CLI show what was recorded, not a session's
+object.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -56,6 +59,27 @@ def entry_hash(
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class AuditEntry(BaseModel):
+    """One entry as stored: `webops audit --json` rows and `GET /api/audit`.
+
+    `detail` stays the canonical JSON text that was hashed, so anyone can re-check `hash`.
+    """
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    ts: float
+    actor: str
+    event: str
+    agent: str | None = None
+    action: str | None = None
+    target: str | None = None
+    detail: str = "{}"
+    why: str = ""
+    prev_hash: str
+    hash: str
 
 
 @dataclass(frozen=True)
@@ -186,7 +210,7 @@ class AuditRepository:
         detail: dict[str, Any] | None = None,
         why: str = "",
         ts: float,
-    ) -> AuditRow:
+    ) -> AuditEntry:
         """Add one entry at the end of the chain and return it as stored.
 
         Reading the last hash and inserting share one write transaction, which on SQLite
@@ -209,7 +233,7 @@ class AuditRepository:
             row = AuditRow(**values)
             session.add(row)
             await session.flush()
-        return row
+            return AuditEntry.model_validate(row)
 
     async def append_many(self, entries: Sequence[dict[str, Any]]) -> None:
         """Append several entries (each with `append`'s keyword arguments) in one transaction.
@@ -224,14 +248,14 @@ class AuditRepository:
             conn = await session.connection()
             await conn.execute(insert(AuditRow), _chain(await _last_hash(conn), prepared))
 
-    async def list(self, limit: int = 100, agent: str | None = None) -> list[AuditRow]:
+    async def list(self, limit: int = 100, agent: str | None = None) -> list[AuditEntry]:
         """The newest `limit` entries, newest first, optionally only those about `agent`."""
         query = select(AuditRow)
         if agent is not None:
             query = query.where(col(AuditRow.agent) == agent)
         query = query.order_by(col(AuditRow.id).desc()).limit(limit)
         async with self._db.session() as session:
-            return list(await session.exec(query))
+            return [AuditEntry.model_validate(row) for row in await session.exec(query)]
 
     async def count(self) -> int:
         async with self._db.session() as session:

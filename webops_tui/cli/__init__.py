@@ -6,6 +6,7 @@ Heavy modules (SQLAlchemy, Textual, numpy) are imported inside the commands that
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from agent.errors import WebopsError
 from webops_tui import __version__
 from webops_tui.cli import actions, agents, autonomy, chat, memory, ops, serve, status, tokens
 from webops_tui.cli.output import error_line
-from webops_tui.cli.runtime import settings_of
+from webops_tui.cli.runtime import log_to, settings_of
 from webops_tui.paths import default_db_path
 
 if TYPE_CHECKING:
@@ -78,6 +79,16 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            envvar="WEBOPS_LOG",
+            help="Append the kernel's log (failures it survived) to this file; "
+            "WEBOPS_LOG_LEVEL sets the level (default INFO).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -87,6 +98,8 @@ def root(
 ) -> None:
     from webops_tui.config import Settings
 
+    if log_file is not None:
+        log_to(log_file, os.environ.get("WEBOPS_LOG_LEVEL"))
     ctx.obj = Settings.resolve(db, debug=debug, config_path=config)
     if ctx.invoked_subcommand is None:
         _open_workbench(ctx.obj)

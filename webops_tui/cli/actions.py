@@ -111,7 +111,7 @@ def audit(
         return
     rows = with_kernel(ctx, lambda k: k.audit_entries(limit, agent))
     if as_json:
-        emit_json([r.model_dump() for r in rows])
+        emit_json(rows)
         return
     from rich.table import Table
 

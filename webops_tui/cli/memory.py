@@ -33,9 +33,7 @@ def memory(
 
     Example: webops memory anna --search "shop slow" --limit 5 --json
     """
-    from agent.memory.items import memory_kind
-
-    items = with_kernel(ctx, lambda k: k.memory(name, memory_kind(kind), search, limit))
+    items = with_kernel(ctx, lambda k: k.memory(name, kind, search, limit))
     if as_json:
         emit_json([item.model_dump(mode="json", exclude={"details"}) for item in items])
         return

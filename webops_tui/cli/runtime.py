@@ -1,8 +1,9 @@
-"""Run one kernel call from a synchronous typer command."""
+"""Run one kernel call from a synchronous typer command, and send its log where asked."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
@@ -30,3 +31,32 @@ def with_kernel(ctx: typer.Context, call: Callable[[Kernel], Awaitable[T]]) -> T
             return await call(kernel)
 
     return asyncio.run(run())
+
+
+#: The levels `WEBOPS_LOG_LEVEL` may name.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_to(path: Path, level: str | None) -> None:
+    """Append the kernel's log (`webops.*`: failures it survived, with their tracebacks) to
+    `path` at `level` (default INFO). Nothing is ever logged to the terminal: the workbench
+    owns the screen, and a script reads stdout."""
+    import logging
+
+    from agent.errors import InvalidInput
+
+    name = (level or "INFO").strip().upper()
+    if name not in LOG_LEVELS:
+        raise InvalidInput(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write the log file {path}: {exc.strerror}") from None
+    handler.set_name("webops-log-file")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("webops")
+    for old in [h for h in logger.handlers if h.get_name() == handler.get_name()]:
+        logger.removeHandler(old)  # one file at a time, however often `main` runs in a process
+        old.close()
+    logger.addHandler(handler)
+    logger.setLevel(name)

@@ -10,7 +10,8 @@ from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 
 if TYPE_CHECKING:
-    from agent.core.kernel import AgentStatus, Kernel
+    from agent.core.kernel import Kernel
+    from agent.core.views import AgentStatus
 
 
 def _bar(value: float, width: int = 20) -> str:
@@ -47,6 +48,14 @@ def _render(status: AgentStatus) -> None:
         f"{r.actions_last_minute}/{r.limits.actions_per_minute} in the last minute, "
         f"timeout {r.limits.action_timeout_s:g} s"
     )
+    k = status.kernel
+    if k.troubled:
+        out.print(
+            f"kernel: {k.flush_errors} failed flushes, {k.event_errors} failed event "
+            f"subscribers (see --log-file); last: {k.last_error}",
+            markup=False,
+            style="yellow",
+        )
 
 
 def status(

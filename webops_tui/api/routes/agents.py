@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.conversation import ChatReply
 from agent.core.conversation import chat as talk
-from agent.core.kernel import AgentStatus
 from agent.core.tasks import TaskResult
+from agent.core.views import AgentStatus
 from agent.memory.memory import MemoryItem
 from agent.mind.profile import AgentProfile
 from agent.skills.proficiency import SkillView

@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from agent.core.kernel import ApprovalView
-from storage.repositories.audit import AuditVerification
-from storage.tables import AuditRow
+from agent.core.views import ApprovalView
+from storage.repositories.audit import AuditEntry, AuditVerification
 from webops_tui.api.auth import KernelDep, Operator, Viewer
 
 router = APIRouter(prefix="/api", tags=["approvals"])
@@ -42,14 +41,14 @@ async def deny(approval_id: ApprovalId, caller: Operator, kernel: KernelDep) -> 
     return await kernel.deny(approval_id, by=caller.actor)
 
 
-@router.get("/audit", tags=["audit"], response_model=list[AuditRow] | AuditVerification)
+@router.get("/audit", tags=["audit"], response_model=list[AuditEntry] | AuditVerification)
 async def audit(
     _: Viewer,
     kernel: KernelDep,
     verify: bool = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
     agent: str | None = None,
-) -> list[AuditRow] | AuditVerification:
+) -> list[AuditEntry] | AuditVerification:
     """Entries, newest first; with `verify=true`, whether the hash chain is intact instead."""
     if verify:
         return await kernel.verify_audit()

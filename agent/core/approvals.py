@@ -1,0 +1,199 @@
+"""The approval gate: actions above the risk threshold wait here for a human.
+
+An agent whose decision needs approval files a request (`request`): it is stored, audited and
+announced, and the agent moves on. A human decides once (`approve` or `deny`; a second decision
+is refused with `Conflict`, even from another process at the same moment), which is audited and
+announced too. Approving runs the action at once and counts as praise; denying is criticism, a
+lower value for the action in that situation, and a memory. Whether a skill's actions may skip
+the gate, autonomy earned by approved successes, is answered here as well (`autonomy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from agent.core.agent import AgentHost, WebOpsAgent
+from agent.core.audit_trail import AuditTrail
+from agent.core.views import ApprovalStatus, ApprovalView
+from agent.decision.reasoning import Decision
+from agent.errors import Conflict, NotFound
+from agent.events import ApprovalDecided, ApprovalRequested
+from agent.fresh import Fresh
+from agent.memory.learning import Feedback
+from agent.mind.emotions import Appraisal
+from agent.skills.actions import ActionRequest
+from agent.skills.autonomy import earned_autonomy
+from storage.database import Database
+from storage.repositories.approvals import ApprovalRepository
+from storage.tables import ApprovalRow
+
+#: How old the pending approval ids that chat reads may be.
+HOT_READ_S = 1.0
+
+
+class ApprovalGate:
+    def __init__(
+        self,
+        database: Database,
+        audit: AuditTrail,
+        host: AgentHost,
+        load: Callable[[str], Awaitable[WebOpsAgent]],
+    ) -> None:
+        """`host` is the kernel: its bus, actions, clock, threshold and dirty marks."""
+        self._repository = ApprovalRepository(database)
+        self._audit = audit
+        self._host = host
+        self._bus = host.bus
+        self._load = load
+        #: What every chat turn needs to know, kept for a second (see `agent.fresh`).
+        self._pending_ids = Fresh(self._read_pending_ids, HOT_READ_S)
+
+    def _clock(self) -> float:
+        return self._host.clock()
+
+    async def request(self, agent: WebOpsAgent, request: ActionRequest, decision: Decision) -> int:
+        """File `request` for a human's decision; returns the approval's id."""
+        risk = decision.explanation.risk
+        row = await self._repository.add(
+            ApprovalRow(
+                agent_id=agent.id,
+                action=request.action,
+                target=request.target,
+                risk=str(risk.effective_level) if risk else "unknown",
+                status="pending",
+                summary=decision.explanation.summary,
+                request=request.model_dump_json(),
+                explanation=decision.explanation.model_dump_json(),
+                created_at=self._clock(),
+            )
+        )
+        self._pending_ids.invalidate()
+        assert row.id is not None
+        await self._audit.now(
+            actor=agent.name,
+            event="approval_requested",
+            agent=agent.name,
+            action=request.action,
+            target=request.target,
+            detail={"approval_id": row.id, "risk": row.risk},
+            why=row.summary,
+        )
+        self._bus.publish(
+            ApprovalRequested(
+                agent=agent.name,
+                approval_id=row.id,
+                action=request.action,
+                target=request.target,
+                risk=row.risk,
+                summary=row.summary,
+                ts=self._clock(),
+            )
+        )
+        return row.id
+
+    async def queue(self, status: ApprovalStatus | None = "pending") -> list[ApprovalView]:
+        return [ApprovalView.from_row(r, a) for r, a in await self._repository.list(status)]
+
+    async def view(self, approval_id: int) -> ApprovalView:
+        found = await self._repository.get(approval_id)
+        if found is None:
+            raise NotFound(f"no approval with id {approval_id}")
+        return ApprovalView.from_row(*found)
+
+    async def pending_ids(self) -> list[int]:
+        """Ids of pending approvals, another process's within `HOT_READ_S`."""
+        return await self._pending_ids.get()
+
+    async def _read_pending_ids(self) -> list[int]:
+        return [a.id for a in await self.queue()]
+
+    async def approve(self, approval_id: int, by: str) -> ApprovalView:
+        """Grant a pending approval and run its action now; returns it with the result."""
+        pending, agent, request = await self._decide(approval_id, "approved", by)
+        agent.feel(Appraisal.PRAISE, 0.3, cause=f"{by} approved {pending.action}")
+        if request.situation:
+            agent.memory.learner.feedback(request.situation, request.action, Feedback.APPROVE)
+        result = await agent.act(request, approved=True)
+        self._host.mark_dirty(agent)
+        await self._repository.transition(
+            approval_id,
+            "approved",
+            "executed" if result.ok else "failed",
+            at=self._clock(),
+            result=result.model_dump_json(),
+        )
+        return await self.view(approval_id)
+
+    async def deny(self, approval_id: int, by: str) -> ApprovalView:
+        """A denial is feedback: criticism felt, the action's value lowered, remembered."""
+        pending, agent, request = await self._decide(approval_id, "denied", by)
+        agent.feel(Appraisal.CRITICISM, 0.4, cause=f"{by} denied {pending.action}")
+        if request.situation:
+            agent.memory.learner.feedback(request.situation, request.action, Feedback.DENY)
+        await agent.memory.remember(
+            "feedback",
+            f"{by} denied {pending.action} on {pending.target or '-'}",
+            importance=0.7,
+            situation=request.situation,
+            details={"feedback": "deny", "action": pending.action, "by": by},
+        )
+        return await self.view(approval_id)
+
+    async def _decide(
+        self, approval_id: int, status: Literal["approved", "denied"], by: str
+    ) -> tuple[ApprovalView, WebOpsAgent, ActionRequest]:
+        """Move a pending approval to `status` (once: a second decision is refused), audit it,
+        announce it; return it with its agent and the request it stands for."""
+        current = await self.view(approval_id)
+        moved = current.status == "pending" and await self._repository.transition(
+            approval_id, "pending", status, at=self._clock(), by=by
+        )
+        self._pending_ids.invalidate()
+        if not moved:
+            latest = await self.view(approval_id)
+            raise Conflict(f"approval {approval_id} is already {latest.status}")
+        await self._audit.now(
+            actor=by,
+            event=status,
+            agent=current.agent,
+            action=current.action,
+            target=current.target,
+            detail={"approval_id": approval_id, "risk": current.risk},
+            why=current.summary,
+        )
+        self._bus.publish(
+            ApprovalDecided(
+                agent=current.agent, approval_id=approval_id, status=status, by=by, ts=self._clock()
+            )
+        )
+        found = await self._repository.get(approval_id)
+        assert found is not None
+        request = ActionRequest.model_validate_json(found[0].request)
+        return current, await self._load(current.agent), request
+
+    def autonomy(self, agent: WebOpsAgent, skill: str) -> tuple[bool, str]:
+        """Whether the skill's actions above the threshold may skip the gate (granted when
+        any of them earned it), and why."""
+        actions, threshold = self._host.actions, self._host.threshold
+        risky = [
+            (name, kind, counts)
+            for (name, kind), counts in agent.records.items()
+            if name in actions.names()
+            and actions.spec(name).skill == skill
+            and actions.spec(name).risk > threshold
+        ]
+        if not risky:
+            return True, f"its actions are at or below the {threshold} threshold"
+        reasons = []
+        for name, _kind, counts in risky:
+            autonomy = earned_autonomy(
+                actions.spec(name).risk,
+                counts.approved_streak,
+                agent.skills.proficiency(skill),
+                skill,
+            )
+            if autonomy.granted:
+                return True, f"{name}: {autonomy.why}"
+            reasons.append(f"{name}: {autonomy.why}")
+        return False, "; ".join(reasons)

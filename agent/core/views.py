@@ -1,0 +1,221 @@
+"""Read models the shells render: built from the domain objects, never from storage rows.
+
+`webops status`, `webops skills`, `webops memory`, the approvals queue and their API twins all
+print these, so their JSON and their tables come from one place and cannot drift. Building a
+view changes nothing: the kernel hands the agent in, the view reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+from agent.core.config import KernelConfig
+from agent.core.resources import ResourceUsage
+from agent.errors import InvalidInput, NotFound
+from agent.memory.items import memory_kind
+from agent.memory.memory import KINDS, AgentMemory, MemoryItem, MemoryKind
+from agent.mind.mood import Mood
+from agent.mind.personality import Personality, TraitEffects
+from agent.skills.proficiency import SkillView
+from storage.tables import ApprovalRow
+
+if TYPE_CHECKING:
+    from agent.core.agent import WebOpsAgent
+    from agent.memory.recall import RecallWeights
+
+#: Where an approval stands: waiting, decided, and (once approved) how its action went.
+ApprovalStatus = Literal["pending", "approved", "denied", "executed", "failed"]
+#: Whether a skill's actions may run without asking, and why (see `ApprovalGate`).
+Autonomy = Callable[["WebOpsAgent", str], tuple[bool, str]]
+
+
+class RecordView(BaseModel):
+    action: str
+    target_kind: str
+    successes: int
+    failures: int
+    approved_successes: int
+
+
+class KernelHealth(BaseModel):
+    """Failures the kernel survived and logged: a flush that could not write (its rows stay
+    in memory for the next one), an event subscriber that raised (the event went on)."""
+
+    flush_errors: int = 0
+    event_errors: int = 0
+    last_error: str = ""
+
+    @property
+    def troubled(self) -> bool:
+        return bool(self.flush_errors or self.event_errors)
+
+
+class AgentStatus(BaseModel):
+    """`webops status --json`: everything about one agent's mind right now."""
+
+    name: str
+    preset: str
+    state: str
+    personality: Personality
+    effects: TraitEffects
+    emotions: dict[str, float]
+    baseline: dict[str, float]
+    mood: Mood
+    skills: list[dict[str, Any]]
+    memory: dict[str, int]
+    resources: ResourceUsage
+    records: list[RecordView]
+    #: The kernel this process runs (not the agent's own): what it failed at and survived.
+    kernel: KernelHealth = KernelHealth()
+
+
+class ApprovalView(BaseModel):
+    id: int
+    agent: str
+    action: str
+    target: str | None
+    risk: str
+    status: ApprovalStatus
+    summary: str
+    explanation: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: float
+    decided_at: float | None
+    decided_by: str | None
+
+    @classmethod
+    def from_row(cls, row: ApprovalRow, agent: str) -> ApprovalView:
+        """Validated: a status in the file that this version does not know is refused."""
+        return cls.model_validate(
+            {
+                "id": row.id,
+                "agent": agent,
+                "action": row.action,
+                "target": row.target,
+                "risk": row.risk,
+                "status": row.status,
+                "summary": row.summary,
+                "explanation": json.loads(row.explanation),
+                "result": json.loads(row.result) if row.result else None,
+                "created_at": row.created_at,
+                "decided_at": row.decided_at,
+                "decided_by": row.decided_by,
+            }
+        )
+
+
+def skill_views(agent: WebOpsAgent, autonomy: Autonomy) -> list[SkillView]:
+    """The agent's skills by name, each with whether it acts on its own and why."""
+    views = []
+    for state in sorted(agent.skills.skills.values(), key=lambda s: s.name):
+        autonomous, why = autonomy(agent, state.name)
+        views.append(
+            SkillView(
+                name=state.name,
+                proficiency=state.proficiency,
+                level=state.level,
+                practice_count=state.practice_count,
+                successes=state.successes,
+                failures=state.failures,
+                autonomous=autonomous,
+                why=why,
+            )
+        )
+    return views
+
+
+async def agent_status(
+    agent: WebOpsAgent, skills: list[SkillView], health: KernelHealth
+) -> AgentStatus:
+    mind = agent.mind
+    return AgentStatus(
+        name=agent.name,
+        preset=agent.profile.preset,
+        state=agent.state,
+        personality=mind.personality,
+        effects=mind.effects,
+        emotions=mind.as_dict(),
+        baseline={k: round(v, 4) for k, v in zip(mind.as_dict(), mind.rest, strict=True)},
+        mood=mind.mood(),
+        skills=[v.model_dump() for v in skills],
+        memory={
+            "episodic": await agent.memory.count_episodes(),
+            "semantic": await agent.memory.count_facts(),
+            "procedural": await agent.memory.count_procedures(),
+        },
+        resources=agent.resources.monitor(),
+        records=[
+            RecordView(
+                action=action,
+                target_kind=kind,
+                successes=c.successes,
+                failures=c.failures,
+                approved_successes=c.approved_successes,
+            )
+            for (action, kind), c in sorted(agent.records.items())
+        ],
+        kernel=health,
+    )
+
+
+def recall_weights(config: KernelConfig) -> RecallWeights:
+    from agent.memory.recall import RecallWeights
+
+    c = config
+    return RecallWeights(
+        c.recall_relevance, c.recall_recency, c.recall_importance, c.recall_half_life_s
+    )
+
+
+def memory_query(kind: str | None, limit: int) -> MemoryKind | None:
+    """Refuse a bad `webops memory` query before any agent is loaded for it."""
+    checked = memory_kind(kind)
+    if limit < 1:
+        raise InvalidInput(f"--limit must be at least 1, got {limit}")
+    return checked
+
+
+async def browse_memory(
+    memory: AgentMemory,
+    kind: MemoryKind | None,
+    search: str | None,
+    limit: int,
+    weights: RecallWeights,
+) -> list[MemoryItem]:
+    """`webops memory`: recall by similarity when searching, newest first otherwise."""
+    items: list[MemoryItem] = []
+    for k in [kind] if kind else list(KINDS):
+        if k == "episodic":
+            items += (
+                await memory.recall_similar(search, limit, weights)
+                if search
+                else await memory.recent_episodes(limit)
+            )
+        elif k == "semantic":
+            items += await memory.query_facts(text=search, limit=limit)
+        else:
+            procedures = [p for p in await memory.procedures() if p.active or kind]
+            chosen = memory.procedure_items(procedures)
+            if search:
+                words = set(search.lower().split())
+                chosen = [i for i in chosen if words & set(i.summary.lower().split())]
+            items += chosen[:limit]
+    if search and kind is None:
+        items.sort(key=lambda i: i.score if i.score is not None else -1.0, reverse=True)
+    return items[:limit] if kind is None else items
+
+
+async def find_memory(memory: AgentMemory, kind: MemoryKind, item_id: int) -> MemoryItem:
+    if kind == "episodic":
+        return await memory.episode(item_id)
+    if kind == "semantic":
+        found = [i for i in await memory.query_facts(limit=10_000) if i.id == item_id]
+    else:
+        found = [i for i in memory.procedure_items(await memory.procedures()) if i.id == item_id]
+    if not found:
+        raise NotFound(f"no {kind} memory with id {item_id}")
+    return found[0]
