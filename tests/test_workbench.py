@@ -188,7 +188,7 @@ async def test_approving_from_the_approvals_panel_runs_the_action(db_path: Path)
 
 
 async def test_the_demo_runs_inside_the_workbench(db_path: Path) -> None:
-    from webops_tui.app import DemoOptions
+    from webops_tui.demo.in_app import DemoOptions
     from widgets.activity_log import ActivityLog
     from widgets.targets_panel import TargetsPanel
 
@@ -301,9 +301,10 @@ async def test_the_palette_has_the_apps_own_commands(db_path: Path) -> None:
             "Start or stop the demo world",
         ):
             assert wanted in names
-        app.action_select_agent("ben")
+        main = app.main_screen
+        main.action_select_agent("ben")
         await pilot.pause()
-        assert app.selected_agent == "ben"
-        app.last_reply = "ben: shop looks healthy"
-        app.action_copy()  # OSC 52 through Textual: no error, and it is what was asked
+        assert main.selected_agent == "ben"
+        main.last_reply = "ben: shop looks healthy"
+        main.action_copy()  # OSC 52 through Textual: no error, and it is what was asked
         assert app.clipboard == "ben: shop looks healthy"
