@@ -16,12 +16,11 @@ import getpass
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from agent.core.kernel import Kernel
 from agent.errors import WebopsError
@@ -36,6 +35,7 @@ from widgets.chat_panel import ChatPanel
 from widgets.emotion_gauges import EmotionGauges
 from widgets.memory_browser import MemoryBrowser
 from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
+from widgets.quick_chat import QuickChat
 from widgets.skills_panel import SkillsPanel
 from widgets.targets_panel import TargetsPanel
 
@@ -97,11 +97,7 @@ class MainScreen(Screen[None]):
                 yield _panel(AgentRoster(id="roster", classes="panel"), "Agents")
                 gauges = EmotionGauges(minds=self._mind_of, id="gauges", classes="panel")
                 yield _panel(gauges.data_bind(agent=MainScreen.selected_agent), "Feelings")
-                with Horizontal(id="quick-chat"):
-                    yield Input(
-                        placeholder="say something to the agent (Enter)…", id="quick-chat-input"
-                    )
-                    yield Static("", id="quick-reply")
+                yield QuickChat(id="quick-chat")
             for tab, tab_id, widget_type, widget_id, title in _TABS:
                 with TabPane(tab, id=tab_id):
                     widget = widget_type(id=widget_id, classes="panel")
@@ -257,14 +253,10 @@ class MainScreen(Screen[None]):
     def _chat_sent(self, message: ChatPanel.Sent) -> None:
         self._talk(message.text, message.channel)
 
-    @on(Input.Submitted, "#quick-chat-input")
-    def _quick_chat(self, event: Input.Submitted) -> None:
+    def on_quick_chat_sent(self, message: QuickChat.Sent) -> None:
         """The Team tab's one-line chat: the same conversation as the Chat tab."""
-        text = event.value.strip()
-        event.input.value = ""
-        if text:
-            self.query_one(ChatPanel).add_line("you", text, "chat-operator")
-            self._talk(text, "agent")
+        self.query_one(ChatPanel).add_line("you", message.text, "chat-operator")
+        self._talk(message.text, "agent")
 
     @work(group="chat")
     async def _talk(self, text: str, channel: str) -> None:
@@ -286,7 +278,7 @@ class MainScreen(Screen[None]):
         if not self.is_attached:  # the app closed meanwhile: the turn is stored, not shown
             return
         panel.show_reply(name, reply.reply, reply.intent, reply.explanation)
-        self.query_one("#quick-reply", Static).update(f"[b]{name}[/b]: {reply.reply}")
+        self.query_one(QuickChat).show_reply(name, reply.reply)
         why = (reply.explanation or {}).get("summary", "")
         self.last_reply = f"{name}: {reply.reply}" + (f"\nwhy: {why}" if why else "")
 
