@@ -51,7 +51,7 @@ class WebopsApp(App[None]):
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.demo = demo
+        self._demo = demo
         self.kernel: Kernel | None = kernel
         self._owns_kernel = kernel is None
         self._main: MainScreen | None = None
@@ -66,7 +66,7 @@ class WebopsApp(App[None]):
         self.sub_title = f"{settings.db_path.name} · v{__version__}"
 
     def get_default_screen(self) -> Screen[None]:
-        self._main = MainScreen(db_name=self.settings.db_path.name, demo=self.demo)
+        self._main = MainScreen(db_name=self.settings.db_path.name, demo=self._demo)
         return self._main
 
     @property

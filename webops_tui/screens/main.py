@@ -11,12 +11,11 @@ as Textual messages through one `KernelFeed`; nothing here polls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
+from typing import TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widget import Widget
@@ -38,6 +37,8 @@ from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
 from widgets.quick_chat import QuickChat
 from widgets.skills_panel import SkillsPanel
 from widgets.targets_panel import TargetsPanel
+
+PanelT = TypeVar("PanelT", bound=Widget)
 
 #: From this width on the Team tab shows roster and feelings side by side (class `-wide`).
 WIDE_COLUMNS = 150
@@ -162,13 +163,19 @@ class MainScreen(Screen[None]):
 
     # -- panels that are out of date: read the kernel in a worker, hand the answer down -----
 
+    def _shown(self, panel: type[PanelT]) -> PanelT | None:
+        """The panel to hand an answer to; None once the app is closing (the panels go before
+        the work that was reading for them)."""
+        return self.query_one(panel) if self.is_attached else None
+
     async def action_refresh(self) -> None:
         """Start agents created elsewhere (say, by a CLI) and reload the roster."""
         await self.kernel.start_all()
-        roster = self.query_one(AgentRoster)
-        roster.show_agents(await self.kernel.list_agents())
-        if roster.selected is not None:
-            self.selected_agent = roster.selected.name
+        profiles = await self.kernel.list_agents()
+        if roster := self._shown(AgentRoster):
+            roster.show_agents(profiles)
+            if roster.selected is not None:
+                self.selected_agent = roster.selected.name
 
     def on_agent_roster_stale(self) -> None:
         self._reload_roster()
@@ -176,14 +183,17 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="roster")
     async def _reload_roster(self) -> None:
         profiles = await self.kernel.list_agents()
-        self.query_one(AgentRoster).show_agents(profiles)
+        if roster := self._shown(AgentRoster):
+            roster.show_agents(profiles)
 
     def on_approvals_queue_stale(self) -> None:
         self._refresh_approvals()
 
     @work(exclusive=True, group="approvals")
     async def _refresh_approvals(self) -> None:
-        self.query_one(ApprovalsQueue).show_pending(await self.kernel.approvals())
+        pending = await self.kernel.approvals()
+        if queue := self._shown(ApprovalsQueue):
+            queue.show_pending(pending)
 
     def on_skills_panel_stale(self) -> None:
         self._refresh_skills()
@@ -191,8 +201,11 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="skills")
     async def _refresh_skills(self) -> None:
         name = self.selected_agent
-        if name is not None:
-            self.query_one(SkillsPanel).show_skills(name, await self.kernel.skills(name))
+        if name is None:
+            return
+        views = await self.kernel.skills(name)
+        if panel := self._shown(SkillsPanel):
+            panel.show_skills(name, views)
 
     @on(MemoryBrowser.SearchRequested)
     def _memory_search(self, message: MemoryBrowser.SearchRequested) -> None:
@@ -204,7 +217,8 @@ class MainScreen(Screen[None]):
         if name is None:
             return
         items = await self.kernel.memory(name, kind, text or None, limit=50)
-        self.query_one(MemoryBrowser).show_items(name, items)
+        if browser := self._shown(MemoryBrowser):
+            browser.show_items(name, items)
 
     # -- what the operator does: messages up -------------------------------------------------
 
@@ -275,10 +289,11 @@ class MainScreen(Screen[None]):
         except WebopsError as exc:
             panel.add_line("webops", exc.message, "chat-team")
             return
-        if not self.is_attached:  # the app closed meanwhile: the turn is stored, not shown
+        quick = self._shown(QuickChat)
+        if quick is None:  # the app closed meanwhile: the turn is stored, not shown
             return
         panel.show_reply(name, reply.reply, reply.intent, reply.explanation)
-        self.query_one(QuickChat).show_reply(name, reply.reply)
+        quick.show_reply(name, reply.reply)
         why = (reply.explanation or {}).get("summary", "")
         self.last_reply = f"{name}: {reply.reply}" + (f"\nwhy: {why}" if why else "")
 
@@ -304,10 +319,9 @@ class MainScreen(Screen[None]):
         except WebopsError as exc:
             self.notify(exc.message, severity="error")
             return
-        if not self.is_attached:
-            return
         await self.action_refresh()
-        self.action_select_agent(name)
+        if self.is_attached:
+            self.action_select_agent(name)
         self.notify(f"created {name} ({preset})")
 
     def _welcomed(self, choice: str | None) -> None:
@@ -327,11 +341,10 @@ class MainScreen(Screen[None]):
             self.notify("stopping the demo world")
 
     async def _show_demo(self) -> None:
-        if not self.is_attached:
-            return
         await self.action_refresh()
-        self.query_one(TabbedContent).active = "ops"
+        if tabs := self._shown(TabbedContent):
+            tabs.active = "ops"
 
     def _narrate(self, line: str) -> None:
-        with contextlib.suppress(NoMatches):  # the demo may still talk while the screen closes
-            self.query_one(ActivityLog).say(line)
+        if log := self._shown(ActivityLog):  # the demo may still talk while the app closes
+            log.say(line)
