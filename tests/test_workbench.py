@@ -64,6 +64,44 @@ async def test_ctrl_q_quits(db_path: Path) -> None:
     assert app.return_code == 0
 
 
+async def test_kernel_events_reach_the_panels_that_follow_them(db_path: Path) -> None:
+    from agent.events import AgentSaid, TargetChecked
+    from widgets.activity_log import ActivityLog
+    from widgets.chat_panel import ChatPanel
+    from widgets.targets_panel import TargetsPanel
+
+    await _create(db_path, ("anna", "cautious"))
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.kernel is not None
+        logged = app.query_one(ActivityLog).total
+        app.kernel.bus.publish(
+            TargetChecked(target="shop", healthy=False, latency_ms=12.0, detail="got 503")
+        )
+        app.kernel.bus.publish(AgentSaid(agent="anna", channel="team", text="shop is down"))
+        await pilot.pause()
+        panel = app.query_one(TargetsPanel)
+        assert panel.targets["shop"].healthy is False
+        assert app.query_one(ChatPanel).transcript[-1] == ("anna → team", "shop is down")
+        assert app.query_one(ActivityLog).total == logged + 1  # the team line, not the check
+
+
+async def test_wide_terminals_put_roster_and_feelings_side_by_side(db_path: Path) -> None:
+    await _create(db_path, ("anna", "cautious"))
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        team = app.query_one("#team")
+        assert app.screen.has_class("-wide") and team.styles.layout is not None
+        assert team.styles.layout.name == "horizontal"
+        assert not app.query_one("#quick-chat").display
+        await pilot.resize_terminal(149, 40)
+        await pilot.pause()
+        assert not app.screen.has_class("-wide")
+        assert app.query_one("#quick-chat").display
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 @pytest.mark.parametrize("theme", ["webops-dark", "webops-high-contrast", "webops-16"])
 def test_snapshot_main_screen(
@@ -188,7 +226,7 @@ async def test_approving_from_the_approvals_panel_runs_the_action(db_path: Path)
 
 
 async def test_the_demo_runs_inside_the_workbench(db_path: Path) -> None:
-    from webops_tui.app import DemoOptions
+    from webops_tui.demo.in_app import DemoOptions
     from widgets.activity_log import ActivityLog
     from widgets.targets_panel import TargetsPanel
 
@@ -301,9 +339,10 @@ async def test_the_palette_has_the_apps_own_commands(db_path: Path) -> None:
             "Start or stop the demo world",
         ):
             assert wanted in names
-        app.action_select_agent("ben")
+        main = app.main_screen
+        main.action_select_agent("ben")
         await pilot.pause()
-        assert app.selected_agent == "ben"
-        app.last_reply = "ben: shop looks healthy"
-        app.action_copy()  # OSC 52 through Textual: no error, and it is what was asked
+        assert main.selected_agent == "ben"
+        main.last_reply = "ben: shop looks healthy"
+        main.action_copy()  # OSC 52 through Textual: no error, and it is what was asked
         assert app.clipboard == "ben: shop looks healthy"

@@ -1,75 +1,105 @@
-"""The app's own commands in the command palette (ctrl+p): everything a key does, and more."""
+"""The app's own commands in the command palette (ctrl+p): everything a key does, and more.
+
+The commands act on the workbench's `MainScreen` (found on the screen stack, so the palette
+works over a dialog too) and on the app's themes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
+from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from webops_tui.app import WebopsApp
+from webops_tui.screens.main import MainScreen
+
+TABS = ("team", "chat", "memory", "skills", "approvals", "ops", "activity")
+
+
+class Command(NamedTuple):
+    name: str
+    help: str
+    run: Callable[[], object]
+
+
+def _set_theme(app: App[object], theme: str) -> None:
+    app.theme = theme  # the app keeps the choice in the config file
 
 
 class WorkbenchCommands(Provider):
     """Switch agent, new agent, approve/deny, search memory, tabs, theme, the demo world."""
 
-    def _commands(self) -> list[tuple[str, str, object]]:
-        app: WebopsApp = self.app  # type: ignore[assignment]
-        commands: list[tuple[str, str, object]] = [
-            ("New agent", "create an agent from a preset", app.action_new_agent),
-            (
-                "Search memory",
-                "recall by meaning in the selected agent's memory",
-                app.action_search_memory,
-            ),
-            (
-                "Approve selected action",
-                "approve (and run) the highlighted approval",
-                partial(app.action_decide_selected, True),
-            ),
-            (
-                "Deny selected action",
-                "deny the highlighted approval",
-                partial(app.action_decide_selected, False),
-            ),
-            ("Copy last reply", "to the clipboard, over SSH too (OSC 52)", app.action_copy),
-            (
-                "Start or stop the demo world",
-                "real services with injected faults",
-                app.action_toggle_world,
-            ),
-        ]
-        for tab in ("team", "chat", "memory", "skills", "approvals", "ops", "activity"):
-            commands.append(
-                (f"Show {tab}", f"switch to the {tab} tab", partial(app.action_show_tab, tab))
-            )
-        for name in app.agent_names:
-            commands.append(
-                (
-                    f"Switch to agent {name}",
-                    "every panel follows",
-                    partial(app.action_select_agent, name),
+    def _main_screen(self) -> MainScreen | None:
+        for screen in reversed(self.app.screen_stack):
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def _commands(self) -> list[Command]:
+        commands: list[Command] = []
+        main = self._main_screen()
+        if main is not None:
+            commands += [
+                Command("New agent", "create an agent from a preset", main.action_new_agent),
+                Command(
+                    "Search memory",
+                    "recall by meaning in the selected agent's memory",
+                    main.action_search_memory,
+                ),
+                Command(
+                    "Approve selected action",
+                    "approve (and run) the highlighted approval",
+                    partial(main.action_decide_selected, True),
+                ),
+                Command(
+                    "Deny selected action",
+                    "deny the highlighted approval",
+                    partial(main.action_decide_selected, False),
+                ),
+                Command(
+                    "Copy last reply", "to the clipboard, over SSH too (OSC 52)", main.action_copy
+                ),
+                Command(
+                    "Start or stop the demo world",
+                    "real services with injected faults",
+                    main.action_toggle_world,
+                ),
+            ]
+            for tab in TABS:
+                commands.append(
+                    Command(
+                        f"Show {tab}",
+                        f"switch to the {tab} tab",
+                        partial(main.action_show_tab, tab),
+                    )
                 )
-            )
-        for theme in app.theme_names:
+            for name in main.agent_names:
+                commands.append(
+                    Command(
+                        f"Switch to agent {name}",
+                        "every panel follows",
+                        partial(main.action_select_agent, name),
+                    )
+                )
+        for theme in sorted(self.app.available_themes):
             commands.append(
-                (f"Theme: {theme}", "kept in the config file", partial(app.action_set_theme, theme))
+                Command(
+                    f"Theme: {theme}",
+                    "kept in the config file",
+                    partial(_set_theme, self.app, theme),
+                )
             )
         return commands
 
     async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+        for command in self._commands():
+            yield DiscoveryHit(command.name, command.run, help=command.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
+        for command in self._commands():
+            score = matcher.match(command.name)
             if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(name),
-                    callback,  # type: ignore[arg-type]
-                    help=help_text,
-                )
+                yield Hit(score, matcher.highlight(command.name), command.run, help=command.help)

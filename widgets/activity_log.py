@@ -1,12 +1,14 @@
 """The activity log: every decision, action, approval and incident as it happens.
 
-Lines are buffered and written in batches (the app flushes a few times a second), so a burst
-of events costs one repaint, not hundreds.
+Lines are buffered and written in batches: the first line of a burst arms one flush a quarter
+of a second later, so a burst of events costs one repaint, not hundreds.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from rich.text import Text
 from textual.widgets import RichLog
@@ -20,11 +22,15 @@ from agent.events import (
     IncidentChanged,
     KernelEvent,
 )
+from widgets.bursts import OncePerBurst
+from widgets.kernel_messages import KernelEventArrived
 
 MAX_LINES = 2_000
 #: Lines written per repaint; a burst beyond that is summarised (nobody reads 200 lines a
 #: second, and writing them would slow the keys down).
 LINES_PER_FLUSH = 20
+#: How long the first line of a burst waits for the rest before they are written together.
+FLUSH_DELAY_S = 0.25
 
 
 def describe(event: KernelEvent) -> str | None:
@@ -50,6 +56,16 @@ def describe(event: KernelEvent) -> str | None:
 
 
 class ActivityLog(RichLog):
+    """Follows the kernel's decisions, actions, approvals, incidents and team talk."""
+
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (
+        DecisionMade,
+        ActionFinished,
+        ApprovalRequested,
+        ApprovalDecided,
+        IncidentChanged,
+        AgentSaid,
+    )
     DEFAULT_CSS = """
     ActivityLog {
         height: 1fr;
@@ -61,10 +77,22 @@ class ActivityLog(RichLog):
         super().__init__(id=id, classes=classes, max_lines=MAX_LINES, wrap=True, markup=False)
         self.pending: list[tuple[float, str]] = []
         self.total = 0
+        self._flush = OncePerBurst(self, FLUSH_DELAY_S, self.flush_pending)
+
+    def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        line = describe(message.event)
+        if line is not None:
+            self.add(message.event.ts, line)
+
+    def say(self, line: str) -> None:
+        """A line that is not a kernel event (the demo world's narration), stamped now."""
+        self.add(time.time(), line)
 
     def add(self, ts: float, line: str) -> None:
+        """Queue a line; it is written with the rest of its burst."""
         self.pending.append((ts, line))
         self.total += 1
+        self._flush.poke()
 
     def flush_pending(self) -> None:
         lines, self.pending = self.pending, []

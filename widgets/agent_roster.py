@@ -1,8 +1,14 @@
-"""The agents roster: who is on the team, their preset, state, mood and traits at a glance."""
+"""The agents roster: who is on the team, their preset, state, mood and traits at a glance.
+
+Highlighting a row selects that agent (`Selected` goes up; the screen passes the choice down to
+every per-agent panel). The roster follows state and emotion events (the mood column) and says
+at most twice a second that it is out of date (`Stale`); the screen reloads it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,8 +16,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from agent.events import EmotionsChanged, KernelEvent, StateChanged
 from agent.mind.personality import TRAITS
 from agent.mind.profile import AgentProfile
+from widgets.bursts import OncePerBurst
+from widgets.kernel_messages import EmotionsUpdated, KernelEventArrived
 
 EMPTY_TEXT = (
     "No agents yet.\n\n"
@@ -20,6 +29,8 @@ EMPTY_TEXT = (
 )
 
 _BARS = " ▁▂▃▄▅▆▇█"
+#: How long the roster gathers state and mood changes before it asks once to be reloaded.
+STALE_DELAY_S = 0.5
 
 
 def trait_bars(profile: AgentProfile) -> Text:
@@ -37,6 +48,7 @@ def trait_bars(profile: AgentProfile) -> Text:
 class AgentRoster(Vertical):
     """A table of agents, or a how-to when there are none. Posts `Selected` on highlight."""
 
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (EmotionsChanged, StateChanged)
     DEFAULT_CSS = """
     AgentRoster {
         height: 1fr;
@@ -63,9 +75,19 @@ class AgentRoster(Vertical):
             super().__init__()
             self.profile = profile
 
+    class Stale(Message):
+        """States or moods changed since the roster was read: read it again."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._profiles: list[AgentProfile] = []
+        self._stale = OncePerBurst(self, STALE_DELAY_S, lambda: self.post_message(self.Stale()))
+
+    def on_emotions_updated(self, message: EmotionsUpdated) -> None:
+        self._stale.poke()
+
+    def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        self._stale.poke()
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
@@ -84,6 +106,18 @@ class AgentRoster(Vertical):
     @property
     def table(self) -> DataTable[str | Text]:
         return self.query_one(DataTable)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self._profiles]
+
+    def select(self, name: str) -> None:
+        """Move the cursor to `name` (which selects it), if it is on the team."""
+        if name in self.names:
+            self.table.move_cursor(row=self.names.index(name))
+
+    def focus_table(self) -> None:
+        self.table.focus()
 
     def show_agents(self, profiles: Sequence[AgentProfile]) -> None:
         """Replace the rows, keeping the cursor on the same agent when it is still there."""

@@ -1,11 +1,14 @@
 """Pending approvals: what an agent wants to do, its risk and its reasons; approve or deny.
 
-Approving or denying an action of high or critical risk asks for a confirmation first.
+Approving or denying an action of high or critical risk asks for a confirmation first. The
+queue follows approval events and says once per burst that it is out of date (`Stale`); the
+screen reads the pending approvals and hands them back (`show_pending`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,12 +17,18 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from agent.core.kernel import ApprovalView
+from agent.events import ApprovalDecided, ApprovalRequested, KernelEvent
+from widgets.bursts import OncePerBurst
 from widgets.confirm_dialog import ConfirmDialog
+from widgets.kernel_messages import KernelEventArrived
 
 CONFIRM_RISKS = frozenset({"high", "critical"})
+#: How long the queue gathers approval events before it asks once to be reloaded.
+STALE_DELAY_S = 0.5
 
 
 class ApprovalsQueue(Vertical):
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (ApprovalRequested, ApprovalDecided)
     DEFAULT_CSS = """
     ApprovalsQueue {
         height: 1fr;
@@ -46,9 +55,19 @@ class ApprovalsQueue(Vertical):
             self.approval_id = approval_id
             self.approve = approve
 
+    class Stale(Message):
+        """The approvals shown are out of date: read the pending ones again."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.pending: list[ApprovalView] = []
+        self._stale = OncePerBurst(self, STALE_DELAY_S, lambda: self.post_message(self.Stale()))
+
+    def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        self._stale.poke()
+
+    def focus_table(self) -> None:
+        self.query_one(DataTable).focus()
 
     def compose(self) -> ComposeResult:
         table: DataTable[str] = DataTable(id="approvals-table", cursor_type="row")

@@ -1,16 +1,23 @@
 """Chat with the selected agent, and the team channel: input with history, replies as they
-come, each reply's decision and explanation folded away until asked for."""
+come, each reply's decision and explanation folded away until asked for.
+
+The selected agent comes down from the screen (`agent`, data-bound); what the operator types
+goes up as `Sent`; what agents say to the team arrives as kernel events."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Collapsible, Input, Static, Tab, Tabs
+
+from agent.events import AgentSaid, KernelEvent
+from widgets.kernel_messages import KernelEventArrived
 
 MAX_MESSAGES = 200
 
@@ -50,6 +57,7 @@ class HistoryInput(Input):
 
 
 class ChatPanel(Vertical):
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (AgentSaid,)
     DEFAULT_CSS = """
     ChatPanel {
         height: 1fr;
@@ -84,9 +92,11 @@ class ChatPanel(Vertical):
             self.text = text
             self.channel = channel
 
+    #: The agent the chat talks to (bound to the screen's selected agent).
+    agent: var[str | None] = var(None)
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.agent: str | None = None
         self.transcript: list[tuple[str, str]] = []
 
     def compose(self) -> ComposeResult:
@@ -100,9 +110,17 @@ class ChatPanel(Vertical):
     def channel(self) -> str:
         return "team" if self.query_one(Tabs).active == "chat-team" else "agent"
 
-    def set_agent(self, name: str) -> None:
-        self.agent = name
-        self.border_title = f"Chat · {name}"
+    def watch_agent(self, name: str | None) -> None:
+        if name is not None:
+            self.border_title = f"Chat · {name}"
+
+    def focus_input(self) -> None:
+        self.query_one(HistoryInput).focus()
+
+    def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        event = message.event
+        if isinstance(event, AgentSaid) and event.channel == "team" and event.agent:
+            self.show_team(event.agent, event.text)
 
     @on(Input.Submitted, "#chat-input")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -140,6 +158,8 @@ class ChatPanel(Vertical):
         self.add_line(f"{sender} → team", text, "chat-team")
 
     def _mount(self, widget: Static | Collapsible) -> None:
+        if not self.is_attached:  # a line arriving while the app closes has nowhere to go
+            return
         log = self.query_one("#chat-log", VerticalScroll)
         log.mount(widget)
         extra = len(log.children) - MAX_MESSAGES

@@ -1,15 +1,27 @@
-"""Live emotion gauges of the selected agent: eight bars, the mood, and a sparkline each."""
+"""Live emotion gauges of the selected agent: eight bars, the mood, and a sparkline each.
+
+The selected agent comes down from the screen (`agent`, data-bound); the gauges read that
+agent's `Mind` through the lookup they were given, when it is selected and whenever an
+`EmotionsUpdated` message says it changed (a burst of them coalesces into one repaint).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
 
 from rich.text import Text
+from textual.reactive import var
 from textual.widget import Widget
 
+from agent.events import EmotionsChanged, KernelEvent
 from agent.mind.emotions import EMOTIONS
 from agent.mind.mind import Mind
 from agent.mind.mood import Mood
+from widgets.kernel_messages import EmotionsUpdated
+
+#: Finds an agent's live mind by name (None: not loaded).
+MindLookup = Callable[[str], Mind | None]
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -44,6 +56,7 @@ def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
 class EmotionGauges(Widget):
     """Reads an agent's `Mind` when told it changed; never polls."""
 
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (EmotionsChanged,)
     COMPONENT_CLASSES = {
         "emotion-gauges--positive",
         "emotion-gauges--negative",
@@ -60,13 +73,34 @@ class EmotionGauges(Widget):
     EmotionGauges > .emotion-gauges--neutral { color: $accent; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    #: The agent shown (bound to the screen's selected agent).
+    agent: var[str | None] = var(None)
+
+    def __init__(
+        self,
+        *,
+        minds: MindLookup | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
-        self.agent: str | None = None
+        self._minds = minds
         self.values: dict[str, float] = {}
         self.rest: dict[str, float] = {}
         self.mood: Mood | None = None
         self.history: dict[str, list[float]] = {}
+
+    def watch_agent(self, name: str | None) -> None:
+        self._show_current()
+
+    def on_emotions_updated(self, message: EmotionsUpdated) -> None:
+        if message.agent == self.agent:
+            self._show_current()
+
+    def _show_current(self) -> None:
+        mind = self._minds(self.agent) if self._minds and self.agent else None
+        if self.agent is not None and mind is not None:
+            self.show_mind(self.agent, mind)
 
     def show_mind(self, agent: str, mind: Mind) -> None:
         self.show(
@@ -85,7 +119,7 @@ class EmotionGauges(Widget):
         mood: Mood | None,
         history: Mapping[str, Sequence[float]],
     ) -> None:
-        self.agent = agent
+        self.set_reactive(EmotionGauges.agent, agent)  # showing is not selecting: no watcher
         self.values = dict(values)
         self.rest = dict(rest)
         self.mood = mood

@@ -1,7 +1,9 @@
 """The memory browser: episodes, facts and procedures of the selected agent, with recall search.
 
-The widget only shows what it is given and asks for more through messages; the app asks the
-kernel (`recall_similar` for searches) and hands the results back.
+The widget only shows what it is given and asks for more through messages; the screen asks
+the kernel (`recall_similar` for searches) and hands the results back. The selected agent comes
+down data-bound (`agent`): when it changes under results shown for another agent, the browser
+asks again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from agent.memory.memory import MemoryItem, MemoryKind
@@ -58,10 +61,13 @@ class MemoryBrowser(Vertical):
             self.kind = kind
             self.text = text
 
+    #: The selected agent (bound to the screen's); `shown_agent` is whose memories are shown.
+    agent: var[str | None] = var(None)
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.items: list[MemoryItem] = []
-        self.agent: str | None = None
+        self.shown_agent: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -91,6 +97,13 @@ class MemoryBrowser(Vertical):
     def request(self) -> None:
         self.post_message(self.SearchRequested(self.kind, self.search_text))
 
+    def focus_search(self) -> None:
+        self.query_one("#memory-search", Input).focus()
+
+    def watch_agent(self, name: str | None) -> None:
+        if self.shown_agent is not None and self.shown_agent != name:
+            self.request()
+
     @on(Input.Submitted, "#memory-search")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -102,7 +115,7 @@ class MemoryBrowser(Vertical):
         self.request()
 
     def show_items(self, agent: str, items: Sequence[MemoryItem]) -> None:
-        self.agent = agent
+        self.shown_agent = agent
         self.items = list(items)
         self.border_title = f"Memory · {agent}"
         table = self.query_one("#memory-results", DataTable)

@@ -1,19 +1,34 @@
-"""Skills of the selected agent: proficiency, level, practice, and autonomy with its reason."""
+"""Skills of the selected agent: proficiency, level, practice, and autonomy with its reason.
+
+The selected agent comes down data-bound (`agent`). The panel knows when what it shows is out
+of date (another agent selected, an action finished) and says so once per burst (`Stale`);
+the screen reads the skills and hands them back (`show_skills`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import var
 from textual.widgets import DataTable, Static
 
+from agent.events import ActionFinished, KernelEvent
 from agent.skills.proficiency import SkillView
+from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import gauge
+from widgets.kernel_messages import KernelEventArrived
+
+#: How long the panel gathers reasons to reload before it asks once.
+STALE_DELAY_S = 0.5
 
 
 class SkillsPanel(Vertical):
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (ActionFinished,)
     DEFAULT_CSS = """
     SkillsPanel {
         height: 1fr;
@@ -29,10 +44,24 @@ class SkillsPanel(Vertical):
     }
     """
 
+    class Stale(Message):
+        """The skills shown are out of date: read them again for the selected agent."""
+
+    #: The selected agent (bound to the screen's); `shown_agent` is whose skills are shown.
+    agent: var[str | None] = var(None)
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.views: list[SkillView] = []
-        self.agent: str | None = None
+        self.shown_agent: str | None = None
+        self._stale = OncePerBurst(self, STALE_DELAY_S, lambda: self.post_message(self.Stale()))
+
+    def watch_agent(self, name: str | None) -> None:
+        if name is not None:
+            self._stale.poke()
+
+    def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        self._stale.poke()  # an action finished: practice, proficiency or autonomy moved
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(id="skills-table", cursor_type="row")
@@ -48,7 +77,7 @@ class SkillsPanel(Vertical):
         yield Static("", id="skills-why")
 
     def show_skills(self, agent: str, views: Sequence[SkillView]) -> None:
-        self.agent = agent
+        self.shown_agent = agent
         self.views = list(views)
         self.border_title = f"Skills · {agent}"
         table = self.query_one(DataTable)

@@ -1,19 +1,28 @@
-"""Targets and incidents: status, latency sparkline, and who owns which open incident."""
+"""Targets and incidents: status, latency sparkline, and who owns which open incident.
+
+Checks and incident changes come as kernel events, many a second with thousands of targets:
+each is recorded at once, and the first of a burst arms one repaint a quarter of a second later.
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from agent.events import IncidentChanged, TargetChecked
+from agent.events import IncidentChanged, KernelEvent, TargetChecked
+from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import sparkline
+from widgets.kernel_messages import KernelEventArrived
 
 HISTORY = 24
+#: How long the first change of a burst waits for the rest before the tables are redrawn.
+REPAINT_DELAY_S = 0.25
 
 
 @dataclass
@@ -25,8 +34,9 @@ class _TargetState:
 
 
 class TargetsPanel(Vertical):
-    """Fed with kernel events; repaints when the app says (coalesced), never per event."""
+    """Fed with kernel events; repaints once per burst of them, never per event."""
 
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (TargetChecked, IncidentChanged)
     COMPONENT_CLASSES = {"targets-panel--ok", "targets-panel--down"}
     DEFAULT_CSS = """
     TargetsPanel {
@@ -52,6 +62,7 @@ class TargetsPanel(Vertical):
         self.incidents: dict[int, IncidentChanged] = {}
         self.resolved = 0
         self.dirty = False
+        self._repaint = OncePerBurst(self, REPAINT_DELAY_S, self.repaint)
 
     def compose(self) -> ComposeResult:
         targets: DataTable[str | Text] = DataTable(id="targets-table", cursor_type="row")
@@ -64,6 +75,13 @@ class TargetsPanel(Vertical):
             incidents.add_column(label, key=label)
         yield incidents
 
+    def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        event = message.event
+        if isinstance(event, TargetChecked):
+            self.record_check(event)
+        elif isinstance(event, IncidentChanged):
+            self.record_incident(event)
+
     def record_check(self, event: TargetChecked) -> None:
         state = self.targets.setdefault(event.target, _TargetState())
         state.healthy = event.healthy
@@ -71,7 +89,7 @@ class TargetsPanel(Vertical):
         state.detail = event.detail
         if event.latency_ms is not None:
             state.latencies.append(event.latency_ms)
-        self.dirty = True
+        self._changed()
 
     def record_incident(self, event: IncidentChanged) -> None:
         if event.status in ("resolved", "failed"):
@@ -79,10 +97,14 @@ class TargetsPanel(Vertical):
             self.resolved += event.status == "resolved"
         else:
             self.incidents[event.incident_id] = event
+        self._changed()
+
+    def _changed(self) -> None:
         self.dirty = True
+        self._repaint.poke()
 
     def repaint(self) -> None:
-        """Draw the current state; the app calls this at most a few times a second."""
+        """Draw the current state (at most a few times a second, once per burst)."""
         if not self.dirty:
             return
         self.dirty = False

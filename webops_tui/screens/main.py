@@ -1,0 +1,350 @@
+"""The workbench's main screen: the tabs, and what moves between the panels and the kernel.
+
+Data down, messages up. The selected agent is a reactive attribute of this screen, bound
+(`data_bind`) to every panel that shows one agent. Panels post messages when the operator does
+something (`ChatPanel.Sent`, `ApprovalsQueue.Decided`, `MemoryBrowser.SearchRequested`) or when
+what they show is out of date (`Stale`); the screen asks the kernel in a worker, never on the
+UI's path, and hands the answer to the panel's public method. Kernel events reach the panels
+as Textual messages through one `KernelFeed`; nothing here polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from typing import TypeVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from agent.core.kernel import Kernel
+from agent.errors import WebopsError
+from agent.memory.memory import MemoryKind
+from agent.mind.mind import Mind
+from webops_tui.demo.in_app import DemoOptions, InAppDemo
+from webops_tui.screens.kernel_feed import KernelFeed
+from widgets.activity_log import ActivityLog
+from widgets.agent_roster import AgentRoster
+from widgets.approvals_queue import ApprovalsQueue
+from widgets.chat_panel import ChatPanel
+from widgets.emotion_gauges import EmotionGauges
+from widgets.memory_browser import MemoryBrowser
+from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
+from widgets.quick_chat import QuickChat
+from widgets.skills_panel import SkillsPanel
+from widgets.targets_panel import TargetsPanel
+
+PanelT = TypeVar("PanelT", bound=Widget)
+
+#: From this width on the Team tab shows roster and feelings side by side (class `-wide`).
+WIDE_COLUMNS = 150
+
+#: The one-panel tabs after Team: tab label, tab id, widget, widget id, border title.
+_TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
+    ("Chat", "chat", ChatPanel, "chat-panel", "Chat"),
+    ("Memory", "memory", MemoryBrowser, "memory-browser", "Memory"),
+    ("Skills", "skills", SkillsPanel, "skills-panel", "Skills"),
+    ("Approvals", "approvals", ApprovalsQueue, "approvals-queue", "Approvals"),
+    ("Ops", "ops", TargetsPanel, "targets-panel", "Targets"),
+    ("Activity", "activity", ActivityLog, "activity-log", "Activity"),
+)
+#: Worker groups that only read the kernel for a panel: dropped when the screen closes.
+_READS = ("roster", "approvals", "skills", "memory")
+#: The panels that show the selected agent: its name is bound to their `agent`.
+_PER_AGENT: tuple[type[Widget], ...] = (ChatPanel, MemoryBrowser, SkillsPanel)
+
+
+def _panel(widget: Widget, title: str) -> Widget:
+    widget.border_title = title
+    return widget
+
+
+def _operator() -> str:
+    return f"operator:{getpass.getuser()}"
+
+
+class MainScreen(Screen[None]):
+    """Team, chat, memory, skills, approvals, ops and activity, over one open kernel."""
+
+    HORIZONTAL_BREAKPOINTS = [(WIDE_COLUMNS, "-wide")]
+
+    #: The agent every per-agent panel shows (the roster's highlighted row).
+    selected_agent: var[str | None] = var(None)
+
+    def __init__(self, *, db_name: str, demo: DemoOptions | None = None) -> None:
+        super().__init__()
+        self._kernel: Kernel | None = None
+        self._feed: KernelFeed | None = None
+        self._start_demo = demo
+        self.demo = InAppDemo(self, db_name, say=self._narrate)
+        #: The last reply with its explanation, for the clipboard (`y`).
+        self.last_reply = ""
+
+    @property
+    def kernel(self) -> Kernel:
+        """The kernel the app opened for this screen (see `start`)."""
+        if self._kernel is None:
+            raise RuntimeError("the workbench's kernel is not open yet")
+        return self._kernel
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="team", id="main"):
+            with TabPane("Team", id="team"):
+                yield _panel(AgentRoster(id="roster", classes="panel"), "Agents")
+                gauges = EmotionGauges(minds=self._mind_of, id="gauges", classes="panel")
+                yield _panel(gauges.data_bind(agent=MainScreen.selected_agent), "Feelings")
+                yield QuickChat(id="quick-chat")
+            for tab, tab_id, widget_type, widget_id, title in _TABS:
+                with TabPane(tab, id=tab_id):
+                    widget = widget_type(id=widget_id, classes="panel")
+                    if isinstance(widget, _PER_AGENT):
+                        widget.data_bind(agent=MainScreen.selected_agent)
+                    yield _panel(widget, title)
+        yield Footer()
+
+    async def start(self, kernel: Kernel) -> None:
+        """The app opened `kernel`: follow its events, fill the panels, start the demo if asked."""
+        self._kernel = kernel
+        self._feed = feed = KernelFeed(kernel.bus)
+        feed.follow(self.query_one(AgentRoster))
+        feed.follow(self.query_one(EmotionGauges))
+        feed.follow(self.query_one(ChatPanel))
+        feed.follow(self.query_one(SkillsPanel))
+        feed.follow(self.query_one(ApprovalsQueue))
+        feed.follow(self.query_one(TargetsPanel))
+        feed.follow(self.query_one(ActivityLog))
+        feed.start()
+        if self._start_demo is not None:
+            self.demo.start(kernel, self._start_demo)
+        await self.action_refresh()
+        self._refresh_approvals()
+        if self._start_demo is not None:
+            self.query_one(TabbedContent).active = "ops"
+        else:
+            roster = self.query_one(AgentRoster)
+            roster.focus_table()
+            if not roster.names:
+                self.app.push_screen(WelcomeDialog(), self._welcomed)
+
+    async def on_unmount(self) -> None:
+        """Stop the feed and the demo; drop pending reads, but let work that changes
+        something (an approved action, a chat turn, a new agent) finish in the kernel."""
+        if self._feed is not None:
+            self._feed.stop()
+        for group in _READS:
+            self.workers.cancel_group(self, group)
+        await self.demo.close()
+        mine = [worker for worker in self.workers if worker.node is self]
+        await asyncio.gather(*(worker.wait() for worker in mine), return_exceptions=True)
+
+    # -- the selected agent: data down -------------------------------------------------------
+
+    @property
+    def agent_names(self) -> list[str]:
+        return self.query_one(AgentRoster).names
+
+    def on_agent_roster_selected(self, message: AgentRoster.Selected) -> None:
+        self.selected_agent = message.profile.name
+
+    def action_select_agent(self, name: str) -> None:
+        roster = self.query_one(AgentRoster)
+        if name in roster.names:
+            roster.select(name)
+            self.selected_agent = name
+
+    def _mind_of(self, name: str) -> Mind | None:
+        agent = self._kernel.loaded(name) if self._kernel is not None else None
+        return agent.mind if agent is not None else None
+
+    # -- panels that are out of date: read the kernel in a worker, hand the answer down -----
+
+    def _shown(self, panel: type[PanelT]) -> PanelT | None:
+        """The panel to hand an answer to; None once the app is closing (the panels go before
+        the work that was reading for them)."""
+        return self.query_one(panel) if self.is_attached else None
+
+    async def action_refresh(self) -> None:
+        """Start agents created elsewhere (say, by a CLI) and reload the roster."""
+        await self.kernel.start_all()
+        profiles = await self.kernel.list_agents()
+        if roster := self._shown(AgentRoster):
+            roster.show_agents(profiles)
+            if roster.selected is not None:
+                self.selected_agent = roster.selected.name
+
+    def on_agent_roster_stale(self) -> None:
+        self._reload_roster()
+
+    @work(exclusive=True, group="roster")
+    async def _reload_roster(self) -> None:
+        profiles = await self.kernel.list_agents()
+        if roster := self._shown(AgentRoster):
+            roster.show_agents(profiles)
+
+    def on_approvals_queue_stale(self) -> None:
+        self._refresh_approvals()
+
+    @work(exclusive=True, group="approvals")
+    async def _refresh_approvals(self) -> None:
+        pending = await self.kernel.approvals()
+        if queue := self._shown(ApprovalsQueue):
+            queue.show_pending(pending)
+
+    def on_skills_panel_stale(self) -> None:
+        self._refresh_skills()
+
+    @work(exclusive=True, group="skills")
+    async def _refresh_skills(self) -> None:
+        name = self.selected_agent
+        if name is None:
+            return
+        views = await self.kernel.skills(name)
+        if panel := self._shown(SkillsPanel):
+            panel.show_skills(name, views)
+
+    @on(MemoryBrowser.SearchRequested)
+    def _memory_search(self, message: MemoryBrowser.SearchRequested) -> None:
+        self._load_memory(message.kind, message.text)
+
+    @work(exclusive=True, group="memory")
+    async def _load_memory(self, kind: MemoryKind, text: str) -> None:
+        name = self.selected_agent
+        if name is None:
+            return
+        items = await self.kernel.memory(name, kind, text or None, limit=50)
+        if browser := self._shown(MemoryBrowser):
+            browser.show_items(name, items)
+
+    # -- what the operator does: messages up -------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        if tab == "memory":
+            self.query_one(MemoryBrowser).request()
+        elif tab == "skills":
+            self._refresh_skills()
+        elif tab == "chat":
+            self.query_one(ChatPanel).focus_input()
+        elif tab == "approvals":
+            self._refresh_approvals()
+            self.query_one(ApprovalsQueue).focus_table()
+
+    def action_search_memory(self) -> None:
+        self.query_one(TabbedContent).active = "memory"
+        self.query_one(MemoryBrowser).focus_search()
+
+    @on(ApprovalsQueue.Decided)
+    def _decided(self, message: ApprovalsQueue.Decided) -> None:
+        self._decide(message.approval_id, message.approve)
+
+    @work(group="decide")
+    async def _decide(self, approval_id: int, approve: bool) -> None:
+        """Approving runs the action, which may take a while: never on the UI's path."""
+        try:
+            if approve:
+                view = await self.kernel.approve(approval_id, by=_operator())
+                outcome = view.result["status"] if view.result else view.status
+                self.notify(f"approval {approval_id}: {view.action} {outcome}")
+            else:
+                await self.kernel.deny(approval_id, by=_operator())
+                self.notify(f"approval {approval_id} denied")
+        except WebopsError as exc:
+            self.notify(exc.message, severity="error")
+        if self.is_attached:  # not while the app closes
+            self._refresh_approvals()
+            self._refresh_skills()
+
+    def action_decide_selected(self, approve: bool) -> None:
+        self.action_show_tab("approvals")
+        self.query_one(ApprovalsQueue).action_decide(approve)
+
+    @on(ChatPanel.Sent)
+    def _chat_sent(self, message: ChatPanel.Sent) -> None:
+        self._talk(message.text, message.channel)
+
+    def on_quick_chat_sent(self, message: QuickChat.Sent) -> None:
+        """The Team tab's one-line chat: the same conversation as the Chat tab."""
+        self.query_one(ChatPanel).add_line("you", message.text, "chat-operator")
+        self._talk(message.text, "agent")
+
+    @work(group="chat")
+    async def _talk(self, text: str, channel: str) -> None:
+        """Chat runs the agent (a check, a runbook): a worker, never the UI's path."""
+        panel = self.query_one(ChatPanel)
+        name = self.selected_agent
+        if name is None:
+            return
+        try:
+            if channel == "team":
+                await self.kernel.messages.broadcast(_operator(), "team", text)
+                return
+            from agent.core.conversation import chat
+
+            reply = await chat(self.kernel, name, text, operator=_operator())
+        except WebopsError as exc:
+            panel.add_line("webops", exc.message, "chat-team")
+            return
+        quick = self._shown(QuickChat)
+        if quick is None:  # the app closed meanwhile: the turn is stored, not shown
+            return
+        panel.show_reply(name, reply.reply, reply.intent, reply.explanation)
+        quick.show_reply(name, reply.reply)
+        why = (reply.explanation or {}).get("summary", "")
+        self.last_reply = f"{name}: {reply.reply}" + (f"\nwhy: {why}" if why else "")
+
+    def action_copy(self) -> None:
+        """Copy the last reply (with its explanation) to the clipboard: OSC 52 over SSH."""
+        if not self.last_reply:
+            self.notify("nothing to copy yet: chat with an agent first", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.last_reply)
+        self.notify("copied the last reply")
+
+    def action_new_agent(self) -> None:
+        def created(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self._create_agent(*answer)
+
+        self.app.push_screen(NewAgentDialog(), created)
+
+    @work(group="agents")
+    async def _create_agent(self, name: str, preset: str) -> None:
+        try:
+            await self.kernel.create_agent(name, preset)
+        except WebopsError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        await self.action_refresh()
+        if self.is_attached:
+            self.action_select_agent(name)
+        self.notify(f"created {name} ({preset})")
+
+    def _welcomed(self, choice: str | None) -> None:
+        if choice == "new":
+            self.action_new_agent()
+        elif choice == "demo":
+            self.action_toggle_world()
+
+    # -- the demo world ----------------------------------------------------------------------
+
+    def action_toggle_world(self) -> None:
+        if self.demo.options is None:
+            self.demo.start(self.kernel, DemoOptions())
+            self.run_worker(self._show_demo(), group="demo-start")
+        else:
+            self.demo.stop()
+            self.notify("stopping the demo world")
+
+    async def _show_demo(self) -> None:
+        await self.action_refresh()
+        if tabs := self._shown(TabbedContent):
+            tabs.active = "ops"
+
+    def _narrate(self, line: str) -> None:
+        if log := self._shown(ActivityLog):  # the demo may still talk while the app closes
+            log.say(line)
