@@ -17,9 +17,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from agent.clock import SYSTEM, Clock
 from agent.ops.targets import RunbookSpec, TargetSpec
+
+#: The values `RunbookSpec.risk` and `TargetSpec.criticality` take.
+Risk = Literal["none", "low", "medium", "high", "critical"]
+Criticality = Literal["low", "medium", "high", "critical"]
 
 VERSION = "1.4.2"
 SLOW_S = 0.7
@@ -38,7 +43,7 @@ REMEDY = {
     "cert_expiring": "renew-cert",
 }
 HTTP_FAULTS = tuple(k for k in REMEDY if k != "cert_expiring")
-RISK = {
+RISK: dict[str, Risk] = {
     "flush-dns": "low",
     "reindex": "medium",
     "restart": "medium",
@@ -49,7 +54,13 @@ RISK = {
     "rotate-logs": "low",
     "renew-cert": "medium",
 }
-CRITICALITY = {"shop": "high", "api": "high", "auth": "high", "search": "medium", "cdn": "medium"}
+CRITICALITY: dict[str, Criticality] = {
+    "shop": "high",
+    "api": "high",
+    "auth": "high",
+    "search": "medium",
+    "cdn": "medium",
+}
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -200,10 +211,15 @@ class TlsService:
 
 
 class DemoWorld:
-    """The services, their control plane, and the fault injector's state."""
+    """The services, their control plane, and the fault injector's state.
 
-    def __init__(self, seed: int = 7) -> None:
+    `clock` is the demo's time (the injector's, the escalation's, the autopilot's); the
+    services themselves answer in real time, a slow one really slowly.
+    """
+
+    def __init__(self, seed: int = 7, clock: Clock = SYSTEM) -> None:
         self.rng = random.Random(seed)
+        self.clock = clock
         self._folder = tempfile.TemporaryDirectory(prefix="webops-demo-")
         self.services = {name: Service(name) for name in HTTP_SERVICES}
         self.tls = TlsService(TLS_SERVICE, Path(self._folder.name))
@@ -288,7 +304,7 @@ class DemoWorld:
                 service.crash()
             else:
                 service.fault = kind
-        self.injected.append((time.time(), name, kind))
+        self.injected.append((self.clock.time(), name, kind))
         return name, kind
 
     # -- what the agents are given ---------------------------------------------------------
@@ -300,7 +316,7 @@ class DemoWorld:
                 kind="http",
                 address=f"http://127.0.0.1:{svc.port}/health",
                 conditions=["status == 200", f'json.version == "{VERSION}"', "latency_ms < 400"],
-                criticality=CRITICALITY[name],  # type: ignore[arg-type]
+                criticality=CRITICALITY[name],
                 interval_s=interval_s,
                 timeout_s=2.0,
             )
@@ -326,7 +342,7 @@ class DemoWorld:
                 kind="http",
                 method="POST",
                 url=f"{self.control_url}/services/{{target}}/{remedy}",
-                risk=RISK[remedy],  # type: ignore[arg-type]
+                risk=RISK[remedy],
                 timeout_s=5,
                 description=f"{remedy} the service (through the control plane)",
             )
