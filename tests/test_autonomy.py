@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel, KernelConfig
+from agent.ops.incidents import ApprovalPolicy
 from agent.ops.targets import runbook_spec, target_spec
 from tests.service import ControlledService
 from webops_tui.demo.runner import run_demo
@@ -25,13 +27,16 @@ from webops_tui.demo.world import REMEDY, DemoWorld
 WEBOPS = Path(sys.executable).with_name("webops")
 
 
-async def _demo(db_path: Path, seconds: float, approve: str, seed: int = 7):
-    world = DemoWorld(seed)
+async def _demo(db_path: Path, seconds: float, approve: ApprovalPolicy, seed: int = 7):
+    """The demo world for `seconds` of virtual time (the services answer in real time)."""
+    clock = VirtualClock()
+    world = DemoWorld(seed, clock=clock)
     try:
-        async with await Kernel.open(db_path, config=KernelConfig(seed=seed)) as kernel:
+        config = KernelConfig(seed=seed)
+        async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:
             return await run_demo(
                 kernel, world, seed=seed, duration_s=seconds, approve=approve, stop=asyncio.Event()
-            )  # type: ignore[arg-type]
+            )
     finally:
         world.stop()
 
