@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -20,6 +21,7 @@ from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel, KernelConfig
 from agent.ops.incidents import ApprovalPolicy
 from agent.ops.targets import runbook_spec, target_spec
+from tests.conftest import CliRunner
 from tests.service import ControlledService
 from webops_tui.demo.runner import run_demo
 from webops_tui.demo.world import REMEDY, DemoWorld
@@ -126,6 +128,23 @@ def _closed_ids(db: Path) -> set[int]:
     return ids
 
 
+def _closed_more_than(db: Path, closed: set[int], process: subprocess.Popen[str]) -> None:
+    """Wait (in real time) until the running demo has closed an incident of its own."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        with contextlib.suppress(sqlite3.OperationalError):  # no schema yet, or busy
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                rows = conn.execute(
+                    "SELECT id FROM incident WHERE status IN ('resolved', 'failed')"
+                ).fetchall()
+            finally:
+                conn.close()
+            if {r[0] for r in rows} - closed:
+                return
+
+
 def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "chaos.db"
     rng = random.Random(5)
@@ -148,7 +167,9 @@ def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> Non
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.0 + rng.random() * 3.0)
+        # Killed at a random moment once the loop is at work (it has closed an incident).
+        _closed_more_than(db, closed, process)
+        time.sleep(rng.random() * 1.5)
         process.send_signal(sig)
         out, err = process.communicate(timeout=30)
         if sig == signal.SIGTERM:
@@ -161,7 +182,7 @@ def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> Non
     assert closed, "the runs closed some incidents"
     # A restart carries on: the same file, a short run, a clean exit.
     result = subprocess.run(
-        [str(WEBOPS), "--db", str(db), "demo", "--headless", "--duration", "3", "--json"],
+        [str(WEBOPS), "--db", str(db), "demo", "--headless", "--duration", "1", "--json"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -170,7 +191,7 @@ def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> Non
     assert closed <= _closed_ids(db)
 
 
-def test_run_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+def test_run_stops_cleanly_on_sigint(tmp_path: Path, cli: CliRunner) -> None:
     db = tmp_path / "run.db"
     with ControlledService() as service:
         env = {**os.environ, "WEBOPS_DB": str(db)}
@@ -178,13 +199,16 @@ def test_run_stops_cleanly_on_sigint(tmp_path: Path) -> None:
             ["agent", "create", "anna"],
             ["target", "add", "shop", "--address", f"{service.url}/health", "--interval", "0.2"],
         ):
-            subprocess.run([str(WEBOPS), *args], check=True, env=env, capture_output=True)
+            assert cli(*args, db=db).code == 0
         process = subprocess.Popen(
             [str(WEBOPS), "run"], env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        time.sleep(2.0)
+        assert process.stderr is not None
+        first = process.stderr.readline()  # "watching ...": the loop is up, Ctrl-C is handled
+        time.sleep(0.5)  # and at work for a few checks
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        _, rest = process.communicate(timeout=30)
+        err = first + rest
     assert process.returncode == 0, err
     assert "watching 1 target(s)" in err and "stopped:" in err and "Traceback" not in err
 
