@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/webops --db $(DEMO_DB) demo
 
-## test: lint with ruff, then run the whole test suite
+## test: lint with ruff, then run the whole test suite, one worker per core (pytest-xdist)
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 ## lint: ruff (checks and formatting) and mypy (strict) over the project's packages
 lint: $(STAMP)
