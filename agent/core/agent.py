@@ -4,6 +4,10 @@ Stimuli are queued (bounded, so a flood waits instead of eating memory) and hand
 time. An exception anywhere in handling a stimulus becomes a failed outcome carrying the
 traceback; the loop carries on. The kernel is the agent's host: it supplies the event bus, the
 action registry, the clock, the operator's risk threshold, approvals and persistence.
+
+This module keeps the agent's state, lifecycle and queue; what it does with a stimulus lives
+next to it, one verb a module: `thinking` (appraise, analyse, decide), `acting` (run an action
+under limits, learn from the result) and `remedy` (work an incident until it is fixed).
 """
 
 from __future__ import annotations
