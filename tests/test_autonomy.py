@@ -204,11 +204,16 @@ def test_run_stops_cleanly_on_sigint(tmp_path: Path, cli: CliRunner) -> None:
             [str(WEBOPS), "run"], env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         assert process.stderr is not None
-        first = process.stderr.readline()  # "watching ...": the loop is up, Ctrl-C is handled
+        seen = ""
+        while "watching" not in seen:  # the loop is up: Ctrl-C is handled from here on
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen += line
         time.sleep(0.5)  # and at work for a few checks
         process.send_signal(signal.SIGINT)
         _, rest = process.communicate(timeout=30)
-        err = first + rest
+        err = seen + rest
     assert process.returncode == 0, err
     assert "watching 1 target(s)" in err and "stopped:" in err and "Traceback" not in err
 
