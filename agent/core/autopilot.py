@@ -5,6 +5,11 @@ slow. The agent best placed to handle it (proficiency, load, personality) owns i
 chooses remedies by what the team learned, re-checks to verify, and asks a human for risky
 ones. An incident closes when a check finds the target healthy again. Every change is
 written at once, so a killed loop loses no closed incident; on restart it carries on.
+
+This is the shell: what an incident is and who bids for it are pure pieces in
+`agent.ops.incidents` and `agent.ops.dispatch`; how the owner works it (and learns from an
+approved run) is `agent.core.remedy`. Schedules and pauses follow an injected `Clock`
+(agent/clock.py), so tests run the loop in virtual time.
 """
 
 from __future__ import annotations
