@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/webops --db $(DEMO_DB) demo
 
-## test: lint with ruff, then run the whole test suite
+## test: lint with ruff, then run the whole test suite on two workers per core (pytest-xdist:
+## many tests wait on sockets, subprocesses and SQLite, so two per core finish sooner than one)
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))')
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## lint: ruff (checks and formatting), mypy (strict) and the layer contracts (import-linter)
 lint: $(STAMP)

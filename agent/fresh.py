@@ -8,31 +8,39 @@ every second).
 
 A change this process knows of (`invalidate`, `adjust`) starts a new generation: a read that
 began before it may not have seen the change, so its result is not kept and nobody new joins it.
+
+Ages are measured on an injected clock (agent/clock.py; the real one by default), so a test can
+let a value go stale without sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+from agent.clock import SYSTEM, Clock
 
 T = TypeVar("T")
 
 
 class Fresh(Generic[T]):
-    def __init__(self, load: Callable[[], Awaitable[T]], max_age_s: float) -> None:
+    def __init__(
+        self, load: Callable[[], Awaitable[T]], max_age_s: float, clock: Clock = SYSTEM
+    ) -> None:
         self._load = load
         self.max_age_s = max_age_s
-        self._value: T | None = None
+        self._monotonic = clock.monotonic
+        #: The value and when its read started; None until a read is kept.
+        self._kept: tuple[T] | None = None
         self._at = -float("inf")
         self._generation = 0
         self._inflight: asyncio.Future[T] | None = None
         self._inflight_generation = -1
 
     async def get(self) -> T:
-        if time.monotonic() - self._at <= self.max_age_s:
-            return self._value  # type: ignore[return-value]
+        if self._kept is not None and self._monotonic() - self._at <= self.max_age_s:
+            return self._kept[0]
         if self._inflight is None or self._inflight_generation != self._generation:
             self._inflight_generation = self._generation
             self._inflight = asyncio.ensure_future(self._refresh(self._generation))
@@ -41,10 +49,10 @@ class Fresh(Generic[T]):
 
     async def _refresh(self, generation: int) -> T:
         try:
-            started = time.monotonic()
+            started = self._monotonic()
             value = await self._load()
             if generation == self._generation:
-                self._value, self._at = value, started
+                self._kept, self._at = (value,), started
             return value
         finally:
             if self._inflight_generation == generation:
@@ -53,8 +61,8 @@ class Fresh(Generic[T]):
     def adjust(self, change: Callable[[T], T]) -> None:
         """Apply a change this process made to the cached value, if there is one."""
         self._generation += 1
-        if self._at > -float("inf") and self._value is not None:
-            self._value = change(self._value)
+        if self._at > -float("inf") and self._kept is not None and self._kept[0] is not None:
+            self._kept = (change(self._kept[0]),)
 
     def invalidate(self) -> None:
         self._generation += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -15,9 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel, KernelConfig
+from agent.ops.incidents import ApprovalPolicy
 from agent.ops.targets import runbook_spec, target_spec
+from tests.conftest import CliRunner
 from tests.service import ControlledService
 from webops_tui.demo.runner import run_demo
 from webops_tui.demo.world import REMEDY, DemoWorld
@@ -25,13 +29,16 @@ from webops_tui.demo.world import REMEDY, DemoWorld
 WEBOPS = Path(sys.executable).with_name("webops")
 
 
-async def _demo(db_path: Path, seconds: float, approve: str, seed: int = 7):
-    world = DemoWorld(seed)
+async def _demo(db_path: Path, seconds: float, approve: ApprovalPolicy, seed: int = 7):
+    """The demo world for `seconds` of virtual time (the services answer in real time)."""
+    clock = VirtualClock()
+    world = DemoWorld(seed, clock=clock)
     try:
-        async with await Kernel.open(db_path, config=KernelConfig(seed=seed)) as kernel:
+        config = KernelConfig(seed=seed)
+        async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:
             return await run_demo(
                 kernel, world, seed=seed, duration_s=seconds, approve=approve, stop=asyncio.Event()
-            )  # type: ignore[arg-type]
+            )
     finally:
         world.stop()
 
@@ -121,6 +128,23 @@ def _closed_ids(db: Path) -> set[int]:
     return ids
 
 
+def _closed_more_than(db: Path, closed: set[int], process: subprocess.Popen[str]) -> None:
+    """Wait (in real time) until the running demo has closed an incident of its own."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        with contextlib.suppress(sqlite3.OperationalError):  # no schema yet, or busy
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                rows = conn.execute(
+                    "SELECT id FROM incident WHERE status IN ('resolved', 'failed')"
+                ).fetchall()
+            finally:
+                conn.close()
+            if {r[0] for r in rows} - closed:
+                return
+
+
 def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "chaos.db"
     rng = random.Random(5)
@@ -143,7 +167,9 @@ def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> Non
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.0 + rng.random() * 3.0)
+        # Killed at a random moment once the loop is at work (it has closed an incident).
+        _closed_more_than(db, closed, process)
+        time.sleep(rng.random() * 1.5)
         process.send_signal(sig)
         out, err = process.communicate(timeout=30)
         if sig == signal.SIGTERM:
@@ -156,7 +182,7 @@ def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> Non
     assert closed, "the runs closed some incidents"
     # A restart carries on: the same file, a short run, a clean exit.
     result = subprocess.run(
-        [str(WEBOPS), "--db", str(db), "demo", "--headless", "--duration", "3", "--json"],
+        [str(WEBOPS), "--db", str(db), "demo", "--headless", "--duration", "1", "--json"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -165,7 +191,7 @@ def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> Non
     assert closed <= _closed_ids(db)
 
 
-def test_run_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+def test_run_stops_cleanly_on_sigint(tmp_path: Path, cli: CliRunner) -> None:
     db = tmp_path / "run.db"
     with ControlledService() as service:
         env = {**os.environ, "WEBOPS_DB": str(db)}
@@ -173,13 +199,21 @@ def test_run_stops_cleanly_on_sigint(tmp_path: Path) -> None:
             ["agent", "create", "anna"],
             ["target", "add", "shop", "--address", f"{service.url}/health", "--interval", "0.2"],
         ):
-            subprocess.run([str(WEBOPS), *args], check=True, env=env, capture_output=True)
+            assert cli(*args, db=db).code == 0
         process = subprocess.Popen(
             [str(WEBOPS), "run"], env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        time.sleep(2.0)
+        assert process.stderr is not None
+        seen = ""
+        while "watching" not in seen:  # the loop is up: Ctrl-C is handled from here on
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen += line
+        time.sleep(0.5)  # and at work for a few checks
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        _, rest = process.communicate(timeout=30)
+        err = seen + rest
     assert process.returncode == 0, err
     assert "watching 1 target(s)" in err and "stopped:" in err and "Traceback" not in err
 

@@ -6,6 +6,7 @@ import asyncio
 import random
 from pathlib import Path
 
+from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.conversation import chat, strongest_emotion
 from agent.core.kernel import Kernel, KernelConfig
@@ -16,9 +17,11 @@ from webops_tui.demo.world import DemoWorld
 
 
 async def test_bidding_conflicts_and_observation_on_the_demo_world(db_path: Path) -> None:
-    world = DemoWorld(5)
+    clock = VirtualClock()  # 20 s of the world's time; the services answer in real time
+    world = DemoWorld(5, clock=clock)
     try:
-        async with await Kernel.open(db_path, config=KernelConfig(seed=5)) as kernel:
+        config = KernelConfig(seed=5)
+        async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:
             team = await prepare(kernel, world)
             autopilot = Autopilot(
                 kernel,
@@ -26,6 +29,7 @@ async def test_bidding_conflicts_and_observation_on_the_demo_world(db_path: Path
                 approval_policy="all",
                 rng=random.Random(5),
                 describe=world.fault_of,
+                clock=clock,
             )
             stop = asyncio.Event()
             runner = asyncio.create_task(autopilot.run(stop, 20.0))

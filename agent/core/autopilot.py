@@ -5,93 +5,51 @@ slow. The agent best placed to handle it (proficiency, load, personality) owns i
 chooses remedies by what the team learned, re-checks to verify, and asks a human for risky
 ones. An incident closes when a check finds the target healthy again. Every change is
 written at once, so a killed loop loses no closed incident; on restart it carries on.
+
+This is the shell: what an incident is and who bids for it are pure pieces in
+`agent.ops.incidents` and `agent.ops.dispatch`; how the owner works it (and learns from an
+approved run) is `agent.core.remedy`. Schedules and pauses follow an injected `Clock`
+(agent/clock.py), so tests run the loop in virtual time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from pydantic import BaseModel
-
+from agent.clock import SYSTEM, Clock
+from agent.core import remedy
 from agent.core.kernel import Kernel
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
 from agent.errors import WebopsError
 from agent.events import IncidentChanged, TargetChecked
-from agent.memory.learning import Choice
-from agent.memory.procedures import Step
-from agent.skills.actions import ActionOutput, ActionRequest
-from agent.social.relationships import Proposal, Resolution, resolve_conflict
+from agent.ops import dispatch
+from agent.ops.dispatch import Bid
+from agent.ops.incidents import (
+    ApprovalPolicy,
+    Closing,
+    IncidentView,
+    OpenIncident,
+    symptom,
+    tried_of,
+)
+from agent.skills.actions import ActionRequest
+from agent.social.relationships import Resolution, resolve_conflict
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentRow
 
-ApprovalPolicy = Literal["human", "all", "none", "wait"]
+__all__ = ["MAX_ATTEMPTS", "ApprovalPolicy", "Autopilot", "Bid", "IncidentView", "symptom"]
+
 #: Handling attempts before an incident is marked failed (escalated to people).
 MAX_ATTEMPTS = 4
-
-
-def symptom(output: ActionOutput) -> str:
-    """What a failed check looks like, as a kind of situation agents can learn about.
-
-    Deliberately target-agnostic ("status=503", "refused", "slow"), so what one service
-    taught applies to the next one showing the same symptom.
-    """
-    data = output.data
-    if data.get("healthy") and data.get("slow"):
-        return "slow"
-    detail = output.detail.lower()
-    for words, name in (
-        ("refused", "refused"),
-        ("timed out", "timeout"),
-        ("not resolved", "unresolved"),
-        ("tls", "tls"),
-    ):
-        if words in detail:
-            return name
-    for condition in data.get("conditions", []):
-        if not condition.get("ok"):
-            field_name = str(condition["condition"]).split()[0]
-            if field_name == "status":
-                return f"status={condition.get('actual')}"
-            return field_name
-    return "unhealthy"
-
-
-@dataclass
-class _Open:
-    row: IncidentRow
-    attempts: int = 0
-    approval_id: int | None = None
-    tried: list[tuple[str, bool]] = field(default_factory=list)
-    busy: bool = False
-
-
-@dataclass(frozen=True)
-class Bid:
-    agent: str
-    score: float
-    volunteer: bool
-    why: str
-    tiebreak: float
-
-
-class IncidentView(BaseModel):
-    id: int
-    target: str
-    kind: str | None
-    situation: str
-    status: str
-    owner: str | None
-    steps: int
-    seconds: float | None
-    actions: list[tuple[str, bool]]
+#: How often the loop looks at the schedule and at decided approvals.
+TICK_S = 0.05
+#: How long running checks and handling may take to finish when the loop stops.
+WIND_DOWN_S = 5.0
 
 
 class Autopilot:
@@ -105,6 +63,7 @@ class Autopilot:
         rng: random.Random | None = None,
         describe: Callable[[str], str | None] | None = None,
         on_event: Callable[[str], None] | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.kernel = kernel
         self.team = team
@@ -113,20 +72,27 @@ class Autopilot:
         self.rng = rng or random.Random(0)
         self.describe = describe
         self.say = on_event or (lambda _line: None)
+        #: What schedules checks and the stand-in operator's pause (the kernel keeps its own
+        #: clock for timestamps; give both the same time when testing).
+        self.clock = clock
         self.incidents = IncidentRepository(kernel.database)
-        self.open: dict[str, _Open] = {}
+        self.open: dict[str, OpenIncident] = {}
         self.closed: list[IncidentView] = []
         self.kinds: dict[int, str | None] = {}
         self.checks = 0
         self.assignments: list[tuple[str, str, list[str]]] = []
         self.conflicts: list[Resolution] = []
         self._last_check: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         """Run until `stop` is set (a signal) or `duration_s` has passed; then wind down."""
+        with self.clock.taking_part():
+            await self._run(stop, duration_s)
+
+    async def _run(self, stop: asyncio.Event, duration_s: float | None) -> None:
         await self.kernel.ops.reload()
         team = self.team or [p.name for p in await self.kernel.list_agents()]
         if not team:
@@ -140,25 +106,25 @@ class Autopilot:
                 if other != watcher:
                     await self.kernel.watch(watcher, other, trust=0.8)
         await self._resume()
-        deadline = None if duration_s is None else time.monotonic() + duration_s
-        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+        clock = self.clock
+        deadline = None if duration_s is None else clock.monotonic() + duration_s
+        while not stop.is_set() and (deadline is None or clock.monotonic() < deadline):
             self._schedule_checks()
             await self._follow_approvals()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.05)
+            await clock.wait(stop, TICK_S)
         await self.shutdown()
 
     async def shutdown(self) -> None:
         """Let running checks and handling finish (briefly), then save everything."""
         if self._tasks:
-            _done, pending = await asyncio.wait(self._tasks, timeout=5.0)
+            _done, pending = await self.clock.wait_tasks(self._tasks, WIND_DOWN_S)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.kernel.flush()
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self.clock.track(asyncio.create_task(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -166,16 +132,10 @@ class Autopilot:
         """Incidents a previous run left open are taken up again."""
         for status in ("open", "awaiting_approval"):
             for row in await self.incidents.list(status):
-                self.open[row.target] = _Open(
-                    row=row,
-                    tried=[
-                        tuple(a)
-                        for a in json.loads(row.actions)  # type: ignore[misc]
-                    ],
-                )
+                self.open[row.target] = OpenIncident(row=row, tried=tried_of(row.actions))
 
     def _schedule_checks(self) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         for name, target in self.kernel.ops.targets.items():
             if now - self._last_check.get(name, -1e9) >= target.interval_s:
                 self._last_check[name] = now
@@ -221,7 +181,7 @@ class Autopilot:
             summary=detail,
             opened_at=self.kernel.clock(),
         )
-        incident = _Open(row=row, busy=True)
+        incident = OpenIncident(row=row, busy=True)
         self.open[target] = incident
         incident.row = row = await self.incidents.add(row)
         assert row.id is not None
@@ -232,46 +192,30 @@ class Autopilot:
         self._spawn(self._handle(incident))
 
     async def bids(self, situation: str) -> list[Bid]:
-        """Every teammate's bid for an incident: proficiency with runbooks, what it knows of
-        this symptom, its will to volunteer (extraversion times confidence), minus load."""
+        """Every teammate's bid for an incident (see agent/ops/dispatch.py), best first."""
         assert self.team is not None
-        load = {name: 0 for name in self.team}
-        for incident in self.open.values():
-            if incident.row.owner in load:
-                load[incident.row.owner] += 1
+        load = dispatch.loads(self.team, (i.row.owner for i in self.open.values()))
         bids = []
         for name in self.team:
             agent = await self.kernel.load_agent(name)
-            proficiency = agent.skills.proficiency("run_runbook")
-            known = max(
-                (
-                    arm.value
-                    for (s, _a), arm in agent.memory.learner.arms.items()
-                    if s == situation and arm.weight > 0
-                ),
-                default=0.0,
-            )
-            confidence = 0.5 + agent.mind.modifiers().confidence
-            volunteer = agent.mind.personality.extraversion * max(0.0, min(1.0, confidence))
-            score = proficiency + 0.5 * known + 0.3 * volunteer - 0.5 * load[name]
             bids.append(
-                Bid(
-                    agent=name,
-                    score=round(score, 4),
-                    volunteer=volunteer >= 0.35,
-                    why=f"proficiency {proficiency:.2f}, knows this {known:.2f}, "
-                    f"volunteers {volunteer:.2f}, load {load[name]}",
+                dispatch.bid(
+                    name,
+                    proficiency=agent.skills.proficiency("run_runbook"),
+                    known=dispatch.known(agent.memory.learner.arms, situation),
+                    extraversion=agent.mind.personality.extraversion,
+                    confidence=0.5 + agent.mind.modifiers().confidence,
+                    load=load[name],
                     tiebreak=self.rng.random(),
                 )
             )
-        bids.sort(key=lambda b: (b.score, b.tiebreak), reverse=True)
-        return bids
+        return dispatch.ranked(bids)
 
     async def assign(self, situation: str) -> tuple[str, str]:
         best = (await self.bids(situation))[0]
         return best.agent, best.why
 
-    async def _handle(self, incident: _Open) -> None:
+    async def _handle(self, incident: OpenIncident) -> None:
         if incident.busy or incident.row.status != "open":
             return
         incident.busy = True
@@ -282,7 +226,7 @@ class Autopilot:
         finally:
             incident.busy = False
 
-    def _stimulus(self, incident: _Open) -> Stimulus:
+    def _stimulus(self, incident: OpenIncident) -> Stimulus:
         row = incident.row
         ops = self.kernel.ops
         target = ops.targets.get(row.target)
@@ -304,7 +248,8 @@ class Autopilot:
             tried=tuple(a for a, _ in incident.tried),
         )
 
-    async def _handle_once(self, incident: _Open) -> None:
+    async def _handle_once(self, incident: OpenIncident) -> None:
+        """One turn of the owner's remedy loop (agent/core/remedy.py) on the incident."""
         row = incident.row
         runner_up: str | None = None
         if row.owner is None:
@@ -322,13 +267,12 @@ class Autopilot:
         incident.attempts += 1
         outcome = await self.kernel.stimulate(row.owner, stimulus)
         row.steps += outcome.steps
-        incident.tried.extend(outcome.tried)
-        row.actions = json.dumps(incident.tried)
+        incident.record(outcome.tried)
         if outcome.status in ("succeeded", "resolved"):
             await self._close(incident, "resolved", outcome.summary)
         elif outcome.status == "awaiting_approval" and outcome.approval_id is not None:
             incident.approval_id = outcome.approval_id
-            row.status = "awaiting_approval"
+            incident.set_status("awaiting_approval")
             action = outcome.decision.action
             self.say(
                 f"incident {row.id}: {row.owner} asks to run {action} "
@@ -337,15 +281,14 @@ class Autopilot:
             await self._changed(incident)
             if self.policy != "human":
                 self._spawn(self._stand_in_operator(outcome.approval_id))
+        elif incident.attempts >= MAX_ATTEMPTS:
+            await self._close(
+                incident,
+                "failed",
+                f"gave up after {incident.attempts} attempts; escalate to a person",
+            )
         else:
-            if incident.attempts >= MAX_ATTEMPTS:
-                await self._close(
-                    incident,
-                    "failed",
-                    f"gave up after {incident.attempts} attempts; escalate to a person",
-                )
-            else:
-                await self._changed(incident)
+            await self._changed(incident)
 
     async def _settle_conflict(self, row: IncidentRow, stimulus: Stimulus, other: str) -> Stimulus:
         """The runner-up may propose another remedy; if so, the better-founded one is used
@@ -358,20 +301,11 @@ class Autopilot:
         _, theirs = rival.choose(stimulus, set())
         if mine is None or theirs is None or mine.action == theirs.action:
             return stimulus
-
-        def proposal(agent_name: str, choice: Choice) -> Proposal:
-            stats = choice.candidates[choice.action]
-            return Proposal(
-                agent=agent_name,
-                action=choice.action,
-                target=row.target,
-                risk=int(self.kernel.actions.spec(choice.action).risk),
-                success_rate=max(0.0, min(1.0, stats["value"])),
-                confidence=min(1.0, stats["experience"] / 5),
-            )
-
+        spec = self.kernel.actions.spec
         resolution = resolve_conflict(
-            proposal(row.owner, mine), proposal(other, theirs), self.kernel.relationships
+            dispatch.proposal(row.owner, mine, row.target, spec(mine.action).risk),
+            dispatch.proposal(other, theirs, row.target, spec(theirs.action).risk),
+            self.kernel.relationships,
         )
         self.kernel.relationships.record_conflict(
             resolution.loser.agent, resolution.winner.agent, self.kernel.clock()
@@ -389,7 +323,7 @@ class Autopilot:
     async def _stand_in_operator(self, approval_id: int) -> None:
         """The headless demo's operator, answering by a stated policy."""
         if self.policy == "wait":
-            await asyncio.sleep(self.approve_delay_s)
+            await self.clock.sleep(self.approve_delay_s)
         with contextlib.suppress(WebopsError):  # someone may have decided already
             if self.policy == "none":
                 await self.kernel.deny(approval_id, by="stand-in operator")
@@ -406,63 +340,43 @@ class Autopilot:
                 continue  # "approved": the action is still running
             row = incident.row
             incident.approval_id = None
-            row.status = "open"
+            incident.set_status("open")
             assert row.owner is not None
             agent = await self.kernel.load_agent(row.owner)
             if approval.status == "denied":
-                incident.tried.append((approval.action, False))
-                row.actions = json.dumps(incident.tried)
+                incident.record([(approval.action, False)])
                 self.say(f"incident {row.id}: {approval.action} denied; looking for another way")
                 self._spawn(self._handle(incident))
                 continue
             row.steps += 2  # the approved action, then the check that verifies it
-            check = await agent.act(self.kernel.ops.check_request(row.target))
-            fixed = approval.status == "executed" and check.ok
-            incident.tried.append((approval.action, fixed))
-            row.actions = json.dumps(incident.tried)
-            agent.memory.learner.update(row.situation, approval.action, 1.0 if fixed else 0.0)
-            self.kernel.mark_dirty(agent)
+            fixed = await remedy.verify_approved(
+                agent,
+                row.situation,
+                approval.action,
+                approval.status == "executed",
+                self.kernel.ops.check_request(row.target),
+            )
+            incident.record([(approval.action, fixed)])
             if fixed:
-                steps = (
-                    [
-                        Step(a, runs=1, fixes=int(ok))
-                        for a, ok in incident.tried
-                        if self.kernel.actions.spec(a).mutates
-                    ]
-                    if all(a in self.kernel.actions.names() for a, _ in incident.tried)
-                    else []
-                )
-                if steps:
-                    await agent.memory.store_procedure(row.situation, steps)
+                await remedy.keep_what_fixed(agent, row.situation, incident.tried)
                 await self._close(incident, "resolved", f"{approval.action} fixed it")
             else:
                 self._spawn(self._handle(incident))
 
-    async def _close(self, incident: _Open, status: str, summary: str) -> None:
+    async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         row = incident.row
-        row.status = status
+        incident.set_status(status)
         row.summary = summary
         row.closed_at = self.kernel.clock()
         self.open.pop(row.target, None)
         await self._changed(incident)
         assert row.id is not None
+        view = incident.closed(status, kind=self.kinds.get(row.id))
+        self.closed.append(view)
         seconds = row.closed_at - row.opened_at
-        self.closed.append(
-            IncidentView(
-                id=row.id,
-                target=row.target,
-                kind=self.kinds.get(row.id),
-                situation=row.situation,
-                status=status,
-                owner=row.owner,
-                steps=row.steps,
-                seconds=round(seconds, 3),
-                actions=incident.tried,
-            )
-        )
         self.say(f"incident {row.id} {status} after {row.steps} steps, {seconds:.1f} s: {summary}")
 
-    async def _changed(self, incident: _Open) -> None:
+    async def _changed(self, incident: OpenIncident) -> None:
         row = incident.row
         await self.incidents.save(row)
         assert row.id is not None

@@ -197,7 +197,7 @@ async def http_check(
     """
     fields: dict[str, Any] = {}
     owned = client is None
-    verify: ssl.SSLContext | bool = _verifying_context() if verify_tls else False
+    verify: ssl.SSLContext | bool = verifying_context() if verify_tls else False
     http = client or httpx.AsyncClient(verify=verify, timeout=timeout_s)
     error: str | None = None
     start = time.perf_counter()
@@ -225,7 +225,7 @@ async def http_check(
 
 
 @functools.cache
-def _verifying_context() -> ssl.SSLContext:
+def verifying_context() -> ssl.SSLContext:
     """httpx's default verifying context, built once: loading the CA bundle takes ~100 ms of
     blocking work, too much to repeat on the event loop for every check."""
     return httpx.create_ssl_context()

@@ -95,11 +95,14 @@ async def _run_http(
 ) -> ActionOutput:
     import httpx
 
+    from agent.ops.checks import verifying_context
+
     url = _fill(spec.url, target, secrets)
     headers = {k: _fill(v, target, secrets) for k, v in spec.headers.items()}
     body = _fill(spec.body, target, secrets) if spec.body is not None else None
     try:
-        async with httpx.AsyncClient(timeout=limit_s) as client:
+        # The shared verifying context: building one loads the CA bundle (~100 ms, blocking).
+        async with httpx.AsyncClient(timeout=limit_s, verify=verifying_context()) as client:
             response = await client.request(spec.method, url, headers=headers, content=body)
     except httpx.TimeoutException:
         return ActionOutput(

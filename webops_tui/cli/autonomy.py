@@ -16,17 +16,19 @@ from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import settings_of
 
 if TYPE_CHECKING:
+    from agent.ops.incidents import ApprovalPolicy
     from webops_tui.demo.runner import DemoSummary
 
-POLICIES = ("human", "all", "none", "wait")
 
-
-def _policy(value: str) -> str:
+def _policy(value: str) -> ApprovalPolicy:
     from agent.errors import InvalidInput
+    from agent.ops.incidents import APPROVAL_POLICIES
 
-    if value not in POLICIES:
-        raise InvalidInput(f"unknown --approve policy {value!r}; use one of {', '.join(POLICIES)}")
-    return value
+    for policy in APPROVAL_POLICIES:
+        if policy == value:
+            return policy
+    choices = ", ".join(APPROVAL_POLICIES)
+    raise InvalidInput(f"unknown --approve policy {value!r}; use one of {choices}")
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -77,7 +79,7 @@ def run(
         async with await Kernel.open(settings_of(ctx).db_path) as kernel:
             if not kernel.ops.targets:
                 raise InvalidInput("no targets to watch: add one with 'webops target add'")
-            autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)  # type: ignore[arg-type]
+            autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)
             say(f"watching {len(kernel.ops.targets)} target(s); Ctrl-C to stop")
             await autopilot.run(stop, duration)
             return autopilot
@@ -138,7 +140,7 @@ def demo(
 
 
 async def _headless(
-    db_path: Path, seed: int, duration: float, policy: str, quiet: bool
+    db_path: Path, seed: int, duration: float, policy: ApprovalPolicy, quiet: bool
 ) -> DemoSummary:
     from agent.core.kernel import Kernel, KernelConfig
     from webops_tui.demo.runner import run_demo
@@ -154,7 +156,7 @@ async def _headless(
                 world,
                 seed=seed,
                 duration_s=duration,
-                approve=policy,  # type: ignore[arg-type]
+                approve=policy,
                 stop=stop,
                 say=_progress(quiet),
             )

@@ -1,22 +1,25 @@
 """Running the demo world: the team, the definitions, the fault injector and the summary.
 
-The same code path serves `webops demo --headless` and the workbench's live demo.
+The same code path serves `webops demo --headless` and the workbench's live demo. Time is the
+world's clock (`DemoWorld(clock=...)`): real for users, virtual in tests; open the kernel on
+the same clock (`Kernel.open(..., clock=world.clock.time)`) so the summary's window and the
+audit's timestamps agree.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import random
 import statistics
-import time
 from collections import Counter
 from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from agent.core.autopilot import ApprovalPolicy, Autopilot, IncidentView
+from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel
+from agent.ops.incidents import ApprovalPolicy, IncidentView
 from webops_tui.demo.world import REMEDY, DemoWorld
 
 TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))
@@ -27,7 +30,7 @@ ESCALATION_S = 10.0
 class DemoSummary(BaseModel):
     seed: int
     duration_s: float
-    approve: str
+    approve: ApprovalPolicy
     incidents: dict[str, int]
     resolution_rate: float
     incident_log: list[IncidentView]
@@ -57,15 +60,26 @@ async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
 async def inject_faults(
     world: DemoWorld, autopilot: Autopilot, stop: asyncio.Event, gap_s: float = 0.4
 ) -> None:
-    """One fault at a time: break something once everything is healthy and quiet again."""
+    """One fault at a time: break something once everything is healthy and quiet again.
+
+    A fault nobody handles for `ESCALATION_S` is repaired by "a person" (the right remedy).
+    """
+    clock = world.clock
+    with clock.taking_part():
+        await _inject_faults(world, autopilot, stop, gap_s)
+
+
+async def _inject_faults(
+    world: DemoWorld, autopilot: Autopilot, stop: asyncio.Event, gap_s: float
+) -> None:
+    clock = world.clock
     broken_since: dict[str, float] = {}
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), gap_s)
+        await clock.wait(stop, gap_s)
         if stop.is_set():
             return
         unhealthy = [n for n in [*world.services, "cdn"] if world.fault_of(n) is not None]
-        now = time.monotonic()
+        now = clock.monotonic()
         for name in unhealthy:
             since = broken_since.setdefault(name, now)
             if name not in autopilot.open and now - since > ESCALATION_S:
@@ -88,9 +102,7 @@ async def run_demo(
     say: Callable[[str], None] = lambda _line: None,
     approve_delay_s: float = 1.0,
 ) -> DemoSummary:
-    import random
-
-    started = time.time()
+    started = world.clock.time()
     team = await prepare(kernel, world)
     autopilot = Autopilot(
         kernel,
@@ -100,6 +112,7 @@ async def run_demo(
         rng=random.Random(seed),
         describe=world.fault_of,
         on_event=say,
+        clock=world.clock,
     )
     kernel_autopilot = asyncio.create_task(autopilot.run(stop, duration_s))
     injector = asyncio.create_task(inject_faults(world, autopilot, stop))
@@ -121,7 +134,7 @@ async def summarise(
     world: DemoWorld,
     *,
     seed: int,
-    approve: str,
+    approve: ApprovalPolicy,
     started: float,
 ) -> DemoSummary:
     log = sorted(autopilot.closed, key=lambda i: i.id)
@@ -148,7 +161,7 @@ async def summarise(
     opened = len(log) + len(autopilot.open)
     return DemoSummary(
         seed=seed,
-        duration_s=round(time.time() - started, 2),
+        duration_s=round(world.clock.time() - started, 2),
         approve=approve,
         incidents={
             "opened": opened,

@@ -17,12 +17,20 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from agent.clock import SYSTEM, Clock
 from agent.ops.targets import RunbookSpec, TargetSpec
+
+#: The values `RunbookSpec.risk` and `TargetSpec.criticality` take.
+Risk = Literal["none", "low", "medium", "high", "critical"]
+Criticality = Literal["low", "medium", "high", "critical"]
 
 VERSION = "1.4.2"
 SLOW_S = 0.7
+#: How often a server's loop looks for a stop: a crash (and `stop`) waits for that look, on the
+#: event loop, so the standard library's 0.5 s would stall everything at each injected crash.
+POLL_S = 0.02
 HTTP_SERVICES = ("shop", "api", "auth", "search")
 TLS_SERVICE = "cdn"
 
@@ -38,7 +46,7 @@ REMEDY = {
     "cert_expiring": "renew-cert",
 }
 HTTP_FAULTS = tuple(k for k in REMEDY if k != "cert_expiring")
-RISK = {
+RISK: dict[str, Risk] = {
     "flush-dns": "low",
     "reindex": "medium",
     "restart": "medium",
@@ -49,7 +57,13 @@ RISK = {
     "rotate-logs": "low",
     "renew-cert": "medium",
 }
-CRITICALITY = {"shop": "high", "api": "high", "auth": "high", "search": "medium", "cdn": "medium"}
+CRITICALITY: dict[str, Criticality] = {
+    "shop": "high",
+    "api": "high",
+    "auth": "high",
+    "search": "medium",
+    "cdn": "medium",
+}
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -100,7 +114,10 @@ class Service:
         self._server = _Quiet(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(
-            target=self._server.serve_forever, daemon=True, name=f"demo:{self.name}"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_S},
+            daemon=True,
+            name=f"demo:{self.name}",
         ).start()
 
     def crash(self) -> None:
@@ -200,10 +217,15 @@ class TlsService:
 
 
 class DemoWorld:
-    """The services, their control plane, and the fault injector's state."""
+    """The services, their control plane, and the fault injector's state.
 
-    def __init__(self, seed: int = 7) -> None:
+    `clock` is the demo's time (the injector's, the escalation's, the autopilot's); the
+    services themselves answer in real time, a slow one really slowly.
+    """
+
+    def __init__(self, seed: int = 7, clock: Clock = SYSTEM) -> None:
         self.rng = random.Random(seed)
+        self.clock = clock
         self._folder = tempfile.TemporaryDirectory(prefix="webops-demo-")
         self.services = {name: Service(name) for name in HTTP_SERVICES}
         self.tls = TlsService(TLS_SERVICE, Path(self._folder.name))
@@ -240,7 +262,12 @@ class DemoWorld:
                 pass
 
         server = _Quiet(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True, name="demo:control").start()
+        threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": POLL_S},
+            daemon=True,
+            name="demo:control",
+        ).start()
         return server
 
     @property
@@ -288,7 +315,7 @@ class DemoWorld:
                 service.crash()
             else:
                 service.fault = kind
-        self.injected.append((time.time(), name, kind))
+        self.injected.append((self.clock.time(), name, kind))
         return name, kind
 
     # -- what the agents are given ---------------------------------------------------------
@@ -300,7 +327,7 @@ class DemoWorld:
                 kind="http",
                 address=f"http://127.0.0.1:{svc.port}/health",
                 conditions=["status == 200", f'json.version == "{VERSION}"', "latency_ms < 400"],
-                criticality=CRITICALITY[name],  # type: ignore[arg-type]
+                criticality=CRITICALITY[name],
                 interval_s=interval_s,
                 timeout_s=2.0,
             )
@@ -326,7 +353,7 @@ class DemoWorld:
                 kind="http",
                 method="POST",
                 url=f"{self.control_url}/services/{{target}}/{remedy}",
-                risk=RISK[remedy],  # type: ignore[arg-type]
+                risk=RISK[remedy],
                 timeout_s=5,
                 description=f"{remedy} the service (through the control plane)",
             )

@@ -1,0 +1,232 @@
+"""The remedy loop: how an agent works an incident, and learns from it, in one place.
+
+Whoever raises the incident (the autopilot, a chat request, a test), the agent works it the same
+way: a trusted procedure first; then remedies chosen by what it learned, each verified by the
+re-check, until one fixes it, one needs a human's approval, or none is left. Every verified
+outcome teaches the learner (`learn`); what fixed it is kept as a procedure. When a human's
+approval was needed, the autopilot hands the approved run back here (`verify_approved`,
+`keep_what_fixed`), so that path learns and keeps procedures by the same rules.
+
+Watchers hear (`OutcomeLearned`) about the remedies an agent chose itself; a trusted
+procedure's replay and a human-approved run teach only the agent that ran them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus
+from agent.decision.reasoning import OptionKind
+from agent.events import OutcomeLearned
+from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure
+from agent.skills.actions import ActionRequest
+
+if TYPE_CHECKING:
+    from agent.core.agent import WebOpsAgent
+
+#: Re-checks one stimulus may take before the agent must choose something else.
+MAX_RECHECKS = 3
+#: Remedies one incident may try before the agent gives up and reports failure.
+MAX_ATTEMPTS = 4
+#: A procedure runs by itself once it worked this often with this smoothed success rate.
+TRUSTED_RUNS = 2
+TRUSTED_RATE = 0.6
+
+_NOT_ACTING: dict[OptionKind, OutcomeStatus] = {
+    OptionKind.WAIT: "waiting",
+    OptionKind.HANDOVER: "handed_over",
+}
+
+
+def learn(
+    agent: WebOpsAgent, situation: str, action: str, fixed: bool, *, tell_watchers: bool
+) -> None:
+    """A remedy's verified outcome, as a reward for `action` in `situation`."""
+    reward = 1.0 if fixed else 0.0
+    agent.memory.learner.update(situation, action, reward)
+    bus = agent.host.bus
+    if tell_watchers and bus.active:
+        bus.publish(
+            OutcomeLearned(
+                agent=agent.name,
+                situation=situation,
+                action=action,
+                reward=reward,
+                ts=agent.now(),
+            )
+        )
+
+
+async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
+    """Think, then act on the decision: re-check, run, ask for approval, wait or hand over.
+
+    With a situation and candidate remedies, this works the incident until a remedy fixes it
+    or none is left; what worked is kept as a procedure.
+    """
+    situation = stimulus.situation or stimulus.summary
+    rechecks = 0
+    steps = 0
+    tried: list[tuple[str, bool]] = []
+    taken: list[Step] = []
+    procedure_id: int | None = None
+    if stimulus.situation and stimulus.candidates and stimulus.action is None:
+        ran = await run_procedure(agent, stimulus)
+        if ran is not None:
+            procedure, run = ran
+            procedure_id = procedure.id
+            steps += run.steps_run
+            tried.extend((r.action, r.fixed) for r in run.results)
+            if run.ok:
+                decision = agent.last_decision or agent.fallback_decision(stimulus)
+                return Outcome(
+                    status="succeeded",
+                    summary=f"procedure for {situation} fixed it in {run.steps_run} step(s)",
+                    decision=decision,
+                    steps=steps,
+                    tried=tuple(tried),
+                    procedure_id=procedure_id,
+                )
+    while True:
+        current, choice = agent.choose(stimulus, {a for a, _ in tried})
+        thought = await agent.think(current, rechecks, choice)
+        decision = thought.decision
+        if (
+            decision.option is OptionKind.RECHECK
+            and current.recheck is not None
+            and rechecks < MAX_RECHECKS
+        ):
+            check = await agent.act(current.recheck, decision=decision)
+            rechecks += 1
+            steps += 1
+            if check.ok:
+                return Outcome(
+                    status="resolved",
+                    summary="a re-check found it healthy",
+                    decision=decision,
+                    result=check,
+                    rechecks=rechecks,
+                    steps=steps,
+                    tried=tuple(tried),
+                )
+            stimulus = stimulus.model_copy(update={"evidence": max(stimulus.evidence, 0.95)})
+            continue
+        summary = decision.explanation.summary
+        if decision.requires_approval and current.action is not None:
+            approval_id = await agent.host.request_approval(agent, current.action, decision)
+            return Outcome(
+                status="awaiting_approval",
+                summary=summary,
+                decision=decision,
+                approval_id=approval_id,
+                rechecks=rechecks,
+                steps=steps,
+                tried=tuple(tried),
+            )
+        if decision.option is not OptionKind.ACT or current.action is None:
+            status: OutcomeStatus = _NOT_ACTING.get(decision.option, "deferred")
+            if tried:
+                status = "failed"
+            await agent.memory.remember(
+                "outcome",
+                f"{situation}: {status} ({decision.option})",
+                importance=agent.importance(0.3),
+                situation=stimulus.situation,
+            )
+            return Outcome(
+                status=status,
+                summary=summary,
+                decision=decision,
+                rechecks=rechecks,
+                steps=steps,
+                tried=tuple(tried),
+            )
+        request = current.action
+        agent.last_situation = request.situation or stimulus.situation
+        result = await agent.act(request, decision=decision)
+        steps += 1
+        fixed = result.ok
+        if result.ok and current.recheck is not None and agent.mutates(request.action):
+            fixed = (await agent.act(current.recheck, decision=decision)).ok
+            steps += 1
+        tried.append((request.action, fixed))
+        taken.append(Step(request.action, dict(request.params), runs=1, fixes=int(fixed)))
+        if stimulus.situation:
+            learn(agent, situation, request.action, fixed, tell_watchers=True)
+        done = {a for a, _ in tried} | set(stimulus.tried)
+        more = [c for c in stimulus.candidates if c.action not in done]
+        if fixed or not more or stimulus.action is not None or len(tried) >= MAX_ATTEMPTS:
+            if fixed and stimulus.situation and agent.mutates(request.action):
+                await agent.memory.store_procedure(situation, taken)
+            return Outcome(
+                status="succeeded" if fixed else "failed",
+                summary=result.detail or summary,
+                decision=decision,
+                result=result,
+                rechecks=rechecks,
+                steps=steps,
+                tried=tuple(tried),
+                procedure_id=procedure_id,
+            )
+
+
+async def run_procedure(
+    agent: WebOpsAgent, stimulus: Stimulus
+) -> tuple[Procedure, ProcedureRun] | None:
+    """Run the stored procedure for this situation when the record says it is trusted and
+    no step would need a human's approval."""
+    assert stimulus.situation is not None
+    procedure = await agent.memory.best_procedure(stimulus.situation)
+    if procedure is None or procedure.successes < TRUSTED_RUNS:
+        return None
+    if procedure.success_rate < TRUSTED_RATE:
+        return None
+    host = agent.host
+    if any(host.actions.spec(s.action).risk > host.threshold for s in procedure.steps):
+        return None
+    situation = stimulus.situation
+
+    async def run_step(step: Step) -> tuple[bool, str]:
+        request = ActionRequest(
+            action=step.action, target=stimulus.target, params=step.params, situation=situation
+        )
+        result = await agent.act(request)
+        return result.ok, result.detail
+
+    async def verify() -> bool:
+        if stimulus.recheck is None:
+            return False
+        return (await agent.act(stimulus.recheck)).ok
+
+    run = await execute_procedure(
+        procedure, run_step, verify if stimulus.recheck is not None else None
+    )
+    for r in run.results:
+        if agent.mutates(r.action):
+            learn(agent, situation, r.action, r.fixed, tell_watchers=False)
+    await agent.memory.save_procedure_stats(procedure)
+    return procedure, run
+
+
+async def verify_approved(
+    agent: WebOpsAgent, situation: str, action: str, executed: bool, recheck: ActionRequest
+) -> bool:
+    """After a human-approved `action` ran (or failed to): check, learn; whether it fixed it."""
+    check = await agent.act(recheck)
+    fixed = executed and check.ok
+    learn(agent, situation, action, fixed, tell_watchers=False)
+    agent.mark_dirty()
+    return fixed
+
+
+async def keep_what_fixed(
+    agent: WebOpsAgent, situation: str, tried: Sequence[tuple[str, bool]]
+) -> None:
+    """Keep the incident's remedies (those that change things) as the procedure for
+    `situation`; nothing when a remedy is no longer a known action."""
+    actions = agent.host.actions
+    if not all(a in actions.names() for a, _ in tried):
+        return
+    steps = [Step(a, runs=1, fixes=int(ok)) for a, ok in tried if actions.spec(a).mutates]
+    if steps:
+        await agent.memory.store_procedure(situation, steps)

@@ -1,0 +1,109 @@
+"""What an incident is, apart from who handles it: its symptom, its statuses and its record.
+
+The autopilot (agent/core/autopilot.py) opens, assigns and closes incidents; the pieces here
+are plain data and pure functions, so they read (and test) without a kernel.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from agent.skills.actions import ActionOutput
+from storage.tables import IncidentRow
+
+#: Where an incident stands. "open" and "awaiting_approval" are still being handled.
+IncidentStatus = Literal["open", "awaiting_approval", "resolved", "failed"]
+#: How an incident ends.
+Closing = Literal["resolved", "failed"]
+#: Who answers the approvals an incident's owner asks for: a person (`human`), or a stand-in
+#: operator that approves everything (`all`), nothing (`none`) or everything after a pause.
+ApprovalPolicy = Literal["human", "all", "none", "wait"]
+APPROVAL_POLICIES: tuple[ApprovalPolicy, ...] = ("human", "all", "none", "wait")
+#: A remedy tried for an incident, and whether it fixed it.
+Tried = tuple[str, bool]
+
+
+def symptom(output: ActionOutput) -> str:
+    """What a failed check looks like, as a kind of situation agents can learn about.
+
+    Deliberately target-agnostic ("status=503", "refused", "slow"), so what one service
+    taught applies to the next one showing the same symptom.
+    """
+    data = output.data
+    if data.get("healthy") and data.get("slow"):
+        return "slow"
+    detail = output.detail.lower()
+    for words, name in (
+        ("refused", "refused"),
+        ("timed out", "timeout"),
+        ("not resolved", "unresolved"),
+        ("tls", "tls"),
+    ):
+        if words in detail:
+            return name
+    for condition in data.get("conditions", []):
+        if not condition.get("ok"):
+            field_name = str(condition["condition"]).split()[0]
+            if field_name == "status":
+                return f"status={condition.get('actual')}"
+            return field_name
+    return "unhealthy"
+
+
+def tried_of(actions_json: str) -> list[Tried]:
+    """The remedies a stored incident row says were tried (its `actions` column)."""
+    return [(str(action), bool(fixed)) for action, fixed in json.loads(actions_json)]
+
+
+@dataclass
+class OpenIncident:
+    """An incident being handled: its row (written on every change) and the handling state."""
+
+    row: IncidentRow
+    attempts: int = 0
+    approval_id: int | None = None
+    tried: list[Tried] = field(default_factory=list)
+    #: Someone is working on it right now (a handling task, or the opening itself).
+    busy: bool = False
+
+    def set_status(self, status: IncidentStatus) -> None:
+        self.row.status = status
+
+    def closed(self, status: Closing, kind: str | None) -> IncidentView:
+        """The incident as closed with `status` (its row already says when)."""
+        row = self.row
+        assert row.id is not None and row.closed_at is not None
+        return IncidentView(
+            id=row.id,
+            target=row.target,
+            kind=kind,
+            situation=row.situation,
+            status=status,
+            owner=row.owner,
+            steps=row.steps,
+            seconds=round(row.closed_at - row.opened_at, 3),
+            actions=self.tried,
+        )
+
+    def record(self, tried: list[Tried] | tuple[Tried, ...]) -> None:
+        """Add remedies tried, in order, to the incident and its row."""
+        self.tried.extend(tried)
+        self.row.actions = json.dumps(self.tried)
+
+
+class IncidentView(BaseModel):
+    """A closed incident as the demo summary and the CLI show it."""
+
+    id: int
+    target: str
+    kind: str | None
+    situation: str
+    status: Closing
+    owner: str | None
+    steps: int
+    seconds: float | None
+    actions: list[Tried]
