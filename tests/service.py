@@ -17,6 +17,8 @@ class ControlledService:
         self.healthy = healthy
         self.fix_works = True
         self.fixes = 0
+        #: Health checks answered: real requests, not a counter the code under test sets.
+        self.hits = 0
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +30,7 @@ class ControlledService:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
+                service.hits += 1
                 if service.healthy:
                     self._reply(200, b"ok")
                 else:

@@ -81,7 +81,7 @@ async def test_a_remedy_that_fixed_it_is_stored_as_a_procedure(db_path: Path) ->
 
 
 async def test_reflection_turns_episodes_into_facts_with_their_sources(
-    db_path: Path,
+    db_path: Path, cli: CliRunner
 ) -> None:
     service = ToyService(healthy=True)
     async with await Kernel.open(db_path, actions=toy_registry(service)) as kernel:
@@ -104,11 +104,19 @@ async def test_reflection_turns_episodes_into_facts_with_their_sources(
         median, band_text = band.details["value"].split(" ", 1)
         assert 105 <= int(median) <= 125 and band_text.startswith("(10")  # checks saw 100-130
         assert band.sources
-        for episode_id in band.sources[:3]:
-            source = await kernel.memory_item("anna", "episodic", episode_id)
-            assert "check on shop" in source.summary
         status = await kernel.status("anna")
     assert status.memory["semantic"] >= 1
+    # An operator follows a fact to the episodes it came from.
+    for episode_id in band.sources[:3]:
+        shown = await asyncio.to_thread(cli, "memory", "anna", "--id", str(episode_id), "--json")
+        assert shown.code == 0 and "check on shop" in shown.json()["summary"]
+        assert shown.json()["id"] == episode_id and shown.json()["details"]
+    fact = await asyncio.to_thread(
+        cli, "memory", "anna", "--kind", "semantic", "--id", str(band.id)
+    )
+    assert fact.code == 0 and "normal_latency_ms" in fact.out and "sources: " in fact.out
+    missing = await asyncio.to_thread(cli, "memory", "anna", "--id", "999999")
+    assert missing.code == 2 and missing.err.count("\n") == 1 and "999999" in missing.err
 
 
 async def test_facts_gain_confidence_with_agreement_and_lose_it_on_contradiction(

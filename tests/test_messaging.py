@@ -401,3 +401,23 @@ async def test_repository_add_many_and_conversations(db: Database) -> None:
     await repo.set_status([], "read")
     assert [r.status for r in await repo.history("direct:anna:cara")] == ["read"]
     assert [r.status for r in await repo.history("direct:anna:ben")] == ["queued"]
+
+
+async def test_status_shows_the_messages_waiting_for_an_agent(db_path: Path) -> None:
+    """Mail for an agent that is not running waits in its mailbox, and `status` says how much;
+    once the agent runs, it reads its mail and the count falls to zero."""
+    from agent.core.kernel import Kernel
+
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna")
+        for text in ("shop looks slow", "cache purged", "all quiet"):
+            await kernel.messages.send_message("ben", "anna", text)
+        assert (await kernel.status("anna")).resources.mailbox == 3
+        await kernel.start_agent("anna")
+        for _ in range(100):
+            if (await kernel.status("anna")).resources.mailbox == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert (await kernel.status("anna")).resources.mailbox == 0
+        remembered = await kernel.memory("anna", "episodic", "cache purged", limit=3)
+        assert any("cache purged" in item.summary for item in remembered)

@@ -331,17 +331,7 @@ def test_bad_input_is_refused() -> None:
         index.search(np.ones(4), NOW, candidates=np.ones(2, dtype=bool))
     assert index.search(np.ones(4), NOW, limit=0) == []
     assert index.search(np.ones(4), NOW, candidates=np.zeros(1, dtype=bool)) == []
-    with pytest.raises(KeyError):
-        index.set_importance(99, 1.0)
     assert len(index) == 1 and 1 in index and 2 not in index
-
-
-def test_set_importance_changes_the_ranking() -> None:
-    vector = np.array([1, 0, 0, 0], dtype=np.float32)
-    index = _index(np.stack([vector] * 2), [NOW] * 2, [0.9, 0.1])
-    assert index.search(vector, NOW)[0].id == 0
-    index.set_importance(1, 1.0)
-    assert index.search(vector, NOW)[0].id == 1
 
 
 ops = st.lists(

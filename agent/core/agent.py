@@ -292,15 +292,6 @@ class WebOpsAgent:
         self.skills.learn_skill(skill, self.now())
         return await self.act(request)
 
-    async def chain_skills(self, requests: list[ActionRequest]) -> list[ActionResult]:
-        """Run several actions in order, stopping at the first that does not succeed."""
-        results: list[ActionResult] = []
-        for request in requests:
-            results.append(await self.act(request))
-            if not results[-1].ok:
-                break
-        return results
-
     async def master_skill(
         self, skill: str, request: ActionRequest, max_runs: int = 50
     ) -> SkillState:

@@ -16,6 +16,7 @@ from agent.errors import InvalidInput, WebopsError
 from agent.memory.learning import Feedback
 from agent.mind.emotions import EMOTIONS, Appraisal
 from agent.mind.mood import Mood
+from agent.skills.actions import ActionRequest
 from agent.social.language.catalog import translator
 from agent.social.language.generate import ReplyMeaning, Style, generate
 from agent.social.language.understand import Context, Intent, Meaning, understand
@@ -24,6 +25,10 @@ from agent.social.messaging import MessageBus, as_operator
 if TYPE_CHECKING:
     from agent.core.agent import WebOpsAgent
     from agent.core.kernel import Kernel
+
+
+#: Checks one "practise SKILL" turn runs (each a real, harmless check of a defined target).
+PRACTICE_RUNS = 10
 
 
 class ChatReply(BaseModel):
@@ -210,7 +215,11 @@ async def _respond(
         )
     if intent is Intent.LEARN_SKILL:
         skill = e.get("skill", "")
-        state = agent.skills.learn_skill(skill, kernel.clock())
+        practice = _practice_check(kernel, skill, e.get("target"))
+        if practice is not None:  # deliberate practice: harmless checks, never a remedy
+            state = await agent.master_skill(skill, practice, max_runs=PRACTICE_RUNS)
+        else:
+            state = agent.skills.learn_skill(skill, kernel.clock())
         kernel.mark_dirty(agent)
         return (
             "learned_skill",
@@ -260,3 +269,15 @@ async def _respond(
     if intent is Intent.HELP:
         return "help", {"targets": ", ".join(sorted(kernel.ops.targets)) or "-"}, None
     return "smalltalk", {"operator": operator}, None
+
+
+def _practice_check(kernel: Kernel, skill: str, target: str | None) -> ActionRequest | None:
+    """A check that exercises `skill`: on the named target, or else on the first defined
+    target whose check uses it; None when the skill has no harmless use here."""
+    names = [target] if target in kernel.ops.targets else sorted(kernel.ops.targets)
+    for name in names:
+        request = kernel.ops.check_request(name)
+        spec = kernel.actions.spec(request.action)
+        if spec.skill == skill and not spec.mutates:
+            return request
+    return None

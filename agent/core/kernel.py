@@ -42,7 +42,7 @@ from agent.decision.reasoning import Decision
 from agent.decision.risk import RiskLevel
 from agent.errors import InvalidInput
 from agent.events import EventBus
-from agent.memory.memory import ConsolidationReport, MemoryItem, MemoryKind
+from agent.memory.memory import ConsolidationReport, MemoryItem
 from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
 from agent.ops.service import Ops
@@ -263,7 +263,10 @@ class Kernel:
     async def status(self, name: str) -> AgentStatus:
         agent = await self.load_agent(name)
         return await views.agent_status(
-            agent, views.skill_views(agent, self.gate.autonomy), self.health()
+            agent,
+            views.skill_views(agent, self.gate.autonomy),
+            self.health(),
+            self.messages.mailbox_depth(name),
         )
 
     async def memory(
@@ -276,8 +279,11 @@ class Kernel:
             memory, checked, search, limit, views.recall_weights(self.config)
         )
 
-    async def memory_item(self, name: str, kind: MemoryKind, item_id: int) -> MemoryItem:
-        return await views.find_memory((await self.load_agent(name)).memory, kind, item_id)
+    async def memory_item(self, name: str, kind: str, item_id: int) -> MemoryItem:
+        """`webops memory --id`: one memory whole (a fact's source episodes, say)."""
+        checked = views.memory_query(kind, 1)
+        assert checked is not None
+        return await views.find_memory((await self.load_agent(name)).memory, checked, item_id)
 
     async def conversation(self, name: str, operator: str, limit: int = 50) -> list[Message]:
         """The chat between the agent and this operator, oldest first (see conversation.py)."""

@@ -30,6 +30,8 @@ class ResourceUsage(BaseModel):
     actions_last_minute: int
     episodes: int
     limits: ResourceLimits
+    #: Messages waiting in the agent's mailbox; a full one makes senders wait (back-pressure).
+    mailbox: int = 0
 
 
 class ResourceExhausted(OperationFailed):

@@ -129,7 +129,7 @@ def skill_views(agent: WebOpsAgent, autonomy: Autonomy) -> list[SkillView]:
 
 
 async def agent_status(
-    agent: WebOpsAgent, skills: list[SkillView], health: KernelHealth
+    agent: WebOpsAgent, skills: list[SkillView], health: KernelHealth, mailbox: int
 ) -> AgentStatus:
     mind = agent.mind
     return AgentStatus(
@@ -147,7 +147,7 @@ async def agent_status(
             "semantic": await agent.memory.count_facts(),
             "procedural": await agent.memory.count_procedures(),
         },
-        resources=agent.resources.monitor(),
+        resources=agent.resources.monitor().model_copy(update={"mailbox": mailbox}),
         records=[
             RecordView(
                 action=action,

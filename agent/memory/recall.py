@@ -317,13 +317,6 @@ class EpisodeIndex:
         self._n = end
         return len(doomed)
 
-    def set_importance(self, id: int, importance: float) -> None:
-        """Change one episode's importance (rare: after a human re-rates an episode)."""
-        rows = np.flatnonzero(self._ids[: self._n] == id)
-        if not len(rows):
-            raise KeyError(id)
-        self._importance[rows[0]] = importance
-
     def search(
         self,
         query: npt.ArrayLike,

@@ -27,17 +27,46 @@ def memory(
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 20,
+    item_id: Annotated[
+        int | None,
+        typer.Option(
+            "--id",
+            help="Show this one memory whole, with its details and sources (--kind, default "
+            "episodic: a fact's sources are episode ids).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Show an agent's memories: recent first, or the most relevant to --search.
 
     Example: webops memory anna --search "shop slow" --limit 5 --json
     """
+    if item_id is not None:
+        item = with_kernel(ctx, lambda k: k.memory_item(name, kind or "episodic", item_id))
+        if as_json:
+            emit_json(item.model_dump(mode="json"))
+        else:
+            _render_one(item)
+        return
     items = with_kernel(ctx, lambda k: k.memory(name, kind, search, limit))
     if as_json:
         emit_json([item.model_dump(mode="json", exclude={"details"}) for item in items])
         return
     _render(items, searching=search is not None)
+
+
+def _render_one(item: MemoryItem) -> None:
+    import json
+
+    from rich.text import Text
+
+    out = console()
+    out.print(Text(f"{item.kind} {item.id}, {item.ts:%Y-%m-%d %H:%M:%S}: {item.summary}"))
+    for key, value in (item.details or {}).items():
+        shown = value if isinstance(value, str) else json.dumps(value, default=str)
+        out.print(Text(f"  {key}: {shown}"))
+    if item.sources:
+        out.print(Text(f"  sources: {', '.join(map(str, item.sources))}"))
 
 
 def _render(items: list[MemoryItem], searching: bool) -> None:

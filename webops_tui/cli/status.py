@@ -46,7 +46,7 @@ def _render(status: AgentStatus) -> None:
     out.print(
         f"resources: {r.running_actions}/{r.limits.max_concurrent_actions} actions running, "
         f"{r.actions_last_minute}/{r.limits.actions_per_minute} in the last minute, "
-        f"timeout {r.limits.action_timeout_s:g} s"
+        f"timeout {r.limits.action_timeout_s:g} s, {r.mailbox} messages waiting"
     )
     k = status.kernel
     if k.troubled:
