@@ -277,11 +277,8 @@ class WebOpsAgent:
         decision: Decision | None = None,
         approved: bool = False,
     ) -> ActionResult:
-        """Run one action under the resource limits and its timeout (see acting.py).
-
-        An action whose risk needs approval is refused unless `approved`; the kernel passes
-        that only for an approval a human granted.
-        """
+        """Run one action under its limits; refused above the threshold unless `approved`
+        (see `acting.act`)."""
         return await acting.act(self, request, decision=decision, approved=approved)
 
     async def execute_skill(self, skill: str, request: ActionRequest) -> ActionResult:

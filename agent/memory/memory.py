@@ -144,17 +144,6 @@ class AgentMemory:
         self.reflection_dirty = True
         return [await self.update_fact(i) for i in insights]
 
-    async def store_fact(
-        self,
-        subject: str,
-        predicate: str,
-        value: str,
-        confidence: float,
-        sources: Sequence[int] = (),
-    ) -> MemoryItem:
-        """Write a fact as given, replacing what was known about subject+predicate."""
-        return await self.semantic.store(subject, predicate, value, confidence, sources)
-
     async def update_fact(self, insight: Insight) -> MemoryItem:
         """Merge new evidence into a fact: agreement raises confidence, contradiction lowers it."""
         return await self.semantic.update(insight)
@@ -184,10 +173,6 @@ class AgentMemory:
 
     async def save_procedure_stats(self, procedure: Procedure) -> None:
         await self.procedural.save_stats(procedure)
-
-    async def optimize_procedure(self, procedure: Procedure) -> Procedure | None:
-        """Store a better version (old one kept, inactive); None when nothing improved."""
-        return await self.procedural.optimize(procedure)
 
     async def count_procedures(self) -> int:
         return await self.procedural.count()

@@ -9,9 +9,7 @@ and are read when asked for.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
-from agent.errors import InvalidInput
 from agent.fresh import Fresh
 from agent.memory.backend import COUNTS_TTL_S, MemoryBackend
 from agent.memory.items import MemoryItem, timestamp
@@ -30,30 +28,6 @@ class SemanticMemory:
         self._b = backend
         #: Facts stored in the file, kept for `COUNTS_TTL_S` (see `EpisodicMemory._read_count`).
         self._count = Fresh(self._read_count, COUNTS_TTL_S)
-
-    async def store(
-        self,
-        subject: str,
-        predicate: str,
-        value: str,
-        confidence: float,
-        sources: Sequence[int] = (),
-    ) -> MemoryItem:
-        """Write a fact as given, replacing what was known about subject+predicate."""
-        if not subject.strip() or not predicate.strip():
-            raise InvalidInput("a fact needs a subject and a predicate")
-        row = await self._b.facts.upsert(
-            self.agent_id,
-            subject,
-            predicate,
-            value,
-            float(min(1.0, max(0.0, confidence))),
-            list(sources),
-            1,
-            self._b.clock(),
-        )
-        self.invalidate_count()  # a new fact or a revised one: count them again
-        return fact_item(row, None)
 
     async def update(self, insight: Insight) -> MemoryItem:
         """Merge new evidence into a fact: agreement raises confidence, contradiction lowers it."""
