@@ -43,31 +43,25 @@ class Clock(Protocol):
 
     def time(self) -> float:
         """Seconds since the epoch (timestamps that are stored)."""
-        ...
 
     def monotonic(self) -> float:
         """Seconds for measuring intervals and deadlines."""
-        ...
 
     async def sleep(self, seconds: float) -> None: ...
 
     async def wait(self, event: asyncio.Event, within: float) -> bool:
         """Wait until `event` is set or `within` seconds passed; whether it is set."""
-        ...
 
     async def wait_tasks(
         self, tasks: Iterable[AnyTask], within: float
     ) -> tuple[set[AnyTask], set[AnyTask]]:
         """`asyncio.wait(tasks, timeout=within)` in this clock's time: (done, pending)."""
-        ...
 
     def track(self, task: asyncio.Task[T]) -> asyncio.Task[T]:
         """Let `task` (just created) drive this clock until it ends; returns it."""
-        ...
 
     def taking_part(self) -> AbstractContextManager[None]:
         """The current task drives this clock while inside the block."""
-        ...
 
 
 class SystemClock:

@@ -32,11 +32,9 @@ class DirtyRows(Protocol[Row]):
 
     def take_dirty(self) -> list[Row]:
         """The rows changed since the last take; from now on they count as clean."""
-        ...
 
     def restore(self, rows: list[Row]) -> None:
         """Writing `rows` failed: mark them dirty again (newer changes win over them)."""
-        ...
 
     async def write(self, rows: list[Row]) -> None: ...
 
