@@ -1,9 +1,11 @@
 """The autonomous loop: check targets on schedule, open incidents, let the team handle them.
 
-An incident is opened when a target's conditions fail or its latency baseline says it is
-slow. The agent best placed to handle it (proficiency, load, personality) owns it; it
-chooses remedies by what the team learned, re-checks to verify, and asks a human for risky
-ones. An incident closes when a check finds the target healthy again. Every change is
+An incident is opened when a run of checks confirms a fault (agent/ops/confirmation.py): the
+target's `failure_threshold` consecutive checks failed its conditions (down) or found a sustained
+latency anomaly (degraded); one blip opens nothing. It is resolved after `success_threshold`
+passing checks, or when the owner's remedy verifiably fixed it. The agent best placed to
+handle it (proficiency, load, personality) owns it; it chooses remedies by what the team
+learned, re-checks to verify, and asks a human for risky ones. Every change is
 written at once, so a killed loop loses no closed incident; on restart it carries on.
 
 This is the shell: what an incident is and who bids for it are pure pieces in
@@ -28,15 +30,18 @@ from agent.decision.risk import Criticality
 from agent.errors import WebopsError
 from agent.events import IncidentChanged, TargetChecked
 from agent.ops import dispatch
+from agent.ops.confirmation import Confirmation, Fault, health_of
 from agent.ops.dispatch import Bid
 from agent.ops.incidents import (
     ApprovalPolicy,
     Closing,
     IncidentView,
     OpenIncident,
+    fault_of,
     symptom,
     tried_of,
 )
+from agent.ops.targets import DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD
 from agent.skills.actions import ActionRequest
 from agent.social.relationships import Resolution, resolve_conflict
 from storage.repositories.incidents import IncidentRepository
@@ -83,6 +88,7 @@ class Autopilot:
         self.assignments: list[tuple[str, str, list[str]]] = []
         self.conflicts: list[Resolution] = []
         self._last_check: dict[str, float] = {}
+        self._confirmations: dict[str, Confirmation] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
@@ -141,11 +147,26 @@ class Autopilot:
                 self._last_check[name] = now
                 self._spawn(self._check(name))
 
+    def _confirmation(self, target: str) -> Confirmation:
+        """The target's run of failing/passing checks, with its current thresholds."""
+        spec = self.kernel.ops.targets.get(target)
+        failures = spec.failure_threshold if spec else DEFAULT_FAILURE_THRESHOLD
+        successes = spec.success_threshold if spec else DEFAULT_SUCCESS_THRESHOLD
+        confirmation = self._confirmations.get(target)
+        if confirmation is None:
+            confirmation = self._confirmations[target] = Confirmation(failures, successes)
+        confirmation.failure_threshold = failures
+        confirmation.success_threshold = successes
+        return confirmation
+
     async def _check(self, target: str) -> None:
         request = self.kernel.ops.check_request(target)
         handler = self.kernel.actions.handler(request.action)
         output = await handler(request)
         self.checks += 1
+        health = health_of(output)
+        confirmation = self._confirmation(target)
+        confirmation.observe(health)
         if self.kernel.bus.active:
             self.kernel.bus.publish(
                 TargetChecked(
@@ -153,25 +174,26 @@ class Autopilot:
                     healthy=output.ok,
                     latency_ms=output.data.get("latency_ms"),
                     detail=output.detail,
+                    health=health,
                     ts=self.kernel.clock(),
                 )
             )
         incident = self.open.get(target)
-        trouble = not output.ok or bool(output.data.get("slow"))
-        if incident is None and trouble:
-            await self._open(target, symptom(output), output.detail)
-        elif incident is not None and not trouble and not incident.busy:
+        trouble = health != "up"
+        if incident is None:
+            if confirmation.verdict(incident_open=False) == "open":
+                await self._open(target, symptom(output), output.detail, confirmation.fault)
+        elif not trouble and not incident.busy:
             if incident.row.status == "awaiting_approval":
                 return  # let the approval play out; it will verify
-            await self._close(incident, "resolved", "a check found it healthy again")
-        elif (
-            incident is not None and trouble and not incident.busy and incident.row.status == "open"
-        ):
+            if confirmation.verdict(incident_open=True) == "resolve":
+                await self._close(incident, "resolved", "a check found it healthy again")
+        elif trouble and not incident.busy and incident.row.status == "open":
             self._spawn(self._handle(incident))
 
     # -- incidents -------------------------------------------------------------------------
 
-    async def _open(self, target: str, situation: str, detail: str) -> None:
+    async def _open(self, target: str, situation: str, detail: str, fault: Fault) -> None:
         # Claimed before the first await, so nothing sees the target as quiet meanwhile.
         kind = self.describe(target) if self.describe else None
         row = IncidentRow(
@@ -179,6 +201,7 @@ class Autopilot:
             situation=situation,
             status="open",
             summary=detail,
+            health=fault,
             opened_at=self.kernel.clock(),
         )
         incident = OpenIncident(row=row, busy=True)
@@ -369,6 +392,8 @@ class Autopilot:
         row.summary = summary
         row.closed_at = self.kernel.clock()
         self.open.pop(row.target, None)
+        # A new incident on this target needs a new run of failing checks.
+        self._confirmations.pop(row.target, None)
         await self._changed(incident)
         assert row.id is not None
         view = incident.closed(status, kind=self.kinds.get(row.id))
@@ -391,6 +416,7 @@ class Autopilot:
                     owner=row.owner,
                     steps=row.steps,
                     summary=row.summary,
+                    health=fault_of(row.health),
                     ts=self.kernel.clock(),
                 )
             )
