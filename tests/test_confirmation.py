@@ -177,3 +177,37 @@ async def test_the_autopilot_ignores_a_blip_and_opens_on_a_confirmed_fault(
         (incident,) = autopilot.closed
         assert incident.status == "resolved" and incident.health == "down"
         assert incident.actions == [("fix-shop", True)]
+
+
+async def test_a_version_8_database_keeps_its_targets_with_default_thresholds(
+    db_path: Path,
+) -> None:
+    import sqlite3
+
+    from storage import migrations
+
+    conn = sqlite3.connect(db_path)
+    for migration in migrations.MIGRATIONS:
+        if migration.version <= 8:
+            for statement in migration.statements:
+                conn.execute(statement)
+    conn.execute(
+        "INSERT INTO target (name, kind, address, interval_s, timeout_s, criticality, "
+        "conditions, created_at, updated_at) "
+        "VALUES ('shop', 'http', 'http://127.0.0.1:9/health', 30, 5, 'high', '[]', 1, 1)"
+    )
+    conn.execute(
+        "INSERT INTO incident (target, situation, status, summary, steps, actions, opened_at) "
+        "VALUES ('shop', 'refused', 'resolved', 'fixed', 2, '[]', 1)"
+    )
+    conn.execute("PRAGMA user_version = 8")
+    conn.execute(f"PRAGMA application_id = {migrations.APPLICATION_ID}")
+    conn.commit()
+    conn.close()
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.ops.reload()
+        shop = kernel.ops.targets["shop"]
+        assert (shop.failure_threshold, shop.success_threshold) == (2, 1)
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT health FROM incident").fetchall() == [("down",)]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
