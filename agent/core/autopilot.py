@@ -89,6 +89,9 @@ class Autopilot:
         self.conflicts: list[Resolution] = []
         self._last_check: dict[str, float] = {}
         self._confirmations: dict[str, Confirmation] = {}
+        #: When (kernel clock) each target's latest failing check was: what confirms a fault
+        #: just before a remedy (agent/core/remedy.py).
+        self._failing_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
@@ -180,13 +183,17 @@ class Autopilot:
             )
         incident = self.open.get(target)
         trouble = health != "up"
+        if trouble:
+            self._failing_at[target] = self.kernel.clock()
         if incident is None:
             if confirmation.verdict(incident_open=False) == "open":
                 await self._open(target, symptom(output), output.detail, confirmation.fault)
         elif not trouble and not incident.busy:
+            if confirmation.verdict(incident_open=True) != "resolve":
+                return
             if incident.row.status == "awaiting_approval":
-                return  # let the approval play out; it will verify
-            if confirmation.verdict(incident_open=True) == "resolve":
+                await self._withdraw(incident)  # else let the approval play out; it verifies
+            else:
                 await self._close(incident, "resolved", "a check found it healthy again")
         elif trouble and not incident.busy and incident.row.status == "open":
             self._spawn(self._handle(incident))
@@ -268,6 +275,7 @@ class Autopilot:
             evidence=0.9,
             candidates=candidates,
             recheck=ops.check_request(row.target),
+            confirmed_at=self._failing_at.get(row.target),
             tried=tuple(a for a, _ in incident.tried),
         )
 
@@ -293,6 +301,8 @@ class Autopilot:
         incident.record(outcome.tried)
         if outcome.status in ("succeeded", "resolved"):
             await self._close(incident, "resolved", outcome.summary)
+        elif outcome.status == "recovered":
+            await self._close(incident, "recovered", outcome.summary)
         elif outcome.status == "awaiting_approval" and outcome.approval_id is not None:
             incident.approval_id = outcome.approval_id
             incident.set_status("awaiting_approval")
@@ -353,13 +363,27 @@ class Autopilot:
             else:
                 await self.kernel.approve(approval_id, by="stand-in operator")
 
+    async def _withdraw(self, incident: OpenIncident) -> None:
+        """The target recovered while its remedy waited for a person: withdraw the request
+        (unless someone decided it already), run nothing, close the incident as recovered."""
+        approval_id = incident.approval_id
+        if approval_id is None or not await self.kernel.withdraw(approval_id, "recovered"):
+            return
+        action = (await self.kernel.approval(approval_id)).action
+        incident.approval_id = None
+        await self._close(
+            incident,
+            "recovered",
+            f"{remedy.RECOVERED}: healthy again before {action} was approved; nothing ran",
+        )
+
     async def _follow_approvals(self) -> None:
         """Carry on with incidents whose approval a person (or the stand-in) decided."""
         for incident in list(self.open.values()):
             if incident.row.status != "awaiting_approval" or incident.approval_id is None:
                 continue
             approval = await self.kernel.approval(incident.approval_id)
-            if approval.status in ("pending", "approved"):
+            if approval.status in ("pending", "approved", "withdrawn"):
                 continue  # "approved": the action is still running
             row = incident.row
             incident.approval_id = None
@@ -378,6 +402,7 @@ class Autopilot:
                 approval.action,
                 approval.status == "executed",
                 self.kernel.ops.check_request(row.target),
+                confirmed=self._confirmed_before(row.target, approval.decided_at),
             )
             incident.record([(approval.action, fixed)])
             if fixed:
@@ -385,6 +410,17 @@ class Autopilot:
                 await self._close(incident, "resolved", f"{approval.action} fixed it")
             else:
                 self._spawn(self._handle(incident))
+
+    def _confirmed_before(self, target: str, decided_at: float | None) -> bool:
+        """Whether a failing check confirmed the fault within one check interval (at least
+        `remedy.CONFIRMED_FRESH_S`) before an approved remedy ran: only then may it earn
+        credit (agent/core/remedy.py)."""
+        failing_at = self._failing_at.get(target)
+        if failing_at is None or decided_at is None:
+            return False
+        spec = self.kernel.ops.targets.get(target)
+        window = max(remedy.CONFIRMED_FRESH_S, spec.interval_s if spec else 0.0)
+        return decided_at - failing_at <= window
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         row = incident.row
