@@ -12,6 +12,7 @@ from agent.core.kernel import Kernel
 from agent.core.remedy import credit
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.events import IncidentChanged, KernelEvent
+from agent.memory.reflection import EpisodeView, reflect
 from agent.skills.actions import ActionRequest
 from tests.service import ControlledService, define_shop
 
@@ -109,3 +110,40 @@ async def test_an_incident_that_recovers_while_its_remedy_awaits_approval_runs_n
         assert incident.status == "recovered", incident
         assert incident.actions == []
         assert [a.status for a in approvals] == ["withdrawn"]
+
+
+def _remedy(i: int, action: str, fixed: bool) -> EpisodeView:
+    return EpisodeView(
+        i, "remedy", f"{action} ...", 0.3, 1000.0 + i, "slow", {"action": action, "fixed": fixed}
+    )
+
+
+def test_reflection_states_fixed_by_only_after_three_credited_fixes() -> None:
+    two = [_remedy(1, "restart", True), _remedy(2, "restart", True), _remedy(3, "scale", False)]
+    assert not [i for i in reflect(two) if i.predicate == "fixed_by"]
+    three = [*two, _remedy(4, "restart", True)]
+    (fact,) = [i for i in reflect(three) if i.predicate == "fixed_by"]
+    assert (fact.subject, fact.value, fact.sources) == ("slow", "restart", (1, 2, 4))
+    # A runbook that merely ran (an action episode) is not a fix, however often.
+    ran = [
+        EpisodeView(i, "action", "restart", 0.4, 1000.0 + i, "slow", {"action": "restart",
+                    "status": "succeeded", "mutates": True})
+        for i in range(10)
+    ]  # fmt: skip
+    assert not [i for i in reflect(ran) if i.predicate == "fixed_by"]
+
+
+def test_a_time_of_day_fact_needs_two_distinct_days() -> None:
+    day = 86_400.0
+    base = 20 * day + 14 * 3600  # 14:00 UTC
+
+    def failure(i: int, ts: float) -> EpisodeView:
+        return EpisodeView(
+            i, "action", "check", 0.5, ts, None, {"target": "shop", "healthy": False}
+        )
+
+    one_afternoon = [failure(i, base + 60 * i) for i in range(8)]
+    assert not [i for i in reflect(one_afternoon) if i.predicate == "fails_often_at"]
+    two_days = one_afternoon[:4] + [failure(10 + i, base + day + 60 * i) for i in range(4)]
+    (fact,) = [i for i in reflect(two_days) if i.predicate == "fails_often_at"]
+    assert fact.value == "14:00-15:00 UTC"

@@ -65,7 +65,7 @@ def credit(confirmed_before: bool, fixed: bool) -> float | None:
     return 1.0 if fixed else 0.0
 
 
-def learn(
+async def learn(
     agent: WebOpsAgent,
     situation: str,
     action: str,
@@ -74,12 +74,20 @@ def learn(
     tell_watchers: bool,
     confirmed: bool = True,
 ) -> None:
-    """A remedy's outcome, as a reward for `action` in `situation` (`credit`): nothing when
-    the fault was not `confirmed` just before the remedy."""
+    """A remedy's outcome, as a reward for `action` in `situation` (`credit`), and an episode
+    (`remedy`) that reflection counts fixes by; nothing when the fault was not `confirmed`
+    just before the remedy."""
     reward = credit(confirmed, fixed)
     if reward is None:
         return
     agent.memory.learner.update(situation, action, reward)
+    await agent.memory.remember(
+        "remedy",
+        f"{action} {'fixed' if fixed else 'did not fix'} {situation}",
+        importance=agent.importance(0.3),
+        situation=situation,
+        details={"action": action, "fixed": fixed},
+    )
     bus = agent.host.bus
     if tell_watchers and bus.active:
         bus.publish(
@@ -233,7 +241,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
         tried.append((request.action, fixed))
         taken.append(Step(request.action, dict(request.params), runs=1, fixes=int(fixed)))
         if stimulus.situation:
-            learn(
+            await learn(
                 agent,
                 situation,
                 request.action,
@@ -312,7 +320,7 @@ async def replay(
     )
     for r in run.results:
         if agent.mutates(r.action):
-            learn(
+            await learn(
                 agent,
                 situation,
                 r.action,
@@ -337,7 +345,7 @@ async def verify_approved(
     was `confirmed` just before it ran, see `credit`); whether it fixed it."""
     check = await agent.act(recheck)
     fixed = executed and check.ok
-    learn(agent, situation, action, fixed, tell_watchers=False, confirmed=confirmed)
+    await learn(agent, situation, action, fixed, tell_watchers=False, confirmed=confirmed)
     agent.mark_dirty()
     return fixed
 
