@@ -23,14 +23,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import remedy
+from agent.core import conflicts, remedy
 from agent.core.kernel import Kernel
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
 from agent.errors import WebopsError
 from agent.events import IncidentChanged, TargetChecked
 from agent.ops import dispatch
-from agent.ops.confirmation import Confirmation, Fault, health_of
+from agent.ops.confirmation import Fault, Watch, health_of
 from agent.ops.dispatch import Bid
 from agent.ops.incidents import (
     ApprovalPolicy,
@@ -41,9 +41,8 @@ from agent.ops.incidents import (
     symptom,
     tried_of,
 )
-from agent.ops.targets import DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD
 from agent.skills.actions import ActionRequest
-from agent.social.relationships import Resolution, resolve_conflict
+from agent.social.relationships import Resolution
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentRow
 
@@ -88,10 +87,8 @@ class Autopilot:
         self.assignments: list[tuple[str, str, list[str]]] = []
         self.conflicts: list[Resolution] = []
         self._last_check: dict[str, float] = {}
-        self._confirmations: dict[str, Confirmation] = {}
-        #: When (kernel clock) each target's latest failing check was: what confirms a fault
-        #: just before a remedy (agent/core/remedy.py).
-        self._failing_at: dict[str, float] = {}
+        #: Each target's run of failing/passing checks (agent/ops/confirmation.py).
+        self.watch = Watch()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
@@ -150,26 +147,14 @@ class Autopilot:
                 self._last_check[name] = now
                 self._spawn(self._check(name))
 
-    def _confirmation(self, target: str) -> Confirmation:
-        """The target's run of failing/passing checks, with its current thresholds."""
-        spec = self.kernel.ops.targets.get(target)
-        failures = spec.failure_threshold if spec else DEFAULT_FAILURE_THRESHOLD
-        successes = spec.success_threshold if spec else DEFAULT_SUCCESS_THRESHOLD
-        confirmation = self._confirmations.get(target)
-        if confirmation is None:
-            confirmation = self._confirmations[target] = Confirmation(failures, successes)
-        confirmation.failure_threshold = failures
-        confirmation.success_threshold = successes
-        return confirmation
-
     async def _check(self, target: str) -> None:
         request = self.kernel.ops.check_request(target)
         handler = self.kernel.actions.handler(request.action)
         output = await handler(request)
         self.checks += 1
         health = health_of(output)
-        confirmation = self._confirmation(target)
-        confirmation.observe(health)
+        spec = self.kernel.ops.targets.get(target)
+        confirmation = self.watch.observe(spec or target, health, self.kernel.clock())
         if self.kernel.bus.active:
             self.kernel.bus.publish(
                 TargetChecked(
@@ -183,8 +168,6 @@ class Autopilot:
             )
         incident = self.open.get(target)
         trouble = health != "up"
-        if trouble:
-            self._failing_at[target] = self.kernel.clock()
         if incident is None:
             if confirmation.verdict(incident_open=False) == "open":
                 await self._open(target, symptom(output), output.detail, confirmation.fault)
@@ -275,7 +258,7 @@ class Autopilot:
             evidence=0.9,
             candidates=candidates,
             recheck=ops.check_request(row.target),
-            confirmed_at=self._failing_at.get(row.target),
+            confirmed_at=self.watch.failing_at(row.target),
             tried=tuple(a for a, _ in incident.tried),
         )
 
@@ -324,34 +307,12 @@ class Autopilot:
             await self._changed(incident)
 
     async def _settle_conflict(self, row: IncidentRow, stimulus: Stimulus, other: str) -> Stimulus:
-        """The runner-up may propose another remedy; if so, the better-founded one is used
-        (risk, record, trust), the reasons are told to the team, and the loser's regard for
-        the winner changes."""
-        assert row.owner is not None
-        owner = await self.kernel.load_agent(row.owner)
-        rival = await self.kernel.load_agent(other)
-        _, mine = owner.choose(stimulus, set())
-        _, theirs = rival.choose(stimulus, set())
-        if mine is None or theirs is None or mine.action == theirs.action:
-            return stimulus
-        spec = self.kernel.actions.spec
-        resolution = resolve_conflict(
-            dispatch.proposal(row.owner, mine, row.target, spec(mine.action).risk),
-            dispatch.proposal(other, theirs, row.target, spec(theirs.action).risk),
-            self.kernel.relationships,
-        )
-        self.kernel.relationships.record_conflict(
-            resolution.loser.agent, resolution.winner.agent, self.kernel.clock()
-        )
-        self.conflicts.append(resolution)
-        self.say(f"incident {row.id}: {resolution.explanation}")
-        await self.kernel.messages.broadcast(
-            resolution.winner.agent, "team", resolution.explanation
-        )
-        request = ActionRequest(
-            action=resolution.winner.action, target=row.target, situation=row.situation
-        )
-        return stimulus.model_copy(update={"action": request})
+        """Owner and runner-up settle which remedy to use (agent/core/conflicts.py)."""
+        settled, resolution = await conflicts.settle(self.kernel, row, stimulus, other)
+        if resolution is not None:
+            self.conflicts.append(resolution)
+            self.say(f"incident {row.id}: {resolution.explanation}")
+        return settled
 
     async def _stand_in_operator(self, approval_id: int) -> None:
         """The headless demo's operator, answering by a stated policy."""
@@ -396,31 +357,29 @@ class Autopilot:
                 self._spawn(self._handle(incident))
                 continue
             row.steps += 2  # the approved action, then the check that verifies it
+            confirmed = self._confirmed_before(row.target, approval.decided_at)
             fixed = await remedy.verify_approved(
                 agent,
                 row.situation,
                 approval.action,
                 approval.status == "executed",
                 self.kernel.ops.check_request(row.target),
-                confirmed=self._confirmed_before(row.target, approval.decided_at),
+                confirmed=confirmed,
             )
             incident.record([(approval.action, fixed)])
             if fixed:
-                await remedy.keep_what_fixed(agent, row.situation, incident.tried)
+                if confirmed:  # only a real fix becomes a procedure
+                    await remedy.keep_what_fixed(agent, row.situation, incident.tried)
                 await self._close(incident, "resolved", f"{approval.action} fixed it")
             else:
                 self._spawn(self._handle(incident))
 
     def _confirmed_before(self, target: str, decided_at: float | None) -> bool:
-        """Whether a failing check confirmed the fault within one check interval (at least
-        `remedy.CONFIRMED_FRESH_S`) before an approved remedy ran: only then may it earn
-        credit (agent/core/remedy.py)."""
-        failing_at = self._failing_at.get(target)
-        if failing_at is None or decided_at is None:
-            return False
+        """A failing check within one check interval (at least `remedy.CONFIRMED_FRESH_S`)
+        before an approved remedy ran: only then may it earn credit (agent/core/remedy.py)."""
         spec = self.kernel.ops.targets.get(target)
         window = max(remedy.CONFIRMED_FRESH_S, spec.interval_s if spec else 0.0)
-        return decided_at - failing_at <= window
+        return self.watch.confirmed_before(target, decided_at, window)
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         row = incident.row
@@ -429,7 +388,7 @@ class Autopilot:
         row.closed_at = self.kernel.clock()
         self.open.pop(row.target, None)
         # A new incident on this target needs a new run of failing checks.
-        self._confirmations.pop(row.target, None)
+        self.watch.forget_run(row.target)
         await self._changed(incident)
         assert row.id is not None
         view = incident.closed(status, kind=self.kinds.get(row.id))

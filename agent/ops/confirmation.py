@@ -10,17 +10,20 @@ A failing check is either **down** (the check failed: refused, timed out, wrong 
 **degraded** (the service answered and passed its conditions, but a sustained latency anomaly
 says it is slow). A confirmed fault is down when any check of the run was down, else degraded.
 
-Pure: no clock, no I/O; the autopilot feeds one `Health` per check, in order.
+Pure: no clock, no I/O; the autopilot feeds one `Health` per check, in order, with its time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.skills.actions import ActionOutput
 
-__all__ = ["Confirmation", "Fault", "Health", "Verdict", "health_of"]
+if TYPE_CHECKING:
+    from agent.ops.targets import TargetSpec
+
+__all__ = ["Confirmation", "Fault", "Health", "Verdict", "Watch", "health_of"]
 
 #: How one check found a target.
 Health = Literal["up", "degraded", "down"]
@@ -88,3 +91,39 @@ class Confirmation:
         if incident_open:
             return "resolve" if self.recovered else None
         return "open" if self.confirmed else None
+
+
+class Watch:
+    """Every target's `Confirmation` (with its current thresholds) and when its latest
+    failing check was: what confirms a fault just before a remedy (agent/core/remedy.py)."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, Confirmation] = {}
+        self._failing_at: dict[str, float] = {}
+
+    def observe(self, target: TargetSpec | str, health: Health, at: float) -> Confirmation:
+        """Count one check of `target` (a spec carries its thresholds) made at `at`."""
+        name = target if isinstance(target, str) else target.name
+        run = self._runs.get(name)
+        if run is None:
+            run = self._runs[name] = Confirmation()
+        if not isinstance(target, str):
+            run.failure_threshold = target.failure_threshold
+            run.success_threshold = target.success_threshold
+        run.observe(health)
+        if health != "up":
+            self._failing_at[name] = at
+        return run
+
+    def failing_at(self, target: str) -> float | None:
+        """When the target's latest failing check was, if it had one."""
+        return self._failing_at.get(target)
+
+    def confirmed_before(self, target: str, at: float | None, within_s: float) -> bool:
+        """A failing check confirmed the fault at most `within_s` before `at` (or after it)."""
+        failing_at = self._failing_at.get(target)
+        return failing_at is not None and at is not None and at - failing_at <= within_s
+
+    def forget_run(self, target: str) -> None:
+        """After an incident closes: a new one needs a new run of failing checks."""
+        self._runs.pop(target, None)
