@@ -282,7 +282,10 @@ class Autopilot:
         outcome = await self.kernel.stimulate(row.owner, stimulus)
         row.steps += outcome.steps
         incident.record(outcome.tried)
-        if outcome.status in ("succeeded", "resolved"):
+        if outcome.status == "resolved" and not any(fixed for _, fixed in incident.tried):
+            # The owner's re-check found it healthy and no remedy fixed anything.
+            await self._close(incident, "recovered", f"{remedy.RECOVERED}: {outcome.summary}")
+        elif outcome.status in ("succeeded", "resolved"):
             await self._close(incident, "resolved", outcome.summary)
         elif outcome.status == "recovered":
             await self._close(incident, "recovered", outcome.summary)
