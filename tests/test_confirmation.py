@@ -229,3 +229,47 @@ async def test_the_demo_summary_tells_real_faults_from_false_alarms(db_path: Pat
         data
     )
     assert all("health" in i for i in data["incident_log"])
+
+
+async def test_a_sustained_slowdown_opens_a_degraded_incident_and_one_slow_answer_does_not(
+    db_path: Path,
+) -> None:
+    """A real HTTP service answers fast, once slowly (nothing), then slowly for good: the
+    incident that opens is `degraded` (answering, but slow), not `down`."""
+    from tests.servers import HttpServer
+
+    clock = VirtualClock()
+    with HttpServer() as server:
+        async with await Kernel.open(db_path, clock=clock.time) as kernel:
+            await kernel.create_agent("ben", "bold")
+            await kernel.ops.add_target(
+                target_spec(
+                    name="search", kind="http", address=server.url, interval_s=1.0, timeout_s=2
+                )
+            )
+            healths: list[str] = []
+            opened_at: list[int] = []
+
+            def follow(event: KernelEvent) -> None:
+                if isinstance(event, TargetChecked):
+                    healths.append(event.health)
+                    n = len(healths)
+                    slow = n == 25 or 30 <= n < 36  # one slow answer, later a slowdown
+                    server.respond(delay_s=0.3 if slow else 0.0)
+
+            def said(line: str) -> None:
+                if " opened: " in line:
+                    opened_at.append(len(healths))
+
+            kernel.bus.subscribe(follow)
+            autopilot = Autopilot(kernel, on_event=said, clock=clock)
+            await autopilot.run(asyncio.Event(), duration_s=45.5)
+        # Check 26 was the lone slow answer: an outlier, never degraded.
+        assert healths[25] == "up" and "degraded" not in healths[:31]
+        # The slowdown (checks 31-36): degraded from its 2nd slow sample, confirmed at its 3rd.
+        assert healths[31:36] == ["degraded"] * 5, healths[28:40]
+        assert opened_at == [33], opened_at
+        # A slow re-check is no recovery: the incident stays open until the answers are fast.
+        (incident,) = autopilot.closed
+        assert incident.health == "degraded" and incident.situation == "slow"
+        assert incident.status == "recovered" and not autopilot.open  # no remedy existed

@@ -32,7 +32,7 @@ from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
 from agent.decision.reasoning import OptionKind
 from agent.events import OutcomeLearned
 from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure
-from agent.skills.actions import ActionRequest
+from agent.skills.actions import ActionRequest, ActionResult
 
 if TYPE_CHECKING:
     from agent.core.agent import WebOpsAgent
@@ -54,6 +54,12 @@ _NOT_ACTING: dict[OptionKind, OutcomeStatus] = {
     OptionKind.WAIT: "waiting",
     OptionKind.HANDOVER: "handed_over",
 }
+
+
+def healthy(check: ActionResult) -> bool:
+    """A re-check that found the target up: passing, and not slow (a degraded target passes
+    its conditions but is still the fault being worked on)."""
+    return check.ok and not check.data.get("slow")
 
 
 def credit(confirmed_before: bool, fixed: bool) -> float | None:
@@ -127,7 +133,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
         check = await agent.act(recheck)
         steps += 1
         rechecks += 1
-        if check.ok:
+        if healthy(check):
             return False
         confirmed_at = agent.now()
         return True
@@ -175,7 +181,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             check = await agent.act(current.recheck, decision=decision)
             rechecks += 1
             steps += 1
-            if check.ok:
+            if healthy(check):
                 return Outcome(
                     status="resolved",
                     summary="a re-check found it healthy",
@@ -233,7 +239,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
         fixed = result.ok
         verified = False
         if result.ok and current.recheck is not None and mutating:
-            fixed = (await agent.act(current.recheck, decision=decision)).ok
+            fixed = healthy(await agent.act(current.recheck, decision=decision))
             verified = True
             steps += 1
             if not fixed:
@@ -313,7 +319,7 @@ async def replay(
     async def verify() -> bool:
         if stimulus.recheck is None:
             return False
-        return (await agent.act(stimulus.recheck)).ok
+        return healthy(await agent.act(stimulus.recheck))
 
     run = await execute_procedure(
         procedure, run_step, verify if stimulus.recheck is not None else None
@@ -344,7 +350,7 @@ async def verify_approved(
     """After a human-approved `action` ran (or failed to): check, learn (only when the fault
     was `confirmed` just before it ran, see `credit`); whether it fixed it."""
     check = await agent.act(recheck)
-    fixed = executed and check.ok
+    fixed = executed and healthy(check)
     await learn(agent, situation, action, fixed, tell_watchers=False, confirmed=confirmed)
     agent.mark_dirty()
     return fixed
