@@ -273,3 +273,11 @@ async def test_a_sustained_slowdown_opens_a_degraded_incident_and_one_slow_answe
         (incident,) = autopilot.closed
         assert incident.health == "degraded" and incident.situation == "slow"
         assert incident.status == "recovered" and not autopilot.open  # no remedy existed
+
+
+def test_a_slowdown_in_stored_history_still_counts_after_a_restart() -> None:
+    rng = np.random.default_rng(4)
+    steady = [(float(x), True) for x in 120 * (1 + 0.05 * rng.standard_normal(300))]
+    after_one_slow = Baseline.from_history([*steady, (480.0, True)])
+    assert after_one_slow.assess(470, True).sustained
+    assert not Baseline.from_history(steady).assess(470, True).sustained

@@ -132,8 +132,9 @@ class Baseline:
             sustain_n=sustain_n,
             min_delta_ms=min_delta_ms,
         )
-        for latency_ms, healthy in samples:
-            baseline.add(latency_ms, healthy)
+        judged_from = len(samples) - baseline.sustain_n  # only the latest can still count
+        for i, (latency_ms, healthy) in enumerate(samples):
+            baseline.add(latency_ms, healthy, judge=i >= judged_from)
         return baseline
 
     @property
@@ -155,13 +156,14 @@ class Baseline:
     def __len__(self) -> int:
         return self._count
 
-    def add(self, latency_ms: float | None, healthy: bool) -> None:
+    def add(self, latency_ms: float | None, healthy: bool, *, judge: bool = True) -> None:
         """Record one check. Only healthy latencies join the latency baseline: a timeout or a
-        fast 503 says nothing about how fast the service normally answers."""
+        fast 503 says nothing about how fast the service normally answers. (`judge=False`
+        skips deciding whether it deviated, for history too old to count towards `sustained`.)"""
         self._ewma, self._observations = self._step(healthy)
         value = _usable(latency_ms)
         if self.sustain_n > 1:
-            self._recent.append(healthy and self._deviates(value))
+            self._recent.append(judge and healthy and self._deviates(value))
         if healthy and value is not None:
             self._buffer[self._next] = value
             self._next = (self._next + 1) % self.window
