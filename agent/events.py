@@ -123,6 +123,9 @@ class TargetChecked(KernelEvent):
     healthy: bool
     latency_ms: float | None
     detail: str
+    #: "up", "degraded" (answering but slow or partial) or "down" (the check failed); one
+    #: check says so, an incident needs a run of them (agent/ops/confirmation.py).
+    health: Literal["up", "degraded", "down"] = "up"
 
 
 class IncidentChanged(KernelEvent):
@@ -134,6 +137,8 @@ class IncidentChanged(KernelEvent):
     owner: str | None
     steps: int
     summary: str
+    #: How the confirmed fault showed: "degraded" or "down".
+    health: Literal["degraded", "down"] = "down"
 
 
 #: Every event kind the kernel publishes, for filters (the API's `?kind=`) to check against.

@@ -316,6 +316,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        9,
+        "per-target confirmation thresholds; an incident remembers degraded or down",
+        (
+            "ALTER TABLE target ADD COLUMN failure_threshold INTEGER NOT NULL DEFAULT 2",
+            "ALTER TABLE target ADD COLUMN success_threshold INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE incident ADD COLUMN health TEXT NOT NULL DEFAULT 'down'",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -169,6 +169,9 @@ class TargetRow(SQLModel, table=True):
     criticality: str
     #: JSON list of condition strings, e.g. ["status == 200", "latency_ms < 300"].
     conditions: str = "[]"
+    #: Consecutive failing / passing checks that open / resolve an incident (migration 9).
+    failure_threshold: int = 2
+    success_threshold: int = 1
     created_at: float
     updated_at: float
 
@@ -253,6 +256,8 @@ class IncidentRow(SQLModel, table=True):
     steps: int = 0
     #: JSON list of [action, fixed] pairs, in the order they were tried.
     actions: str = "[]"
+    #: "down" (failing) or "degraded" (answering, but slow or partial); migration 9.
+    health: str = "down"
     opened_at: float
     closed_at: float | None = None
 

@@ -78,9 +78,14 @@ class ControlledService:
 SECRET = "hunter2-s3cret"
 
 
-async def define_shop(kernel: Kernel, service: ControlledService, risk: str = "high") -> None:
+async def define_shop(
+    kernel: Kernel, service: ControlledService, risk: str = "high", failure_threshold: int = 1
+) -> None:
     """A high-criticality target `shop` on the service, and `fix-shop`, its remedy over HTTP
-    with a secret in a header (risk `risk`, so by default it waits for an approval)."""
+    with a secret in a header (risk `risk`, so by default it waits for an approval).
+
+    One failing check opens an incident here (`failure_threshold` 1, not the default 2): the
+    tests using the shop are about what follows an incident; confirmation has its own tests."""
     from agent.ops.targets import runbook_spec, target_spec
 
     await kernel.ops.add_target(
@@ -91,6 +96,7 @@ async def define_shop(kernel: Kernel, service: ControlledService, risk: str = "h
             conditions=["status == 200"],
             criticality="high",
             timeout_s=2,
+            failure_threshold=failure_threshold,
         )
     )
     await kernel.ops.add_runbook(

@@ -92,7 +92,7 @@ class TargetsPanel(Vertical):
         self._changed()
 
     def record_incident(self, event: IncidentChanged) -> None:
-        if event.status in ("resolved", "failed"):
+        if event.status in ("resolved", "recovered", "failed"):
             self.incidents.pop(event.incident_id, None)
             self.resolved += event.status == "resolved"
         else:

@@ -125,6 +125,14 @@ class ApprovalGate:
         )
         return await self.view(approval_id)
 
+    async def withdraw(self, approval_id: int, why: str) -> bool:
+        """Take back a pending request (its fault went away by itself), so that nobody runs
+        a remedy on a healthy target; False when someone decided it first. No feedback: a
+        withdrawn request says nothing about the action."""
+        return await self._repository.transition(
+            approval_id, "pending", "withdrawn", at=self._clock(), by=why
+        )
+
     async def deny(self, approval_id: int, by: str) -> ApprovalView:
         """A denial is feedback: criticism felt, the action's value lowered, remembered."""
         pending, agent, request = await self._decide(approval_id, "denied", by)

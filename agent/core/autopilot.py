@@ -1,9 +1,11 @@
 """The autonomous loop: check targets on schedule, open incidents, let the team handle them.
 
-An incident is opened when a target's conditions fail or its latency baseline says it is
-slow. The agent best placed to handle it (proficiency, load, personality) owns it; it
-chooses remedies by what the team learned, re-checks to verify, and asks a human for risky
-ones. An incident closes when a check finds the target healthy again. Every change is
+An incident is opened when a run of checks confirms a fault (agent/ops/confirmation.py): the
+target's `failure_threshold` consecutive checks failed its conditions (down) or found a sustained
+latency anomaly (degraded); one blip opens nothing. It is resolved after `success_threshold`
+passing checks, or when the owner's remedy verifiably fixed it. The agent best placed to
+handle it (proficiency, load, personality) owns it; it chooses remedies by what the team
+learned, re-checks to verify, and asks a human for risky ones. Every change is
 written at once, so a killed loop loses no closed incident; on restart it carries on.
 
 This is the shell: what an incident is and who bids for it are pure pieces in
@@ -21,24 +23,26 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import remedy
+from agent.core import conflicts, remedy
 from agent.core.kernel import Kernel
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
 from agent.errors import WebopsError
 from agent.events import IncidentChanged, TargetChecked
 from agent.ops import dispatch
+from agent.ops.confirmation import Fault, Watch, health_of
 from agent.ops.dispatch import Bid
 from agent.ops.incidents import (
     ApprovalPolicy,
     Closing,
     IncidentView,
     OpenIncident,
+    fault_of,
     symptom,
     tried_of,
 )
 from agent.skills.actions import ActionRequest
-from agent.social.relationships import Resolution, resolve_conflict
+from agent.social.relationships import Resolution
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentRow
 
@@ -83,6 +87,8 @@ class Autopilot:
         self.assignments: list[tuple[str, str, list[str]]] = []
         self.conflicts: list[Resolution] = []
         self._last_check: dict[str, float] = {}
+        #: Each target's run of failing/passing checks (agent/ops/confirmation.py).
+        self.watch = Watch()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
@@ -146,6 +152,9 @@ class Autopilot:
         handler = self.kernel.actions.handler(request.action)
         output = await handler(request)
         self.checks += 1
+        health = health_of(output)
+        spec = self.kernel.ops.targets.get(target)
+        confirmation = self.watch.observe(spec or target, health, self.kernel.clock())
         if self.kernel.bus.active:
             self.kernel.bus.publish(
                 TargetChecked(
@@ -153,25 +162,28 @@ class Autopilot:
                     healthy=output.ok,
                     latency_ms=output.data.get("latency_ms"),
                     detail=output.detail,
+                    health=health,
                     ts=self.kernel.clock(),
                 )
             )
         incident = self.open.get(target)
-        trouble = not output.ok or bool(output.data.get("slow"))
-        if incident is None and trouble:
-            await self._open(target, symptom(output), output.detail)
-        elif incident is not None and not trouble and not incident.busy:
+        trouble = health != "up"
+        if incident is None:
+            if confirmation.verdict(incident_open=False) == "open":
+                await self._open(target, symptom(output), output.detail, confirmation.fault)
+        elif not trouble and not incident.busy:
+            if confirmation.verdict(incident_open=True) != "resolve":
+                return
             if incident.row.status == "awaiting_approval":
-                return  # let the approval play out; it will verify
-            await self._close(incident, "resolved", "a check found it healthy again")
-        elif (
-            incident is not None and trouble and not incident.busy and incident.row.status == "open"
-        ):
+                await self._withdraw(incident)  # else let the approval play out; it verifies
+            else:
+                await self._close(incident, "resolved", "a check found it healthy again")
+        elif trouble and not incident.busy and incident.row.status == "open":
             self._spawn(self._handle(incident))
 
     # -- incidents -------------------------------------------------------------------------
 
-    async def _open(self, target: str, situation: str, detail: str) -> None:
+    async def _open(self, target: str, situation: str, detail: str, fault: Fault) -> None:
         # Claimed before the first await, so nothing sees the target as quiet meanwhile.
         kind = self.describe(target) if self.describe else None
         row = IncidentRow(
@@ -179,6 +191,7 @@ class Autopilot:
             situation=situation,
             status="open",
             summary=detail,
+            health=fault,
             opened_at=self.kernel.clock(),
         )
         incident = OpenIncident(row=row, busy=True)
@@ -245,6 +258,7 @@ class Autopilot:
             evidence=0.9,
             candidates=candidates,
             recheck=ops.check_request(row.target),
+            confirmed_at=self.watch.failing_at(row.target),
             tried=tuple(a for a, _ in incident.tried),
         )
 
@@ -268,8 +282,13 @@ class Autopilot:
         outcome = await self.kernel.stimulate(row.owner, stimulus)
         row.steps += outcome.steps
         incident.record(outcome.tried)
-        if outcome.status in ("succeeded", "resolved"):
+        if outcome.status == "resolved" and not any(fixed for _, fixed in incident.tried):
+            # The owner's re-check found it healthy and no remedy fixed anything.
+            await self._close(incident, "recovered", f"{remedy.RECOVERED}: {outcome.summary}")
+        elif outcome.status in ("succeeded", "resolved"):
             await self._close(incident, "resolved", outcome.summary)
+        elif outcome.status == "recovered":
+            await self._close(incident, "recovered", outcome.summary)
         elif outcome.status == "awaiting_approval" and outcome.approval_id is not None:
             incident.approval_id = outcome.approval_id
             incident.set_status("awaiting_approval")
@@ -291,34 +310,12 @@ class Autopilot:
             await self._changed(incident)
 
     async def _settle_conflict(self, row: IncidentRow, stimulus: Stimulus, other: str) -> Stimulus:
-        """The runner-up may propose another remedy; if so, the better-founded one is used
-        (risk, record, trust), the reasons are told to the team, and the loser's regard for
-        the winner changes."""
-        assert row.owner is not None
-        owner = await self.kernel.load_agent(row.owner)
-        rival = await self.kernel.load_agent(other)
-        _, mine = owner.choose(stimulus, set())
-        _, theirs = rival.choose(stimulus, set())
-        if mine is None or theirs is None or mine.action == theirs.action:
-            return stimulus
-        spec = self.kernel.actions.spec
-        resolution = resolve_conflict(
-            dispatch.proposal(row.owner, mine, row.target, spec(mine.action).risk),
-            dispatch.proposal(other, theirs, row.target, spec(theirs.action).risk),
-            self.kernel.relationships,
-        )
-        self.kernel.relationships.record_conflict(
-            resolution.loser.agent, resolution.winner.agent, self.kernel.clock()
-        )
-        self.conflicts.append(resolution)
-        self.say(f"incident {row.id}: {resolution.explanation}")
-        await self.kernel.messages.broadcast(
-            resolution.winner.agent, "team", resolution.explanation
-        )
-        request = ActionRequest(
-            action=resolution.winner.action, target=row.target, situation=row.situation
-        )
-        return stimulus.model_copy(update={"action": request})
+        """Owner and runner-up settle which remedy to use (agent/core/conflicts.py)."""
+        settled, resolution = await conflicts.settle(self.kernel, row, stimulus, other)
+        if resolution is not None:
+            self.conflicts.append(resolution)
+            self.say(f"incident {row.id}: {resolution.explanation}")
+        return settled
 
     async def _stand_in_operator(self, approval_id: int) -> None:
         """The headless demo's operator, answering by a stated policy."""
@@ -330,13 +327,27 @@ class Autopilot:
             else:
                 await self.kernel.approve(approval_id, by="stand-in operator")
 
+    async def _withdraw(self, incident: OpenIncident) -> None:
+        """The target recovered while its remedy waited for a person: withdraw the request
+        (unless someone decided it already), run nothing, close the incident as recovered."""
+        approval_id = incident.approval_id
+        if approval_id is None or not await self.kernel.withdraw(approval_id, "recovered"):
+            return
+        action = (await self.kernel.approval(approval_id)).action
+        incident.approval_id = None
+        await self._close(
+            incident,
+            "recovered",
+            f"{remedy.RECOVERED}: healthy again before {action} was approved; nothing ran",
+        )
+
     async def _follow_approvals(self) -> None:
         """Carry on with incidents whose approval a person (or the stand-in) decided."""
         for incident in list(self.open.values()):
             if incident.row.status != "awaiting_approval" or incident.approval_id is None:
                 continue
             approval = await self.kernel.approval(incident.approval_id)
-            if approval.status in ("pending", "approved"):
+            if approval.status in ("pending", "approved", "withdrawn"):
                 continue  # "approved": the action is still running
             row = incident.row
             incident.approval_id = None
@@ -349,19 +360,29 @@ class Autopilot:
                 self._spawn(self._handle(incident))
                 continue
             row.steps += 2  # the approved action, then the check that verifies it
+            confirmed = self._confirmed_before(row.target, approval.decided_at)
             fixed = await remedy.verify_approved(
                 agent,
                 row.situation,
                 approval.action,
                 approval.status == "executed",
                 self.kernel.ops.check_request(row.target),
+                confirmed=confirmed,
             )
             incident.record([(approval.action, fixed)])
             if fixed:
-                await remedy.keep_what_fixed(agent, row.situation, incident.tried)
+                if confirmed:  # only a real fix becomes a procedure
+                    await remedy.keep_what_fixed(agent, row.situation, incident.tried)
                 await self._close(incident, "resolved", f"{approval.action} fixed it")
             else:
                 self._spawn(self._handle(incident))
+
+    def _confirmed_before(self, target: str, decided_at: float | None) -> bool:
+        """A failing check within one check interval (at least `remedy.CONFIRMED_FRESH_S`)
+        before an approved remedy ran: only then may it earn credit (agent/core/remedy.py)."""
+        spec = self.kernel.ops.targets.get(target)
+        window = max(remedy.CONFIRMED_FRESH_S, spec.interval_s if spec else 0.0)
+        return self.watch.confirmed_before(target, decided_at, window)
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         row = incident.row
@@ -369,6 +390,8 @@ class Autopilot:
         row.summary = summary
         row.closed_at = self.kernel.clock()
         self.open.pop(row.target, None)
+        # A new incident on this target needs a new run of failing checks.
+        self.watch.forget_run(row.target)
         await self._changed(incident)
         assert row.id is not None
         view = incident.closed(status, kind=self.kinds.get(row.id))
@@ -391,6 +414,7 @@ class Autopilot:
                     owner=row.owner,
                     steps=row.steps,
                     summary=row.summary,
+                    health=fault_of(row.health),
                     ts=self.kernel.clock(),
                 )
             )

@@ -307,6 +307,10 @@ class Kernel:
         """Grant a pending approval and run its action now; returns it with the result."""
         return await self.gate.approve(approval_id, by)
 
+    async def withdraw(self, approval_id: int, why: str) -> bool:
+        """Take back a pending approval nobody decided yet; False if someone did."""
+        return await self.gate.withdraw(approval_id, why)
+
     async def deny(self, approval_id: int, by: str = "operator") -> ApprovalView:
         return await self.gate.deny(approval_id, by)
 

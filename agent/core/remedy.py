@@ -7,6 +7,18 @@ outcome teaches the learner (`learn`); what fixed it is kept as a procedure. Whe
 approval was needed, the autopilot hands the approved run back here (`verify_approved`,
 `keep_what_fixed`), so that path learns and keeps procedures by the same rules.
 
+Two rules keep agents from acting on, and learning from, faults that are not there:
+
+- **Re-check before a mutating remedy.** On an incident (an ALERT), a remedy that changes
+  things runs only on a fault confirmed within `CONFIRMED_FRESH_S`: the failing check that
+  opened the incident, or a failed verification of the remedy before. Otherwise the agent
+  re-checks first; if the target is healthy, nothing runs and the incident closes as
+  `recovered` (by itself); no remedy gets credit.
+- **Credit only for real fixes** (`credit`): on an incident, a remedy earns a reward of 1
+  when the fault was confirmed just before it and the verification after it passes, 0 when
+  the fault was confirmed and is still there after it; any other outcome (not confirmed
+  before, not verified after) is neutral: the learner is not told.
+
 Watchers hear (`OutcomeLearned`) about the remedies an agent chose itself; a trusted
 procedure's replay and a human-approved run teach only the agent that ran them.
 """
@@ -16,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus
+from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
 from agent.decision.reasoning import OptionKind
 from agent.events import OutcomeLearned
 from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure
-from agent.skills.actions import ActionRequest
+from agent.skills.actions import ActionRequest, ActionResult
 
 if TYPE_CHECKING:
     from agent.core.agent import WebOpsAgent
@@ -29,6 +41,11 @@ if TYPE_CHECKING:
 MAX_RECHECKS = 3
 #: Remedies one incident may try before the agent gives up and reports failure.
 MAX_ATTEMPTS = 4
+#: How old (host clock, seconds) a failing check may be and still confirm the fault before a
+#: mutating remedy; older, the agent re-checks.
+CONFIRMED_FRESH_S = 1.0
+#: What an incident's outcome says when the fault went away before any remedy ran.
+RECOVERED = "recovered by itself"
 #: A procedure runs by itself once it worked this often with this smoothed success rate.
 TRUSTED_RUNS = 2
 TRUSTED_RATE = 0.6
@@ -39,12 +56,44 @@ _NOT_ACTING: dict[OptionKind, OutcomeStatus] = {
 }
 
 
-def learn(
-    agent: WebOpsAgent, situation: str, action: str, fixed: bool, *, tell_watchers: bool
+def healthy(check: ActionResult) -> bool:
+    """A re-check that found the target up: passing, and not slow (a degraded target passes
+    its conditions but is still the fault being worked on)."""
+    return check.ok and not check.data.get("slow")
+
+
+def credit(confirmed_before: bool, fixed: bool) -> float | None:
+    """The reward a remedy's outcome earns: 1 for a real fix (the fault was confirmed just
+    before and the verification after passed), 0 when a confirmed fault outlived it, None
+    (neutral) when nobody knows there was a fault to fix."""
+    if not confirmed_before:
+        return None
+    return 1.0 if fixed else 0.0
+
+
+async def learn(
+    agent: WebOpsAgent,
+    situation: str,
+    action: str,
+    fixed: bool,
+    *,
+    tell_watchers: bool,
+    confirmed: bool = True,
 ) -> None:
-    """A remedy's verified outcome, as a reward for `action` in `situation`."""
-    reward = 1.0 if fixed else 0.0
+    """A remedy's outcome, as a reward for `action` in `situation` (`credit`), and an episode
+    (`remedy`) that reflection counts fixes by; nothing when the fault was not `confirmed`
+    just before the remedy."""
+    reward = credit(confirmed, fixed)
+    if reward is None:
+        return
     agent.memory.learner.update(situation, action, reward)
+    await agent.memory.remember(
+        "remedy",
+        f"{action} {'fixed' if fixed else 'did not fix'} {situation}",
+        importance=agent.importance(0.3),
+        situation=situation,
+        details={"action": action, "fixed": fixed},
+    )
     bus = agent.host.bus
     if tell_watchers and bus.active:
         bus.publish(
@@ -70,8 +119,41 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
     tried: list[tuple[str, bool]] = []
     taken: list[Step] = []
     procedure_id: int | None = None
+    confirmed_at = stimulus.confirmed_at
+    incident = stimulus.kind is StimulusKind.ALERT
+
+    async def still_faulty(recheck: ActionRequest | None) -> bool:
+        """Before a mutating remedy: the fault is confirmed (fresh, or by a re-check now).
+        Only an incident's remedies need it; a person's explicit order runs as told."""
+        nonlocal confirmed_at, steps, rechecks
+        if not incident or recheck is None:
+            return True
+        if confirmed_at is not None and agent.now() - confirmed_at <= CONFIRMED_FRESH_S:
+            return True
+        check = await agent.act(recheck)
+        steps += 1
+        rechecks += 1
+        if healthy(check):
+            return False
+        confirmed_at = agent.now()
+        return True
+
+    def recovered(before: str) -> Outcome:
+        decision = agent.last_decision or agent.fallback_decision(stimulus)
+        return Outcome(
+            status="recovered",
+            summary=f"{RECOVERED}: a re-check just before {before} found it healthy",
+            decision=decision,
+            rechecks=rechecks,
+            steps=steps,
+            tried=tuple(tried),
+        )
+
     if stimulus.situation and stimulus.candidates and stimulus.action is None:
-        ran = await run_procedure(agent, stimulus)
+        procedure = await trusted_procedure(agent, stimulus)
+        if procedure is not None and not await still_faulty(stimulus.recheck):
+            return recovered(f"the procedure for {situation}")
+        ran = None if procedure is None else await replay(agent, stimulus, procedure)
         if ran is not None:
             procedure, run = ran
             procedure_id = procedure.id
@@ -99,7 +181,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             check = await agent.act(current.recheck, decision=decision)
             rechecks += 1
             steps += 1
-            if check.ok:
+            if healthy(check):
                 return Outcome(
                     status="resolved",
                     summary="a re-check found it healthy",
@@ -109,9 +191,18 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                     steps=steps,
                     tried=tuple(tried),
                 )
+            confirmed_at = agent.now()
             stimulus = stimulus.model_copy(update={"evidence": max(stimulus.evidence, 0.95)})
             continue
         summary = decision.explanation.summary
+        mutating = current.action is not None and agent.mutates(current.action.action)
+        if (
+            mutating
+            and current.action is not None
+            and (decision.requires_approval or decision.option is OptionKind.ACT)
+            and not await still_faulty(current.recheck)
+        ):
+            return recovered(current.action.action)
         if decision.requires_approval and current.action is not None:
             approval_id = await agent.host.request_approval(agent, current.action, decision)
             return Outcome(
@@ -146,13 +237,26 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
         result = await agent.act(request, decision=decision)
         steps += 1
         fixed = result.ok
-        if result.ok and current.recheck is not None and agent.mutates(request.action):
-            fixed = (await agent.act(current.recheck, decision=decision)).ok
+        verified = False
+        if result.ok and current.recheck is not None and mutating:
+            fixed = healthy(await agent.act(current.recheck, decision=decision))
+            verified = True
             steps += 1
+            if not fixed:
+                confirmed_at = agent.now()  # the fault outlived the remedy: still confirmed
         tried.append((request.action, fixed))
         taken.append(Step(request.action, dict(request.params), runs=1, fixes=int(fixed)))
         if stimulus.situation:
-            learn(agent, situation, request.action, fixed, tell_watchers=True)
+            await learn(
+                agent,
+                situation,
+                request.action,
+                fixed,
+                tell_watchers=True,
+                confirmed=_creditable(
+                    incident, current.recheck is not None, confirmed_at, verified, result.ok
+                ),
+            )
         done = {a for a, _ in tried} | set(stimulus.tried)
         more = [c for c in stimulus.candidates if c.action not in done]
         if fixed or not more or stimulus.action is not None or len(tried) >= MAX_ATTEMPTS:
@@ -170,11 +274,21 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             )
 
 
-async def run_procedure(
-    agent: WebOpsAgent, stimulus: Stimulus
-) -> tuple[Procedure, ProcedureRun] | None:
-    """Run the stored procedure for this situation when the record says it is trusted and
-    no step would need a human's approval."""
+def _creditable(
+    incident: bool, can_look: bool, confirmed_at: float | None, verified: bool, ran: bool
+) -> bool:
+    """Whether a remedy's outcome may teach: on an incident with a way to look, only when the
+    fault was confirmed before it and the outcome is known after it (verified, or the remedy
+    itself failed). A person's order, or a stimulus with no way to look, teaches by its result
+    as before."""
+    if not incident or not can_look:
+        return True
+    return confirmed_at is not None and (verified or not ran)
+
+
+async def trusted_procedure(agent: WebOpsAgent, stimulus: Stimulus) -> Procedure | None:
+    """The stored procedure for this situation when the record says it is trusted and no
+    step would need a human's approval."""
     assert stimulus.situation is not None
     procedure = await agent.memory.best_procedure(stimulus.situation)
     if procedure is None or procedure.successes < TRUSTED_RUNS:
@@ -184,6 +298,15 @@ async def run_procedure(
     host = agent.host
     if any(host.actions.spec(s.action).risk > host.threshold for s in procedure.steps):
         return None
+    return procedure
+
+
+async def replay(
+    agent: WebOpsAgent, stimulus: Stimulus, procedure: Procedure
+) -> tuple[Procedure, ProcedureRun]:
+    """Run a trusted procedure, step by step, verifying after each (the caller confirmed the
+    fault just before; a failed verification confirms it for the next step)."""
+    assert stimulus.situation is not None
     situation = stimulus.situation
 
     async def run_step(step: Step) -> tuple[bool, str]:
@@ -196,25 +319,39 @@ async def run_procedure(
     async def verify() -> bool:
         if stimulus.recheck is None:
             return False
-        return (await agent.act(stimulus.recheck)).ok
+        return healthy(await agent.act(stimulus.recheck))
 
     run = await execute_procedure(
         procedure, run_step, verify if stimulus.recheck is not None else None
     )
     for r in run.results:
         if agent.mutates(r.action):
-            learn(agent, situation, r.action, r.fixed, tell_watchers=False)
+            await learn(
+                agent,
+                situation,
+                r.action,
+                r.fixed,
+                tell_watchers=False,
+                confirmed=stimulus.recheck is not None,
+            )
     await agent.memory.save_procedure_stats(procedure)
     return procedure, run
 
 
 async def verify_approved(
-    agent: WebOpsAgent, situation: str, action: str, executed: bool, recheck: ActionRequest
+    agent: WebOpsAgent,
+    situation: str,
+    action: str,
+    executed: bool,
+    recheck: ActionRequest,
+    *,
+    confirmed: bool = True,
 ) -> bool:
-    """After a human-approved `action` ran (or failed to): check, learn; whether it fixed it."""
+    """After a human-approved `action` ran (or failed to): check, learn (only when the fault
+    was `confirmed` just before it ran, see `credit`); whether it fixed it."""
     check = await agent.act(recheck)
-    fixed = executed and check.ok
-    learn(agent, situation, action, fixed, tell_watchers=False)
+    fixed = executed and healthy(check)
+    await learn(agent, situation, action, fixed, tell_watchers=False, confirmed=confirmed)
     agent.mark_dirty()
     return fixed
 

@@ -39,6 +39,9 @@ class Stimulus(BaseModel):
     tried: tuple[str, ...] = ()
     #: How to look again (a check); a recheck that passes means nothing needs doing.
     recheck: ActionRequest | None = None
+    #: When (host clock) a failing check last confirmed the fault; a mutating remedy runs only
+    #: on a confirmation this fresh (agent/core/remedy.py), else the agent re-checks first.
+    confirmed_at: float | None = None
     #: An event to appraise before thinking (a threat to a critical target, praise ...).
     appraisal: Appraisal | None = None
     intensity: float = Field(1.0, ge=0, le=1)
@@ -55,8 +58,17 @@ class Thought(BaseModel):
     mood: Mood
 
 
+#: "recovered": a re-check just before a mutating remedy found the target healthy, so nothing
+#: ran (it recovered by itself); "resolved": a re-check found it healthy before any remedy.
 OutcomeStatus = Literal[
-    "succeeded", "failed", "awaiting_approval", "resolved", "deferred", "waiting", "handed_over"
+    "succeeded",
+    "failed",
+    "awaiting_approval",
+    "resolved",
+    "recovered",
+    "deferred",
+    "waiting",
+    "handed_over",
 ]
 
 

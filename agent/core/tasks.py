@@ -29,6 +29,7 @@ TaskStatus = Literal["succeeded", "failed", "awaiting_approval"]
 _TASK_STATUS: dict[str, TaskStatus] = {
     "succeeded": "succeeded",
     "resolved": "succeeded",
+    "recovered": "succeeded",
     "awaiting_approval": "awaiting_approval",
 }
 

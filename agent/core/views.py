@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from agent.memory.recall import RecallWeights
 
 #: Where an approval stands: waiting, decided, and (once approved) how its action went.
-ApprovalStatus = Literal["pending", "approved", "denied", "executed", "failed"]
+#: "withdrawn": the incident it was asked for recovered by itself before anyone decided.
+ApprovalStatus = Literal["pending", "approved", "denied", "executed", "failed", "withdrawn"]
 #: Whether a skill's actions may run without asking, and why (see `ApprovalGate`).
 Autonomy = Callable[["WebOpsAgent", str], tuple[bool, str]]
 

@@ -3,8 +3,14 @@
 Pure: it reads `EpisodeView`s and returns `Insight`s; the memory stores them as facts. Three
 kinds, chosen because an operator would want to know them:
 - a target's normal latency band (median and the 10th-90th percentile of healthy checks);
-- which action fixed which kind of situation (success rate over its tries);
-- a recurring hour of failure for a target (a UTC hour holding at least 40% of 5+ failures).
+- which action fixed which kind of situation (its rate over its credited tries, the `remedy`
+  episodes of agent/core/remedy.py: only remedies run on a confirmed fault and verified after
+  count), stated only once it fixed at least `MIN_FIXES_FOR_FACT` incidents;
+- a recurring hour of failure for a target (a UTC hour holding at least 40% of 5+ failures,
+  seen on at least `MIN_DAYS_FOR_HOUR` distinct days: one bad afternoon is not a pattern).
+
+A fact needs support: a false one ("slow fixed_by restart") is worse than none, because
+agents and operators act on it.
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ class Insight:
 
 MIN_LATENCY_SAMPLES = 5
 MIN_FAILURES_FOR_HOUR = 5
+#: Incidents a remedy must have fixed before "situation fixed_by remedy" is stated.
+MIN_FIXES_FOR_FACT = 3
+#: Distinct UTC days the failures at an hour must span before a time-of-day fact is stated.
+MIN_DAYS_FOR_HOUR = 2
 
 
 def _confidence(n: float, k: float = 5.0) -> float:
@@ -51,16 +61,18 @@ def reflect(episodes: Sequence[EpisodeView]) -> list[Insight]:
     latencies: dict[str, list[tuple[float, int]]] = defaultdict(list)
     tries: dict[tuple[str, str], list[tuple[bool, int]]] = defaultdict(list)
     failures: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    days: dict[tuple[str, int], set[int]] = defaultdict(set)
     for e in episodes:
         d = e.details
         target = d.get("target")
         if d.get("healthy") is True and target and isinstance(d.get("latency_ms"), int | float):
             latencies[target].append((float(d["latency_ms"]), e.id))
-        if e.kind == "action" and e.situation and d.get("action") and d.get("mutates", True):
-            tries[(e.situation, d["action"])].append((d.get("status") == "succeeded", e.id))
+        if e.kind == "remedy" and e.situation and d.get("action"):
+            tries[(e.situation, d["action"])].append((d.get("fixed") is True, e.id))
         if d.get("healthy") is False and target:
-            hour = datetime.fromtimestamp(e.ts, UTC).hour
-            failures[target].append((hour, e.id))
+            when = datetime.fromtimestamp(e.ts, UTC)
+            failures[target].append((when.hour, e.id))
+            days[(target, when.hour)].add(when.date().toordinal())
 
     for target, samples in latencies.items():
         if len(samples) < MIN_LATENCY_SAMPLES:
@@ -81,7 +93,7 @@ def reflect(episodes: Sequence[EpisodeView]) -> list[Insight]:
     by_situation: dict[str, list[tuple[float, str, int, list[int]]]] = defaultdict(list)
     for (situation, action), results in tries.items():
         wins = sum(ok for ok, _ in results)
-        if wins:
+        if wins >= MIN_FIXES_FOR_FACT:
             rate = wins / len(results)
             by_situation[situation].append((rate, action, len(results), [i for _, i in results]))
     for situation, options in by_situation.items():
@@ -100,7 +112,7 @@ def reflect(episodes: Sequence[EpisodeView]) -> list[Insight]:
         if len(hours) < MIN_FAILURES_FOR_HOUR:
             continue
         hour, count = Counter(h for h, _ in hours).most_common(1)[0]
-        if count / len(hours) >= 0.4:
+        if count / len(hours) >= 0.4 and len(days[(target, hour)]) >= MIN_DAYS_FOR_HOUR:
             insights.append(
                 Insight(
                     target,

@@ -7,6 +7,11 @@
   for normal data. A single outlier barely moves the median and the MAD, unlike a mean and SD,
   so a slow spike does not hide the next one. The MAD is floored at 1 ms and at 2 % of the
   median: a perfectly steady service would otherwise make a 1 ms wobble look infinite.
+- Sustained: one slow sample is a blip (a GC pause, a busy neighbour), not a fault. A latency
+  anomaly is `sustained` only when at least `sustain_k` of the last `sustain_n` samples (this
+  one included) deviate, each both beyond the threshold above and at least `min_delta_ms`
+  above the median: a steady 20 ms service going to 40 ms is many SDs out but nobody's fault.
+  Checks report `slow` from `sustained` (agent/ops/service.py).
 - Errors: an exponentially weighted moving average (EWMA, Roberts 1959) of the failure
   indicator with alpha 0.1, bias-corrected as in Kingma & Ba (2015) so the first few checks
   count at full weight instead of being pulled toward a zero start.
@@ -18,6 +23,7 @@ one (`assess`), and can rebuild a baseline from stored history (`from_history`).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +57,9 @@ class Anomaly:
     reason: str
     #: How many latency samples the baseline holds.
     samples: int = 0
+    #: This sample deviates (slow, and at least `min_delta_ms` above the median) and so did
+    #: enough recent ones: `sustain_k` of the last `sustain_n`.
+    sustained: bool = False
 
     @property
     def anomalous(self) -> bool:
@@ -69,11 +78,21 @@ class Baseline:
         alpha: float = 0.1,
         burst_rate: float = 0.5,
         min_observations: int = 5,
+        sustain_k: int = 2,
+        sustain_n: int = 3,
+        min_delta_ms: float = 50.0,
     ) -> None:
         if window < 1:
             raise ValueError("window must be at least 1")
         if not 0.0 < alpha <= 1.0:
             raise ValueError("alpha must be in (0, 1]")
+        if not 1 <= sustain_k <= sustain_n:
+            raise ValueError("sustain_k must be between 1 and sustain_n")
+        self.sustain_k = sustain_k
+        self.sustain_n = sustain_n
+        self.min_delta_ms = min_delta_ms
+        #: Whether each of the latest checks deviated, oldest first (excluding the next one).
+        self._recent: deque[bool] = deque(maxlen=max(sustain_n - 1, 1))
         self.window = window
         self.min_samples = min_samples
         self.threshold = threshold
@@ -97,6 +116,9 @@ class Baseline:
         alpha: float = 0.1,
         burst_rate: float = 0.5,
         min_observations: int = 5,
+        sustain_k: int = 2,
+        sustain_n: int = 3,
+        min_delta_ms: float = 50.0,
     ) -> Baseline:
         """A baseline fed `(latency_ms, healthy)` pairs, oldest first."""
         baseline = cls(
@@ -106,9 +128,13 @@ class Baseline:
             alpha=alpha,
             burst_rate=burst_rate,
             min_observations=min_observations,
+            sustain_k=sustain_k,
+            sustain_n=sustain_n,
+            min_delta_ms=min_delta_ms,
         )
-        for latency_ms, healthy in samples:
-            baseline.add(latency_ms, healthy)
+        judged_from = len(samples) - baseline.sustain_n  # only the latest can still count
+        for i, (latency_ms, healthy) in enumerate(samples):
+            baseline.add(latency_ms, healthy, judge=i >= judged_from)
         return baseline
 
     @property
@@ -130,11 +156,14 @@ class Baseline:
     def __len__(self) -> int:
         return self._count
 
-    def add(self, latency_ms: float | None, healthy: bool) -> None:
+    def add(self, latency_ms: float | None, healthy: bool, *, judge: bool = True) -> None:
         """Record one check. Only healthy latencies join the latency baseline: a timeout or a
-        fast 503 says nothing about how fast the service normally answers."""
+        fast 503 says nothing about how fast the service normally answers. (`judge=False`
+        skips deciding whether it deviated, for history too old to count towards `sustained`.)"""
         self._ewma, self._observations = self._step(healthy)
         value = _usable(latency_ms)
+        if self.sustain_n > 1:
+            self._recent.append(judge and healthy and self._deviates(value))
         if healthy and value is not None:
             self._buffer[self._next] = value
             self._next = (self._next + 1) % self.window
@@ -160,6 +189,10 @@ class Baseline:
             if value is not None:
                 score = (value - median) / (MAD_TO_SD * mad)
         slow = value is not None and self._count >= self.min_samples and score > self.threshold
+        sustained = False
+        if healthy and self._deviates(value):
+            recent = list(self._recent)[-(self.sustain_n - 1) :] if self.sustain_n > 1 else []
+            sustained = 1 + sum(recent) >= self.sustain_k
 
         reasons: list[str] = []
         if value is not None and median is not None:
@@ -177,6 +210,11 @@ class Baseline:
                 reasons.append(f"latency {value:.0f} ms is at or below the median {median:.0f} ms")
             if self._count >= self.min_samples and not slow:
                 reasons[-1] = "normal: " + reasons[-1]
+            elif slow and not sustained:
+                reasons.append(
+                    f"not sustained: fewer than {self.sustain_k} of the last {self.sustain_n} "
+                    f"samples at least {self.min_delta_ms:g} ms above the median"
+                )
         elif value is not None:
             reasons.append(f"latency {value:.0f} ms, no baseline yet")
         if error_burst:
@@ -190,6 +228,7 @@ class Baseline:
             error_rate=error_rate,
             reason="; ".join(reasons),
             samples=self._count,
+            sustained=sustained,
         )
 
     def observe(self, latency_ms: float | None, healthy: bool) -> Anomaly:
@@ -197,6 +236,17 @@ class Baseline:
         anomaly = self.assess(latency_ms, healthy)
         self.add(latency_ms, healthy)
         return anomaly
+
+    def _deviates(self, value: float | None) -> bool:
+        """`value` is beyond the threshold and at least `min_delta_ms` above the median of the
+        samples held (never before `min_samples` of them)."""
+        if value is None or self._count < self.min_samples:
+            return False
+        data = self._buffer[: self._count]
+        median = float(np.median(data))
+        mad = max(float(np.median(np.abs(data - median))), 1.0, 0.02 * median)
+        score = (value - median) / (MAD_TO_SD * mad)
+        return score > self.threshold and value - median >= self.min_delta_ms
 
     def _step(self, healthy: bool) -> tuple[float, int]:
         failure = 0.0 if healthy else 1.0

@@ -12,13 +12,15 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from agent.ops.confirmation import Fault
 from agent.skills.actions import ActionOutput
 from storage.tables import IncidentRow
 
 #: Where an incident stands. "open" and "awaiting_approval" are still being handled.
-IncidentStatus = Literal["open", "awaiting_approval", "resolved", "failed"]
-#: How an incident ends.
-Closing = Literal["resolved", "failed"]
+IncidentStatus = Literal["open", "awaiting_approval", "resolved", "recovered", "failed"]
+#: How an incident ends: fixed by a remedy or a re-check found it healthy (`resolved`), found
+#: healthy just before a remedy would have changed anything (`recovered`, by itself), or not.
+Closing = Literal["resolved", "recovered", "failed"]
 #: Who answers the approvals an incident's owner asks for: a person (`human`), or a stand-in
 #: operator that approves everything (`all`), nothing (`none`) or everything after a pause.
 ApprovalPolicy = Literal["human", "all", "none", "wait"]
@@ -54,6 +56,11 @@ def symptom(output: ActionOutput) -> str:
     return "unhealthy"
 
 
+def fault_of(text: str) -> Fault:
+    """A stored incident's `health` column as a `Fault` (anything unknown reads as down)."""
+    return "degraded" if text == "degraded" else "down"
+
+
 def tried_of(actions_json: str) -> list[Tried]:
     """The remedies a stored incident row says were tried (its `actions` column)."""
     return [(str(action), bool(fixed)) for action, fixed in json.loads(actions_json)]
@@ -87,6 +94,7 @@ class OpenIncident:
             steps=row.steps,
             seconds=round(row.closed_at - row.opened_at, 3),
             actions=self.tried,
+            health=fault_of(row.health),
         )
 
     def record(self, tried: list[Tried] | tuple[Tried, ...]) -> None:
@@ -107,3 +115,5 @@ class IncidentView(BaseModel):
     steps: int
     seconds: float | None
     actions: list[Tried]
+    #: How the confirmed fault showed: "degraded" (slow, partial) or "down".
+    health: Fault = "down"

@@ -102,6 +102,8 @@ class Ops:
             timeout_s=spec.timeout_s,
             criticality=spec.criticality,
             conditions=json.dumps(spec.conditions),
+            failure_threshold=spec.failure_threshold,
+            success_threshold=spec.success_threshold,
             created_at=now,
             updated_at=now,
         )
@@ -210,6 +212,8 @@ class Ops:
                 "timeout_s": row.timeout_s,
                 "criticality": row.criticality,
                 "conditions": json.loads(row.conditions),
+                "failure_threshold": row.failure_threshold,
+                "success_threshold": row.success_threshold,
             }
         )
 
@@ -329,7 +333,9 @@ class Ops:
                 "target": spec.name,
                 "timeout_s": timeout,
                 "timeout_why": why,
-                "slow": anomaly.slow,
+                # Sustained (k of n samples), not one slow sample: see agent/ops/anomaly.py.
+                "slow": anomaly.sustained,
+                "outlier": anomaly.slow,
                 "anomaly": anomaly.reason,
             },
         )

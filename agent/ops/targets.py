@@ -24,6 +24,9 @@ RunbookKind = Literal["command", "http"]
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 CHECK_KINDS: tuple[TargetKind, ...] = ("http", "tcp", "dns", "tls")
+#: Consecutive failing (passing) checks that open (resolve) an incident, unless a target says.
+DEFAULT_FAILURE_THRESHOLD = 2
+DEFAULT_SUCCESS_THRESHOLD = 1
 PLACEHOLDER = re.compile(r"\{(target|secret:[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -46,6 +49,11 @@ class TargetSpec(BaseModel):
     timeout_s: float = Field(5.0, gt=0, le=300)
     criticality: CriticalityName = "medium"
     conditions: list[str] = Field(default_factory=list)
+    #: Consecutive failing checks before an incident opens (Gatus's `failure-threshold`): one
+    #: slow or refused check is a blip, not a fault.
+    failure_threshold: int = Field(DEFAULT_FAILURE_THRESHOLD, ge=1, le=100)
+    #: Consecutive passing checks before an open incident counts as resolved.
+    success_threshold: int = Field(DEFAULT_SUCCESS_THRESHOLD, ge=1, le=100)
 
     @field_validator("name")
     @classmethod

@@ -69,6 +69,18 @@ def target_add(
     criticality: Annotated[
         str, typer.Option("--criticality", help="low, medium, high or critical.")
     ] = "medium",
+    failure_threshold: Annotated[
+        int,
+        typer.Option(
+            "--failure-threshold", help="Consecutive failing checks before an incident opens."
+        ),
+    ] = 2,
+    success_threshold: Annotated[
+        int,
+        typer.Option(
+            "--success-threshold", help="Consecutive passing checks before it is resolved."
+        ),
+    ] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a target. Example: webops target add shop --address https://shop.example/health
@@ -83,6 +95,8 @@ def target_add(
         interval_s=interval,
         timeout_s=timeout,
         criticality=criticality,
+        failure_threshold=failure_threshold,
+        success_threshold=success_threshold,
     )
     with_kernel(ctx, lambda k: k.ops.add_target(spec))
     if as_json:

@@ -42,6 +42,13 @@ class DemoSummary(BaseModel):
     unapproved_high_risk_actions: int
     faults_injected: dict[str, int]
     checks: int
+    #: Incidents opened with no injected fault behind them (the world knows; agents do not).
+    false_incidents: int = 0
+    #: Incidents closed because the target was healthy again before any remedy ran.
+    recovered_by_itself: int = 0
+    #: Faults the world injected, and how many of them the team's remedies fixed.
+    real_faults: int = 0
+    real_faults_resolved: int = 0
 
 
 async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
@@ -184,4 +191,8 @@ async def summarise(
         unapproved_high_risk_actions=unapproved_high,
         faults_injected=dict(Counter(kind for _t, _n, kind in world.injected)),
         checks=autopilot.checks,
+        false_incidents=sum(kind is None for kind in autopilot.kinds.values()),
+        recovered_by_itself=sum(i.status == "recovered" for i in log),
+        real_faults=len(world.injected),
+        real_faults_resolved=min(len(world.injected), sum(i.kind is not None for i in resolved)),
     )

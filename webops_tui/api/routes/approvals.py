@@ -20,7 +20,9 @@ ApprovalId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 async def approvals(
     _: Viewer,
     kernel: KernelDep,
-    status: Literal["pending", "approved", "denied", "executed", "failed", "all"] = "pending",
+    status: Literal[
+        "pending", "approved", "denied", "executed", "failed", "withdrawn", "all"
+    ] = "pending",
 ) -> list[ApprovalView]:
     return await kernel.approvals(None if status == "all" else status)
 
