@@ -18,7 +18,7 @@ def steady(median: float, n: int = 60, spread: float = 0.05, seed: int = 1) -> l
 
 
 def baseline_of(latencies: list[float], **options: float) -> Baseline:
-    return Baseline.from_history([(x, True) for x in latencies], **options)  # type: ignore[arg-type]
+    return Baseline(**options).replay([(x, True) for x in latencies])  # type: ignore[arg-type]
 
 
 def test_a_slow_sample_among_steady_ones_is_flagged() -> None:

@@ -90,7 +90,7 @@ def test_an_incident_resolves_after_m_passing_checks(successes: int, fault: list
 def test_one_slow_sample_is_an_outlier_not_a_sustained_slowdown() -> None:
     rng = np.random.default_rng(3)
     steady = [float(x) for x in 120 * (1 + 0.05 * rng.standard_normal(60))]
-    baseline = Baseline.from_history([(x, True) for x in steady])
+    baseline = Baseline().replay([(x, True) for x in steady])
     blip = baseline.observe(480, True)
     assert blip.slow and not blip.sustained
     assert "not sustained" in blip.reason
@@ -101,7 +101,7 @@ def test_one_slow_sample_is_an_outlier_not_a_sustained_slowdown() -> None:
 
 def test_a_small_absolute_change_is_never_sustained() -> None:
     """20 ms to 40 ms is many robust SDs on a steady service, but no one's fault."""
-    baseline = Baseline.from_history([(20.0 + (i % 3), True) for i in range(60)])
+    baseline = Baseline().replay([(20.0 + (i % 3), True) for i in range(60)])
     verdicts = [baseline.observe(40, True) for _ in range(5)]
     assert all(v.slow for v in verdicts[:1]) and not any(v.sustained for v in verdicts)
 
@@ -278,6 +278,6 @@ async def test_a_sustained_slowdown_opens_a_degraded_incident_and_one_slow_answe
 def test_a_slowdown_in_stored_history_still_counts_after_a_restart() -> None:
     rng = np.random.default_rng(4)
     steady = [(float(x), True) for x in 120 * (1 + 0.05 * rng.standard_normal(300))]
-    after_one_slow = Baseline.from_history([*steady, (480.0, True)])
+    after_one_slow = Baseline().replay([*steady, (480.0, True)])
     assert after_one_slow.assess(470, True).sustained
-    assert not Baseline.from_history(steady).assess(470, True).sustained
+    assert not Baseline().replay(steady).assess(470, True).sustained

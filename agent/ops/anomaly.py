@@ -17,7 +17,7 @@
   count at full weight instead of being pulled toward a zero start.
 
 Pure: no clock and no I/O; the caller feeds observations in order (`add`) and asks about a new
-one (`assess`), and can rebuild a baseline from stored history (`from_history`).
+one (`assess`), and can rebuild a baseline from stored history (`replay`).
 """
 
 from __future__ import annotations
@@ -105,37 +105,13 @@ class Baseline:
         self._ewma = 0.0  # uncorrected; see error_rate
         self._observations = 0
 
-    @classmethod
-    def from_history(
-        cls,
-        samples: Sequence[tuple[float | None, bool]],
-        window: int = 200,
-        *,
-        min_samples: int = 20,
-        threshold: float = 5.0,
-        alpha: float = 0.1,
-        burst_rate: float = 0.5,
-        min_observations: int = 5,
-        sustain_k: int = 2,
-        sustain_n: int = 3,
-        min_delta_ms: float = 50.0,
-    ) -> Baseline:
-        """A baseline fed `(latency_ms, healthy)` pairs, oldest first."""
-        baseline = cls(
-            window,
-            min_samples=min_samples,
-            threshold=threshold,
-            alpha=alpha,
-            burst_rate=burst_rate,
-            min_observations=min_observations,
-            sustain_k=sustain_k,
-            sustain_n=sustain_n,
-            min_delta_ms=min_delta_ms,
-        )
-        judged_from = len(samples) - baseline.sustain_n  # only the latest can still count
+    def replay(self, samples: Sequence[tuple[float | None, bool]]) -> Baseline:
+        """Feed stored `(latency_ms, healthy)` pairs, oldest first (a restart rebuilding what
+        it knew); returns this baseline."""
+        judged_from = len(samples) - self.sustain_n  # only the latest can still count
         for i, (latency_ms, healthy) in enumerate(samples):
-            baseline.add(latency_ms, healthy, judge=i >= judged_from)
-        return baseline
+            self.add(latency_ms, healthy, judge=i >= judged_from)
+        return self
 
     @property
     def samples(self) -> npt.NDArray[np.float64]:

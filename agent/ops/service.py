@@ -302,7 +302,7 @@ class Ops:
             from agent.ops.anomaly import Baseline
 
             history = await self._samples.history(target)
-            self.baselines[target] = Baseline.from_history(
+            self.baselines[target] = Baseline().replay(
                 [(s.latency_ms, bool(s.healthy)) for s in history]
             )
         return self.baselines[target]
