@@ -107,9 +107,8 @@ class Ops:
             created_at=now,
             updated_at=now,
         )
-        await (
-            self._targets.replace(row) if replace else self._targets.add(row)
-        )  # a taken name raises DuplicateKey, an AlreadyExists
+        # A taken name raises DuplicateKey, which is an AlreadyExists.
+        await (self._targets.replace(row) if replace else self._targets.add(row))
         self.targets[spec.name] = spec
         return spec
 
@@ -161,9 +160,8 @@ class Ops:
             created_at=now,
             updated_at=now,
         )
-        await (
-            self._runbooks.replace(row) if replace else self._runbooks.add(row)
-        )  # a taken name raises DuplicateKey, an AlreadyExists
+        # A taken name raises DuplicateKey, which is an AlreadyExists.
+        await (self._runbooks.replace(row) if replace else self._runbooks.add(row))
         self.runbooks[spec.name] = spec
         self._register_runbook(spec)
         return spec
