@@ -325,6 +325,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE incident ADD COLUMN health TEXT NOT NULL DEFAULT 'down'",
         ),
     ),
+    Migration(
+        11,
+        "per-target retry interval and context conditions that describe a situation",
+        (
+            "ALTER TABLE target ADD COLUMN retry_interval_s REAL",
+            "ALTER TABLE target ADD COLUMN context TEXT NOT NULL DEFAULT '[]'",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -172,6 +172,10 @@ class TargetRow(SQLModel, table=True):
     #: Consecutive failing / passing checks that open / resolve an incident (migration 9).
     failure_threshold: int = 2
     success_threshold: int = 1
+    #: Seconds between checks while a fault is suspected (migration 11); NULL: the interval.
+    retry_interval_s: float | None = None
+    #: JSON list of context condition strings (migration 11), e.g. ['json.disk_pct < 90'].
+    context: str = "[]"
     created_at: float
     updated_at: float
 

@@ -29,10 +29,18 @@ from webops_tui.demo.world import REMEDY, DemoWorld
 WEBOPS = Path(sys.executable).with_name("webops")
 
 
-async def _demo(db_path: Path, seconds: float, approve: ApprovalPolicy, seed: int = 7):
-    """The demo world for `seconds` of virtual time (the services answer in real time)."""
+async def _demo(
+    db_path: Path,
+    seconds: float,
+    approve: ApprovalPolicy,
+    seed: int = 7,
+    *,
+    opaque_names: bool = False,
+):
+    """The demo world (default noise) for `seconds` of virtual time (the services answer in
+    real time)."""
     clock = VirtualClock()
-    world = DemoWorld(seed, clock=clock)
+    world = DemoWorld(seed, clock=clock, opaque_names=opaque_names)
     try:
         config = KernelConfig(seed=seed)
         async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:

@@ -213,24 +213,6 @@ async def test_a_version_8_database_keeps_its_targets_with_default_thresholds(
         assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
 
 
-async def test_the_demo_summary_tells_real_faults_from_false_alarms(db_path: Path) -> None:
-    """Virtual time on the demo world (seed 7): nearly every incident has a real fault behind
-    it, and the team fixes nearly every fault it was given."""
-    from tests.test_autonomy import _demo
-
-    summary = await _demo(db_path, 25.0, "all")
-    opened = summary.incidents["opened"]
-    assert opened >= 10 and summary.real_faults >= 10
-    assert summary.false_incidents <= 0.05 * opened, summary.incident_log
-    assert summary.real_faults_resolved >= 0.9 * (summary.real_faults - summary.incidents["open"])
-    assert summary.recovered_by_itself >= 0
-    data = summary.model_dump(mode="json")
-    assert {"false_incidents", "recovered_by_itself", "real_faults", "real_faults_resolved"} <= set(
-        data
-    )
-    assert all("health" in i for i in data["incident_log"])
-
-
 async def test_a_sustained_slowdown_opens_a_degraded_incident_and_one_slow_answer_does_not(
     db_path: Path,
 ) -> None:

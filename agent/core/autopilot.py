@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -87,6 +88,11 @@ class Autopilot:
         self.assignments: list[tuple[str, str, list[str]]] = []
         self.conflicts: list[Resolution] = []
         self._last_check: dict[str, float] = {}
+        #: Targets whose latest check failed with no fault confirmed yet: re-checked sooner.
+        self._suspect: set[str] = set()
+        #: Targets with a check under way, and how many incidents each target's closed.
+        self._checking: set[str] = set()
+        self._closings: Counter[str] = Counter()
         #: Each target's run of failing/passing checks (agent/ops/confirmation.py).
         self.watch = Watch()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -143,17 +149,35 @@ class Autopilot:
     def _schedule_checks(self) -> None:
         now = self.clock.monotonic()
         for name, target in self.kernel.ops.targets.items():
-            if now - self._last_check.get(name, -1e9) >= target.interval_s:
+            # A failing check not yet confirmed is followed up at the retry interval.
+            every = target.retry_s if name in self._suspect else target.interval_s
+            # One check of a target at a time, as a person would look: a slow answer is not
+            # asked again before it arrives.
+            if name in self._checking:
+                continue
+            if now - self._last_check.get(name, -1e9) >= every:
                 self._last_check[name] = now
                 self._spawn(self._check(name))
 
     async def _check(self, target: str) -> None:
+        self._checking.add(target)
+        try:
+            await self._check_once(target)
+        finally:
+            self._checking.discard(target)
+
+    async def _check_once(self, target: str) -> None:
         request = self.kernel.ops.check_request(target)
         handler = self.kernel.actions.handler(request.action)
+        closings = self._closings[target]
         output = await handler(request)
         self.checks += 1
         health = health_of(output)
         spec = self.kernel.ops.targets.get(target)
+        if closings != self._closings[target]:
+            # It asked before the last incident on this target closed: it describes the fault
+            # that was fixed, not a new one.
+            return
         confirmation = self.watch.observe(spec or target, health, self.kernel.clock())
         if self.kernel.bus.active:
             self.kernel.bus.publish(
@@ -168,6 +192,10 @@ class Autopilot:
             )
         incident = self.open.get(target)
         trouble = health != "up"
+        if trouble and incident is None and not confirmation.confirmed:
+            self._suspect.add(target)
+        else:
+            self._suspect.discard(target)
         if incident is None:
             if confirmation.verdict(incident_open=False) == "open":
                 await self._open(target, symptom(output), output.detail, confirmation.fault)
@@ -392,6 +420,7 @@ class Autopilot:
         self.open.pop(row.target, None)
         # A new incident on this target needs a new run of failing checks.
         self.watch.forget_run(row.target)
+        self._closings[row.target] += 1
         await self._changed(incident)
         assert row.id is not None
         view = incident.closed(status, kind=self.kinds.get(row.id))

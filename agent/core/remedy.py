@@ -11,8 +11,9 @@ Two rules keep agents from acting on, and learning from, faults that are not the
 
 - **Re-check before a mutating remedy.** On an incident (an ALERT), a remedy that changes
   things runs only on a fault confirmed within `CONFIRMED_FRESH_S`: the failing check that
-  opened the incident, or a failed verification of the remedy before. Otherwise the agent
-  re-checks first; if the target is healthy, nothing runs and the incident closes as
+  opened the incident, or a failed verification of the remedy before; a high-risk one only on
+  a re-check made just before it. Otherwise the agent re-checks first; if the target is
+  healthy, nothing runs and the incident closes as
   `recovered` (by itself); no remedy gets credit.
 - **Credit only for real fixes** (`credit`): on an incident, a remedy earns a reward of 1
   when the fault was confirmed just before it and the verification after it passes, 0 when
@@ -29,7 +30,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
-from agent.decision.reasoning import OptionKind
+from agent.decision.reasoning import Decision, OptionKind
+from agent.decision.risk import RiskLevel
 from agent.events import OutcomeLearned
 from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure
 from agent.skills.actions import ActionRequest, ActionResult
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
 
 #: Re-checks one stimulus may take before the agent must choose something else.
 MAX_RECHECKS = 3
+#: Checks that must all fail after a remedy before it counts as not having fixed the fault.
+VERIFY_CHECKS = 2
 #: Remedies one incident may try before the agent gives up and reports failure.
 MAX_ATTEMPTS = 4
 #: How old (host clock, seconds) a failing check may be and still confirm the fault before a
@@ -60,6 +64,23 @@ def healthy(check: ActionResult) -> bool:
     """A re-check that found the target up: passing, and not slow (a degraded target passes
     its conditions but is still the fault being worked on)."""
     return check.ok and not check.data.get("slow")
+
+
+async def verify(
+    agent: WebOpsAgent, recheck: ActionRequest, decision: Decision | None = None
+) -> tuple[bool, int]:
+    """After a remedy: whether the target is healthy, and how many checks that took. A failing
+    answer is looked at again (up to `VERIFY_CHECKS`), as a fault is confirmed by a run of
+    failing checks: one blip must not blame the remedy that fixed it and credit the next."""
+    for looks in range(1, VERIFY_CHECKS + 1):
+        if healthy(await agent.act(recheck, decision=decision)):
+            return True, looks
+    return False, VERIFY_CHECKS
+
+
+def high_risk(agent: WebOpsAgent, action: str) -> bool:
+    """Whether `action` is high-risk or worse: it runs only on a fault seen this moment."""
+    return agent.host.actions.spec(action).risk >= RiskLevel.HIGH
 
 
 def credit(confirmed_before: bool, fixed: bool) -> float | None:
@@ -122,13 +143,15 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
     confirmed_at = stimulus.confirmed_at
     incident = stimulus.kind is StimulusKind.ALERT
 
-    async def still_faulty(recheck: ActionRequest | None) -> bool:
-        """Before a mutating remedy: the fault is confirmed (fresh, or by a re-check now).
-        Only an incident's remedies need it; a person's explicit order runs as told."""
+    async def still_faulty(recheck: ActionRequest | None, action: str | None = None) -> bool:
+        """Before a mutating remedy: the fault is confirmed (fresh, or by a re-check now; always
+        by a re-check now before a high-risk one). Only an incident's remedies need it; a
+        person's explicit order runs as told."""
         nonlocal confirmed_at, steps, rechecks
         if not incident or recheck is None:
             return True
-        if confirmed_at is not None and agent.now() - confirmed_at <= CONFIRMED_FRESH_S:
+        fresh = confirmed_at is not None and agent.now() - confirmed_at <= CONFIRMED_FRESH_S
+        if fresh and not (action is not None and high_risk(agent, action)):
             return True
         check = await agent.act(recheck)
         steps += 1
@@ -200,7 +223,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             mutating
             and current.action is not None
             and (decision.requires_approval or decision.option is OptionKind.ACT)
-            and not await still_faulty(current.recheck)
+            and not await still_faulty(current.recheck, current.action.action)
         ):
             return recovered(current.action.action)
         if decision.requires_approval and current.action is not None:
@@ -239,9 +262,9 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
         fixed = result.ok
         verified = False
         if result.ok and current.recheck is not None and mutating:
-            fixed = healthy(await agent.act(current.recheck, decision=decision))
+            fixed, looks = await verify(agent, current.recheck, decision)
             verified = True
-            steps += 1
+            steps += looks
             if not fixed:
                 confirmed_at = agent.now()  # the fault outlived the remedy: still confirmed
         tried.append((request.action, fixed))
@@ -316,13 +339,13 @@ async def replay(
         result = await agent.act(request)
         return result.ok, result.detail
 
-    async def verify() -> bool:
+    async def verify_step() -> bool:
         if stimulus.recheck is None:
             return False
-        return healthy(await agent.act(stimulus.recheck))
+        return (await verify(agent, stimulus.recheck))[0]
 
     run = await execute_procedure(
-        procedure, run_step, verify if stimulus.recheck is not None else None
+        procedure, run_step, verify_step if stimulus.recheck is not None else None
     )
     for r in run.results:
         if agent.mutates(r.action):
@@ -349,8 +372,7 @@ async def verify_approved(
 ) -> bool:
     """After a human-approved `action` ran (or failed to): check, learn (only when the fault
     was `confirmed` just before it ran, see `credit`); whether it fixed it."""
-    check = await agent.act(recheck)
-    fixed = executed and healthy(check)
+    fixed = executed and (await verify(agent, recheck))[0]
     await learn(agent, situation, action, fixed, tell_watchers=False, confirmed=confirmed)
     agent.mark_dirty()
     return fixed

@@ -7,8 +7,9 @@ that need none, and crediting whatever ran with a fix that never happened. So, l
 failing checks and is resolved only after M consecutive passing ones.
 
 A failing check is either **down** (the check failed: refused, timed out, wrong status) or
-**degraded** (the service answered and passed its conditions, but a sustained latency anomaly
-says it is slow). A confirmed fault is down when any check of the run was down, else degraded.
+**degraded** (the service answered correctly but slowly: only its latency conditions failed, or
+it passed them all but a sustained latency anomaly says it is slow). A confirmed fault is down
+when any check of the run was down, else degraded.
 
 Pure: no clock, no I/O; the autopilot feeds one `Health` per check, in order, with its time.
 """
@@ -34,12 +35,20 @@ Verdict = Literal["open", "resolve"]
 
 
 def health_of(output: ActionOutput) -> Health:
-    """One check's result as up, degraded (healthy but slow) or down."""
+    """One check's result as up, degraded or down: degraded when the service answered
+    correctly but slowly (a sustained latency anomaly, or only its latency conditions
+    failed), down when it did not answer or answered wrongly."""
     if not output.ok:
-        return "down"
+        failed = [c for c in output.data.get("conditions", ()) if not c.get("ok")]
+        slow_only = failed and all(_on_latency(c) for c in failed)
+        return "degraded" if output.data.get("answered") and slow_only else "down"
     if output.data.get("slow"):
         return "degraded"
     return "up"
+
+
+def _on_latency(condition: dict[str, object]) -> bool:
+    return str(condition.get("condition", "")).split(" ", 1)[0] == "latency_ms"
 
 
 @dataclass

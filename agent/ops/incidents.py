@@ -33,8 +33,15 @@ def symptom(output: ActionOutput) -> str:
     """What a failed check looks like, as a kind of situation agents can learn about.
 
     Deliberately target-agnostic ("status=503", "refused", "slow"), so what one service
-    taught applies to the next one showing the same symptom.
+    taught applies to the next one showing the same symptom; with the target's context
+    conditions the check broke after it ("status=503 & json.checks.db"), so two faults that
+    look alike but are not (a dependency down, an overload) are learned apart.
     """
+    context = [str(field) for field in output.data.get("context") or ()]
+    return " & ".join([_symptom(output), *context])
+
+
+def _symptom(output: ActionOutput) -> str:
     data = output.data
     if data.get("healthy") and data.get("slow"):
         return "slow"
@@ -95,6 +102,7 @@ class OpenIncident:
             seconds=round(row.closed_at - row.opened_at, 3),
             actions=self.tried,
             health=fault_of(row.health),
+            opened_at=row.opened_at,
         )
 
     def record(self, tried: list[Tried] | tuple[Tried, ...]) -> None:
@@ -117,3 +125,5 @@ class IncidentView(BaseModel):
     actions: list[Tried]
     #: How the confirmed fault showed: "degraded" (slow, partial) or "down".
     health: Fault = "down"
+    #: When it opened (epoch seconds, the kernel's clock).
+    opened_at: float | None = None

@@ -104,6 +104,8 @@ class Ops:
             conditions=json.dumps(spec.conditions),
             failure_threshold=spec.failure_threshold,
             success_threshold=spec.success_threshold,
+            retry_interval_s=spec.retry_interval_s,
+            context=json.dumps(spec.context),
             created_at=now,
             updated_at=now,
         )
@@ -212,6 +214,8 @@ class Ops:
                 "conditions": json.loads(row.conditions),
                 "failure_threshold": row.failure_threshold,
                 "success_threshold": row.success_threshold,
+                "retry_interval_s": row.retry_interval_s,
+                "context": json.loads(row.context),
             }
         )
 
@@ -315,6 +319,11 @@ class Ops:
         baseline = await self.baseline(spec.name)
         timeout, why = adapt_execution(spec.timeout_s, [float(x) for x in baseline.samples])
         result = await run_check(spec.kind, spec.address, parse_all(spec.conditions), timeout)
+        context = [
+            c.field
+            for c in parse_all(spec.context)
+            if not (judged := c.evaluate(result.fields)).ok and not judged.missing
+        ]
         anomaly = baseline.assess(result.latency_ms, result.healthy)
         baseline.add(result.latency_ms, result.healthy)
         self.pending_samples.append(
@@ -335,6 +344,9 @@ class Ops:
                 "slow": anomaly.sustained,
                 "outlier": anomaly.slow,
                 "anomaly": anomaly.reason,
+                # The context conditions this check broke: what the situation is named by.
+                "context": context,
+                "answered": result.error is None,
             },
         )
 

@@ -54,13 +54,22 @@ class TargetSpec(BaseModel):
     failure_threshold: int = Field(DEFAULT_FAILURE_THRESHOLD, ge=1, le=100)
     #: Consecutive passing checks before an open incident counts as resolved.
     success_threshold: int = Field(DEFAULT_SUCCESS_THRESHOLD, ge=1, le=100)
+    #: Seconds to the next check after a failing one, until the fault is confirmed or gone
+    #: (Uptime Kuma's retry interval): a fault is confirmed in seconds, not intervals. None:
+    #: the usual interval.
+    retry_interval_s: float | None = Field(None, gt=0)
+    #: Conditions that describe a healthy service's context without judging its health, e.g.
+    #: `json.version == "1.4.2"` or `json.disk_pct < 90`. Those a failing check breaks become part
+    #: of the incident's situation ("status=500 & json.disk_pct"), so agents can tell apart
+    #: faults that look alike and learn a remedy for each.
+    context: list[str] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return _name(value, "target")
 
-    @field_validator("conditions")
+    @field_validator("conditions", "context")
     @classmethod
     def _valid_conditions(cls, value: list[str]) -> list[str]:
         from agent.ops.conditions import ConditionError, parse_all
@@ -82,6 +91,11 @@ class TargetSpec(BaseModel):
     @property
     def level(self) -> Criticality:
         return Criticality[self.criticality.upper()]
+
+    @property
+    def retry_s(self) -> float:
+        """Seconds between checks while a fault is suspected but not yet confirmed."""
+        return min(self.interval_s, self.retry_interval_s or self.interval_s)
 
 
 class RunbookSpec(BaseModel):

@@ -108,6 +108,14 @@ def demo(
             "--approve", help="human (default with the UI), all (headless default), none or wait."
         ),
     ] = None,
+    noise: Annotated[
+        float,
+        typer.Option(
+            "--noise",
+            help="Background noise: latency jitter and single failing answers from healthy "
+            "services (1 = default, 0 = none, 2 = twice as often).",
+        ),
+    ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Start real services on 127.0.0.1 with injected faults and a team that learns to fix them.
@@ -120,17 +128,25 @@ def demo(
     policy = _policy(approve or ("all" if headless else "human"))
     if duration is not None and duration <= 0:
         raise InvalidInput("--duration must be positive")
+    if not 0 <= noise <= 10:
+        raise InvalidInput(f"--noise must be between 0 and 10, got {noise:g}")
+    if not 0 <= noise <= 10:
+        raise InvalidInput(f"--noise must be between 0 and 10, got {noise:g}")
     if not headless:
         from storage.database import inspect_database
         from webops_tui.app import DemoOptions, make_app
 
         inspect_database(settings.db_path)
-        app = make_app(settings, demo=DemoOptions(seed=seed, approve=policy, duration_s=duration))
+        app = make_app(
+            settings, demo=DemoOptions(seed=seed, approve=policy, duration_s=duration, noise=noise)
+        )
         app.run()
         if app.return_code:
             raise typer.Exit(app.return_code)
         return
-    summary = asyncio.run(_headless(settings.db_path, seed, duration or 60.0, policy, as_json))
+    summary = asyncio.run(
+        _headless(settings.db_path, seed, duration or 60.0, policy, noise, as_json)
+    )
     if as_json:
         emit_json(summary)
     else:
@@ -140,7 +156,7 @@ def demo(
 
 
 async def _headless(
-    db_path: Path, seed: int, duration: float, policy: ApprovalPolicy, quiet: bool
+    db_path: Path, seed: int, duration: float, policy: ApprovalPolicy, noise: float, quiet: bool
 ) -> DemoSummary:
     from agent.core.kernel import Kernel, KernelConfig
     from webops_tui.demo.runner import run_demo
@@ -148,7 +164,7 @@ async def _headless(
 
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    world = DemoWorld(seed)
+    world = DemoWorld(seed, noise=noise)
     try:
         async with await Kernel.open(db_path, config=KernelConfig(seed=seed)) as kernel:
             return await run_demo(

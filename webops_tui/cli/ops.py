@@ -81,6 +81,23 @@ def target_add(
             "--success-threshold", help="Consecutive passing checks before it is resolved."
         ),
     ] = 1,
+    retry_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--retry-interval",
+            help="Seconds to the next check after a failing one, until it is confirmed "
+            "(default: the interval).",
+        ),
+    ] = None,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context",
+            "-x",
+            help='What a healthy service reports, e.g. "json.disk_pct < 90"; the ones a '
+            "failing check breaks name its incident's situation. Repeatable.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a target. Example: webops target add shop --address https://shop.example/health
@@ -97,6 +114,8 @@ def target_add(
         criticality=criticality,
         failure_threshold=failure_threshold,
         success_threshold=success_threshold,
+        retry_interval_s=retry_interval,
+        context=context or [],
     )
     with_kernel(ctx, lambda k: k.ops.add_target(spec))
     if as_json:

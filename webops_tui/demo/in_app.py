@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from textual.widget import Widget
 from textual.worker import Worker, WorkerError
 
@@ -32,6 +32,8 @@ class DemoOptions(BaseModel):
     seed: int = 7
     approve: ApprovalPolicy = "human"
     duration_s: float | None = None
+    #: Background noise (jitter, single bad answers): 1 by default, 0 for none.
+    noise: float = Field(1.0, ge=0)
 
 
 class InAppDemo:
@@ -54,7 +56,7 @@ class InAppDemo:
         self.options = options
         self._stop = asyncio.Event()
         kernel.config = kernel.config.model_copy(update={"seed": options.seed})
-        world = DemoWorld(options.seed)
+        world = DemoWorld(options.seed, noise=options.noise)
         self._host.app.sub_title = f"demo world · {self._db_name}"
 
         async def run() -> None:

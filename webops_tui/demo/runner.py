@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import statistics
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel
 from agent.ops.incidents import ApprovalPolicy, IncidentView
-from webops_tui.demo.world import REMEDY, DemoWorld
+from webops_tui.demo.world import REMEDY, RISK, DemoWorld, Risk
 
 TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))
 #: A broken service nobody is handling is repaired by "a person" after this long.
 ESCALATION_S = 10.0
+#: What an oracle that knows each fault's remedy spends on one: run it, verify it.
+ORACLE_STEPS = 2
+RISK_LEVELS: tuple[Risk, ...] = ("low", "medium", "high", "critical")
 
 
 class DemoSummary(BaseModel):
@@ -49,6 +54,18 @@ class DemoSummary(BaseModel):
     #: Faults the world injected, and how many of them the team's remedies fixed.
     real_faults: int = 0
     real_faults_resolved: int = 0
+    #: Remedies run on a service that had no fault, by the runbook's risk, and in all.
+    mutating_actions_on_healthy: dict[str, int] = Field(default_factory=dict)
+    #: Seconds from a fault's injection to its incident opening (detected), and to the team's
+    #: fix verified (resolved): p50 and p95.
+    detect_s: dict[str, float | None] = Field(default_factory=dict)
+    resolve_s: dict[str, float | None] = Field(default_factory=dict)
+    #: Mean steps on the last third of the real faults the team fixed: by an oracle that knows
+    #: each fault's remedy (run it, verify: 2), by a policy picking remedies at random, and the
+    #: team's steps over the oracle's.
+    oracle_steps: float | None = None
+    random_steps: float | None = None
+    steps_vs_oracle_last_third: float | None = None
 
 
 async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
@@ -135,6 +152,63 @@ def _mean(values: list[int]) -> float | None:
     return round(statistics.fmean(values), 3) if values else None
 
 
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    """p50 and p95 (nearest rank), None with no values."""
+    ordered = sorted(values)
+
+    def rank(q: float) -> float | None:
+        if not ordered:
+            return None
+        return round(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 3)
+
+    return {"p50": rank(0.5), "p95": rank(0.95)}
+
+
+@dataclass
+class _Fault:
+    """One injected fault and the incident that (maybe) found it."""
+
+    at: float
+    target: str
+    kind: str
+    incident: IncidentView | None = None
+
+    @property
+    def fixed_by_team(self) -> bool:
+        i = self.incident
+        return i is not None and i.status == "resolved" and any(ok for _, ok in i.actions)
+
+
+def _match(world: DemoWorld, incidents: list[IncidentView], started: float) -> list[_Fault]:
+    """Each fault injected in this run, with the first real-fault incident on its target that
+    opened after it (the world knows which were real; agents do not)."""
+    faults = [_Fault(t, name, kind) for t, name, kind in world.injected if t >= started]
+    free = sorted(
+        (i for i in incidents if i.kind is not None and i.opened_at is not None),
+        key=lambda i: i.id,
+    )
+    for fault in faults:
+        found = next(
+            (i for i in free if i.target == fault.target and (i.opened_at or 0) >= fault.at),
+            None,
+        )
+        if found is not None:
+            free.remove(found)
+            fault.incident = found
+    return faults
+
+
+def _random_steps(resolved: list[IncidentView], runbooks: list[str], rng: random.Random) -> int:
+    """Steps a policy picking remedies at random (each tried once, verified after) takes on
+    these incidents."""
+    total = 0
+    for incident in resolved:
+        right = next(a for a, ok in incident.actions if ok)
+        order = rng.sample(runbooks, len(runbooks))
+        total += 2 * (order.index(right) + 1) if right in order else 2 * len(order)
+    return total
+
+
 async def summarise(
     kernel: Kernel,
     autopilot: Autopilot,
@@ -145,10 +219,36 @@ async def summarise(
     started: float,
 ) -> DemoSummary:
     log = sorted(autopilot.closed, key=lambda i: i.id)
-    resolved = [i for i in log if i.status == "resolved"]
-    third = len(resolved) // 3
-    first = _mean([i.steps for i in resolved[:third]]) if third else None
-    last = _mean([i.steps for i in resolved[-third:]]) if third else None
+    still_open = [
+        IncidentView(
+            id=i.row.id or 0,
+            target=i.row.target,
+            kind=autopilot.kinds.get(i.row.id or 0),
+            situation=i.row.situation,
+            status="failed",
+            owner=i.row.owner,
+            steps=i.row.steps,
+            seconds=None,
+            actions=i.tried,
+            opened_at=i.row.opened_at,
+        )
+        for i in autopilot.open.values()
+    ]
+    faults = _match(world, log + still_open, started)
+    detected = [f for f in faults if f.incident is not None]
+    fixed = [f for f in detected if f.fixed_by_team]
+    # Learning is measured on the real faults the team fixed, in the order they happened.
+    team_fixes = sorted((f.incident for f in fixed if f.incident), key=lambda i: i.id)
+    third = len(team_fixes) // 3
+    first = _mean([i.steps for i in team_fixes[:third]]) if third else None
+    last = _mean([i.steps for i in team_fixes[-third:]]) if third else None
+    oracle = float(ORACLE_STEPS) if third else None
+    runbooks = sorted(kernel.ops.runbooks)
+    random_last = (
+        round(_random_steps(team_fixes[-third:], runbooks, random.Random(seed)) / third, 3)
+        if third
+        else None
+    )
     entries = [e for e in await kernel.audit_entries(limit=1_000_000) if e.ts >= started]
     risks: Counter[str] = Counter()
     unapproved_high = 0
@@ -164,7 +264,11 @@ async def summarise(
             autonomous_high += int(granted and not detail.get("approved"))
             if not detail.get("approved") and not granted:
                 unapproved_high += 1
+    on_healthy = Counter(
+        RISK[a.remedy] for a in world.remedies_applied if a.ts >= started and a.fault is None
+    )
     events = Counter(e.event for e in entries)
+    resolved = [i for i in log if i.status == "resolved"]
     opened = len(log) + len(autopilot.open)
     return DemoSummary(
         seed=seed,
@@ -189,10 +293,25 @@ async def summarise(
             "autonomous_high_risk": autonomous_high,
         },
         unapproved_high_risk_actions=unapproved_high,
-        faults_injected=dict(Counter(kind for _t, _n, kind in world.injected)),
+        faults_injected=dict(Counter(f.kind for f in faults)),
         checks=autopilot.checks,
         false_incidents=sum(kind is None for kind in autopilot.kinds.values()),
         recovered_by_itself=sum(i.status == "recovered" for i in log),
-        real_faults=len(world.injected),
-        real_faults_resolved=min(len(world.injected), sum(i.kind is not None for i in resolved)),
+        real_faults=len(faults),
+        real_faults_resolved=len(fixed),
+        mutating_actions_on_healthy={
+            **{level: on_healthy[level] for level in RISK_LEVELS},
+            "total": sum(on_healthy.values()),
+        },
+        detect_s=_percentiles([(f.incident.opened_at or 0) - f.at for f in detected if f.incident]),
+        resolve_s=_percentiles(
+            [
+                (f.incident.opened_at or 0) + (f.incident.seconds or 0) - f.at
+                for f in fixed
+                if f.incident
+            ]
+        ),
+        oracle_steps=oracle,
+        random_steps=random_last,
+        steps_vs_oracle_last_third=round(last / oracle, 3) if last and oracle else None,
     )

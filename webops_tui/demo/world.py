@@ -1,9 +1,17 @@
-"""Real HTTP and TLS services on 127.0.0.1, a fault injector, and a control plane.
+"""Real HTTP and TLS services on 127.0.0.1, a fault injector, background noise, a control plane.
 
-Every service answers /health truthfully for its state. Each kind of fault has exactly one
-correct remedy, offered (with the wrong ones) as runbooks that call the control plane over
-HTTP, as an orchestrator's API would be called. The agents are never told which remedy fixes
-which fault: they learn it.
+Nine kinds of fault, each with exactly one correct remedy, offered (with a plausible wrong one,
+`flush-dns`) as runbooks that call the control plane over HTTP, as an orchestrator's API would
+be called. Three groups of faults look alike from outside and need different remedies: a 503
+from an overload (`scale-up`) or from a dead database (`failover-db`); a 500 from a bad deploy
+(`rollback`) or a full disk (`rotate-logs`); a slow answer from a thrashing cache
+(`clear-cache`), a stale search index (`reindex`) or a memory leak (`restart`). Only the
+service's health report tells them apart (its version, load, dependency checks, disk, memory,
+cache and index age), as a Spring Boot actuator or a Kubernetes readiness probe would. The
+agents are told neither what a fault is nor which remedy fixes it: they see what a check sees.
+
+Noise (`noise=1.0` by default, 0 for none) adds latency jitter and, now and then, a single
+failing answer from a healthy service (a 503 or a slow one): what confirmation must ignore.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import ssl
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -27,22 +36,30 @@ Risk = Literal["none", "low", "medium", "high", "critical"]
 Criticality = Literal["low", "medium", "high", "critical"]
 
 VERSION = "1.4.2"
-SLOW_S = 0.7
+#: How long a slow service takes to answer; the targets allow `LATENCY_LIMIT_MS`. Short next to
+#: the check interval, so two slow checks confirm the fault within two intervals.
+SLOW_S = 0.1
+LATENCY_LIMIT_MS = 60
 #: How often a server's loop looks for a stop: a crash (and `stop`) waits for that look, on the
 #: event loop, so the standard library's 0.5 s would stall everything at each injected crash.
 POLL_S = 0.02
 HTTP_SERVICES = ("shop", "api", "auth", "search")
 TLS_SERVICE = "cdn"
+#: At noise 1: the chance that a healthy service gives one failing answer, and the most latency
+#: jitter added to an answer.
+BLIP_CHANCE = 0.02
+JITTER_S = 0.01
 
-#: fault kind -> the one remedy that fixes it (the agents do not know this table). Two more
-#: runbooks (flush-dns, reindex) fix nothing here: plausible, and wrong.
+#: fault kind -> the one remedy that fixes it (the agents do not know this table).
 REMEDY = {
     "crash": "restart",
-    "slowdown": "clear-cache",
-    "error_burst": "scale-up",
-    "bad_deploy": "rollback",
+    "overload": "scale-up",
     "dependency_down": "failover-db",
+    "bad_deploy": "rollback",
     "disk_full": "rotate-logs",
+    "cache_thrash": "clear-cache",
+    "stale_index": "reindex",
+    "memory_leak": "restart",
     "cert_expiring": "renew-cert",
 }
 HTTP_FAULTS = tuple(k for k in REMEDY if k != "cert_expiring")
@@ -64,6 +81,51 @@ CRITICALITY: dict[str, Criticality] = {
     "search": "medium",
     "cdn": "medium",
 }
+#: What a healthy service reports about itself, and how each fault changes the report and the
+#: answer: (status code, changes to the report, slow).
+HEALTHY: dict[str, Any] = {
+    "status": "UP",
+    "version": VERSION,
+    "load": 0.35,
+    "disk_pct": 41,
+    "mem_pct": 52,
+    "cache": "ok",
+    "index_age_s": 120,
+    "checks": {"db": "up"},
+}
+UNAVAILABLE = {"status": "DOWN", "error": "service unavailable"}
+INTERNAL = {"status": "DOWN", "error": "internal error"}
+SYMPTOMS: dict[str, tuple[int, dict[str, Any], bool]] = {
+    "overload": (503, {**UNAVAILABLE, "load": 0.97}, False),
+    "dependency_down": (503, {**UNAVAILABLE, "checks": {"db": "down"}}, False),
+    "bad_deploy": (500, {**INTERNAL, "version": "1.5.0-rc1"}, False),
+    "disk_full": (500, {**INTERNAL, "disk_pct": 99}, False),
+    "cache_thrash": (200, {"cache": "thrashing"}, True),
+    "stale_index": (200, {"index_age_s": 86_400}, True),
+    "memory_leak": (200, {"mem_pct": 97}, True),
+}
+#: What the targets tell agents about a healthy service's report (its context conditions).
+CONTEXT = [
+    f'json.version == "{VERSION}"',
+    "json.load < 0.8",
+    'json.checks.db == "up"',
+    "json.disk_pct < 90",
+    "json.mem_pct < 90",
+    'json.cache == "ok"',
+    "json.index_age_s < 3600",
+]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A remedy the control plane received: on which service, whether it fixed anything, and
+    the fault the service had just before (None: it was healthy)."""
+
+    ts: float
+    service: str
+    remedy: str
+    fixed: bool
+    fault: str | None
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -75,32 +137,46 @@ class _Quiet(ThreadingHTTPServer):
 
 
 class Service:
-    """One HTTP service whose health follows its fault."""
+    """One HTTP service whose health report and answers follow its fault (and the noise)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, noise: float = 0.0, rng: random.Random | None = None) -> None:
         self.name = name
         self.fault: str | None = None
+        self.noise = noise
+        self.rng = rng or random.Random(0)
+        self._blipped = False
         self.port = 0
         self._server: _Quiet | None = None
         self.start()
+
+    def answer(self) -> tuple[int, dict[str, Any], float]:
+        """Status code, health report and delay for one request, as the service is now."""
+        rng = self.rng
+        delay = rng.uniform(0, JITTER_S * self.noise)
+        report: dict[str, Any] = {**HEALTHY, "service": self.name}
+        code = 200
+        if self.fault in SYMPTOMS:
+            code, changes, slow = SYMPTOMS[self.fault]
+            report.update(changes)
+            delay += SLOW_S if slow else 0.0
+        elif not self._blipped and rng.random() < BLIP_CHANCE * self.noise:
+            # A healthy service's single bad answer (never two in a row: that is a fault).
+            self._blipped = True
+            if rng.random() < 0.5:
+                code, report = 503, {**UNAVAILABLE, "service": self.name}
+            else:
+                delay += SLOW_S
+            return code, report, delay
+        self._blipped = False
+        return code, report, delay
 
     def start(self) -> None:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                fault = service.fault
-                code, body = 200, {"status": "UP", "version": VERSION, "service": service.name}
-                if fault == "slowdown":
-                    time.sleep(SLOW_S)
-                elif fault == "error_burst":
-                    code, body = 503, {"status": "DOWN", "error": "overloaded"}
-                elif fault == "bad_deploy":
-                    body = {"status": "UP", "version": "1.5.0-rc1", "service": service.name}
-                elif fault == "dependency_down":
-                    code, body = 502, {"status": "DOWN", "error": "db unreachable"}
-                elif fault == "disk_full":
-                    code, body = 507, {"status": "DOWN", "error": "no space left on device"}
+                code, body, delay = service.answer()
+                time.sleep(delay)
                 data = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -220,17 +296,39 @@ class DemoWorld:
     """The services, their control plane, and the fault injector's state.
 
     `clock` is the demo's time (the injector's, the escalation's, the autopilot's); the
-    services themselves answer in real time, a slow one really slowly.
+    services themselves answer in real time, a slow one really slowly. With `opaque_names`
+    the runbooks are called by meaningless ids ("rb-3f"), so that nothing but experience can
+    tell an agent which one fixes what.
     """
 
-    def __init__(self, seed: int = 7, clock: Clock = SYSTEM) -> None:
+    def __init__(
+        self,
+        seed: int = 7,
+        clock: Clock = SYSTEM,
+        *,
+        noise: float = 1.0,
+        opaque_names: bool = False,
+    ) -> None:
+        if noise < 0:
+            raise ValueError("noise must be 0 (none) or more")
         self.rng = random.Random(seed)
         self.clock = clock
+        self.noise = noise
         self._folder = tempfile.TemporaryDirectory(prefix="webops-demo-")
-        self.services = {name: Service(name) for name in HTTP_SERVICES}
+        self.services = {
+            name: Service(name, noise, random.Random(f"{seed}:{name}")) for name in HTTP_SERVICES
+        }
         self.tls = TlsService(TLS_SERVICE, Path(self._folder.name))
+        remedies = sorted(RISK)
+        ids = [
+            f"rb-{n:02x}" for n in random.Random(f"{seed}:names").sample(range(256), len(remedies))
+        ]
+        #: runbook name -> the remedy it performs (the identity unless names are opaque).
+        self.remedy_of = (
+            dict(zip(ids, remedies, strict=True)) if opaque_names else {r: r for r in remedies}
+        )
         self.injected: list[tuple[float, str, str]] = []
-        self.remedies_applied: list[tuple[str, str, bool]] = []
+        self.remedies_applied: list[Applied] = []
         self._control = self._start_control()
 
     # -- control plane ---------------------------------------------------------------------
@@ -242,12 +340,12 @@ class DemoWorld:
             def do_POST(self) -> None:
                 parts = self.path.strip("/").split("/")
                 if len(parts) != 3 or parts[0] != "services":
-                    self._reply(404, {"error": "POST /services/NAME/REMEDY"})
+                    self._reply(404, {"error": "POST /services/NAME/RUNBOOK"})
                     return
-                changed = world.apply(parts[1], parts[2])
+                changed = world.apply(parts[1], world.remedy_of.get(parts[2], parts[2]))
                 self._reply(
                     200 if changed is not None else 404,
-                    {"service": parts[1], "remedy": parts[2], "changed": bool(changed)},
+                    {"service": parts[1], "runbook": parts[2], "changed": bool(changed)},
                 )
 
             def _reply(self, code: int, body: dict[str, Any]) -> None:
@@ -276,9 +374,9 @@ class DemoWorld:
 
     def apply(self, name: str, remedy: str) -> bool | None:
         """A remedy from a runbook; None for an unknown service. Only the right one works."""
-        fault = self.fault_of(name) if name in self.services or name == TLS_SERVICE else "?"
-        if fault == "?":
+        if name not in self.services and name != TLS_SERVICE:
             return None
+        fault = self.fault_of(name)
         fixed = fault is not None and REMEDY[fault] == remedy
         if fixed:
             if name == TLS_SERVICE:
@@ -288,7 +386,7 @@ class DemoWorld:
                 if fault == "crash":
                     service.start()
                 service.fault = None
-        self.remedies_applied.append((name, remedy, fixed))
+        self.remedies_applied.append(Applied(self.clock.time(), name, remedy, fixed, fault))
         return fixed
 
     # -- faults ----------------------------------------------------------------------------
@@ -326,9 +424,11 @@ class DemoWorld:
                 name=name,
                 kind="http",
                 address=f"http://127.0.0.1:{svc.port}/health",
-                conditions=["status == 200", f'json.version == "{VERSION}"', "latency_ms < 400"],
+                conditions=["status == 200", f"latency_ms < {LATENCY_LIMIT_MS}"],
+                context=CONTEXT,
                 criticality=CRITICALITY[name],
                 interval_s=interval_s,
+                retry_interval_s=interval_s / 6,
                 timeout_s=2.0,
             )
             for name, svc in self.services.items()
@@ -341,6 +441,7 @@ class DemoWorld:
                 conditions=["cert_days > 14"],
                 criticality="medium",
                 interval_s=interval_s,
+                retry_interval_s=interval_s / 6,
                 timeout_s=2.0,
             )
         )
@@ -349,15 +450,17 @@ class DemoWorld:
     def runbooks(self) -> list[RunbookSpec]:
         return [
             RunbookSpec(
-                name=remedy,
+                name=name,
                 kind="http",
                 method="POST",
-                url=f"{self.control_url}/services/{{target}}/{remedy}",
+                url=f"{self.control_url}/services/{{target}}/{name}",
                 risk=RISK[remedy],
                 timeout_s=5,
-                description=f"{remedy} the service (through the control plane)",
+                description=f"runbook {name} (through the control plane)"
+                if name != remedy
+                else f"{remedy} the service (through the control plane)",
             )
-            for remedy in sorted(RISK)
+            for name, remedy in sorted(self.remedy_of.items())
         ]
 
     def stop(self) -> None:
