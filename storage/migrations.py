@@ -325,6 +325,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE incident ADD COLUMN health TEXT NOT NULL DEFAULT 'down'",
         ),
     ),
+    Migration(
+        10,
+        "an incident remembers the checks that confirmed it and each remedy's credit, with why",
+        (
+            "ALTER TABLE incident ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE incident ADD COLUMN credits TEXT NOT NULL DEFAULT '[]'",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
