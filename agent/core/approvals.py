@@ -185,8 +185,9 @@ class ApprovalGate:
     async def _withdraw_recovered(self, approval: ApprovalView, by: str, found: str) -> bool:
         """`by` approved a remedy whose target recovered: withdraw it (False if someone
         decided first), audit and announce that nothing ran."""
-        why = f"{RECOVERED_BEFORE}: a re-check of {approval.target} found it healthy ({found})"
-        result = json.dumps({"status": "withdrawn", "detail": why})
+        found = found if found.startswith("healthy") else f"healthy ({found})"
+        why = f"{RECOVERED_BEFORE}: a re-check of {approval.target} found it {found}"
+        result = json.dumps({"status": "nothing ran", "detail": why})
         moved = await self._repository.transition(
             approval.id,
             "pending",

@@ -388,7 +388,9 @@ class Autopilot:
                 self._spawn(self._handle(incident))
                 continue
             row.steps += 2  # the approved action, then the check that verifies it
-            confirmed, basis = self._confirmed_before(row.target, approval.decided_at)
+            confirmed, basis = self._confirmed_before(
+                row.target, approval.decided_at, approval.decided_by or "a person"
+            )
             judgement = await remedy.verify_approved(
                 agent,
                 row.situation,
@@ -408,18 +410,19 @@ class Autopilot:
             else:
                 self._spawn(self._handle(incident))
 
-    def _confirmed_before(self, target: str, decided_at: float | None) -> tuple[bool, str]:
+    def _confirmed_before(self, target: str, decided_at: float | None, by: str) -> tuple[bool, str]:
         """A failing check within one check interval (at least `remedy.CONFIRMED_FRESH_S`)
         before an approved remedy ran: only then may it earn credit (agent/core/remedy.py);
         and the reason, for the incident's record."""
         spec = self.kernel.ops.targets.get(target)
         window = max(remedy.CONFIRMED_FRESH_S, spec.interval_s if spec else 0.0)
         if not self.watch.confirmed_before(target, decided_at, window):
-            return False, "the fault was not confirmed just before it was approved"
+            return False, f"the fault was not confirmed just before {by} approved it"
         failing_at = self.watch.failing_at(target)
         assert failing_at is not None and decided_at is not None
-        age = max(0.0, decided_at - failing_at)
-        return True, f"failing check {age:.1f} s before a person approved it"
+        if failing_at > decided_at:
+            return True, f"failing check {failing_at - decided_at:.1f} s after {by} approved it"
+        return True, f"failing check {decided_at - failing_at:.1f} s before {by} approved it"
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         row = incident.row
