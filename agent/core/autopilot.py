@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import conflicts, remedy
+from agent.core import conflicts, credit, remedy
 from agent.core.kernel import Kernel
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
@@ -34,7 +34,7 @@ from agent.events import IncidentChanged, TargetChecked
 from agent.ops import dispatch
 from agent.ops.confirmation import Fault, Watch, health_of
 from agent.ops.dispatch import Bid
-from agent.ops.evidence import Credit, add_credits, set_evidence
+from agent.ops.evidence import add_credits, set_evidence
 from agent.ops.incidents import (
     ApprovalPolicy,
     Closing,
@@ -380,10 +380,7 @@ class Autopilot:
             agent = await self.kernel.load_agent(row.owner)
             if approval.status == "denied":
                 incident.record([(approval.action, False)])
-                why = f"no credit: {approval.decided_by or 'a person'} denied it; it did not run"
-                add_credits(
-                    row, [Credit(action=approval.action, fixed=False, credit=None, why=why)]
-                )
+                add_credits(row, [credit.denied(approval.action, approval.decided_by)])
                 self.say(f"incident {row.id}: {approval.action} denied; looking for another way")
                 self._spawn(self._handle(incident))
                 continue
@@ -416,13 +413,9 @@ class Autopilot:
         and the reason, for the incident's record."""
         spec = self.kernel.ops.targets.get(target)
         window = max(remedy.CONFIRMED_FRESH_S, spec.interval_s if spec else 0.0)
-        if not self.watch.confirmed_before(target, decided_at, window):
-            return False, f"the fault was not confirmed just before {by} approved it"
-        failing_at = self.watch.failing_at(target)
-        assert failing_at is not None and decided_at is not None
-        if failing_at > decided_at:
-            return True, f"failing check {failing_at - decided_at:.1f} s after {by} approved it"
-        return True, f"failing check {decided_at - failing_at:.1f} s before {by} approved it"
+        confirmed = self.watch.confirmed_before(target, decided_at, window)
+        why = credit.approved_basis(confirmed, self.watch.failing_at(target), decided_at, by)
+        return confirmed, why
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         row = incident.row

@@ -138,3 +138,21 @@ def changes_nothing(result: StepResult) -> Credit:
         credit=None,
         why="no credit: it changes nothing, so it cannot be what fixed it",
     )
+
+
+def approved_basis(
+    confirmed: bool, failing_at: float | None, decided_at: float | None, by: str
+) -> str:
+    """What confirmed the fault before a remedy `by` approved (it runs as it is approved)."""
+    if not confirmed or failing_at is None or decided_at is None:
+        return f"the fault was not confirmed just before {by} approved it"
+    if failing_at > decided_at:
+        return f"failing check {failing_at - decided_at:.1f} s after {by} approved it"
+    return f"failing check {decided_at - failing_at:.1f} s before {by} approved it"
+
+
+def denied(action: str, by: str | None) -> Credit:
+    """A remedy a person denied: it did not run, so it fixed nothing and teaches nothing here
+    (the denial itself is feedback, see agent/core/approvals.py)."""
+    why = f"no credit: {by or 'a person'} denied it; it did not run"
+    return Credit(action=action, fixed=False, credit=None, why=why)
