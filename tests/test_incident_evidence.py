@@ -401,3 +401,70 @@ async def test_the_ops_tab_marks_degraded_and_down_and_opens_an_incidents_detail
         assert any("[b]recovered[/b] by itself" in line for line in lines), lines
         await pilot.press("escape")
         await pilot.press("ctrl+q")
+
+
+def test_each_credit_decision_says_why() -> None:
+    from agent.core.credit import creditable, judged
+
+    assert judged("restart", True, confirmed=True, basis="failing check 0.2 s before").why == (
+        "credited: failing check 0.2 s before, verification passed"
+    )
+    miss = judged("restart", False, confirmed=True, basis="re-check 0.0 s before")
+    assert (miss.credit, miss.why) == (0.0, "counted as a miss: re-check 0.0 s before, "
+                                       "the fault was still there after it")  # fmt: skip
+    none = judged("restart", True, confirmed=False)
+    assert (none.credit, none.why) == (
+        None,
+        "no credit: the fault was not confirmed just before it",
+    )
+    assert creditable(True, True, None, True, True) == (
+        False,
+        "the fault was not confirmed just before it",
+    )
+    assert creditable(True, True, 5.0, False, True) == (
+        False,
+        "nothing verified its outcome after it",
+    )
+    assert creditable(True, True, 5.0, True, True) == (True, "")
+    assert creditable(False, True, None, False, True)[0]  # a person's order: taught by result
+
+
+async def test_a_trusted_procedures_replay_records_its_credit(db_path: Path) -> None:
+    from agent.core.stimulus import Stimulus, StimulusKind
+    from agent.memory.procedures import Step
+    from agent.skills.actions import ActionRequest
+
+    with ControlledService(healthy=False) as service:
+        async with await Kernel.open(db_path) as kernel:
+            await _define(kernel, service, "low", 30.0)
+            await kernel.create_agent("ben", "bold")
+            memory = (await kernel.load_agent("ben")).memory
+            procedure = await memory.store_procedure("status=503", [Step("fix-shop")])
+            procedure.successes = 2  # trusted, as after two good runs
+            replayed = None
+            for _ in range(2):
+                service.healthy = False
+                alert = Stimulus(
+                    kind=StimulusKind.ALERT,
+                    summary="shop: status=503",
+                    target="shop",
+                    situation="status=503",
+                    severity=0.8,
+                    evidence=0.9,
+                    candidates=(
+                        ActionRequest(action="fix-shop", target="shop", situation="status=503"),
+                    ),
+                    recheck=kernel.ops.check_request("shop"),
+                    confirmed_at=kernel.clock(),
+                )
+                outcome = await kernel.stimulate("ben", alert)
+                assert outcome.status == "succeeded"
+                assert [c.action for c in outcome.credits] == [a for a, _ in outcome.tried]
+                if outcome.procedure_id is not None:
+                    replayed = outcome
+                    break
+    assert replayed is not None, "the trusted procedure did not run"
+    (step,) = replayed.credits
+    assert step.credit == 1.0 and step.fixed
+    assert step.why.startswith("credited: trusted procedure, failing check ")
+    assert step.why.endswith("s before, verification passed")
