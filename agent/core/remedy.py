@@ -222,7 +222,8 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             )
         request = current.action
         agent.last_situation = request.situation or stimulus.situation
-        before = confirmation()
+        # Unconfirmed before it, only a failed verification after it can confirm the fault.
+        before = confirmation() if confirmed_at is not None else "the check after it failed"
         result = await agent.act(request, decision=decision)
         steps += 1
         fixed = result.ok
