@@ -326,6 +326,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        10,
+        "an incident remembers the checks that confirmed it and each remedy's credit, with why",
+        (
+            "ALTER TABLE incident ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE incident ADD COLUMN credits TEXT NOT NULL DEFAULT '[]'",
+        ),
+    ),
+    Migration(
         11,
         "per-target retry interval and context conditions that describe a situation",
         (

@@ -264,6 +264,11 @@ class IncidentRow(SQLModel, table=True):
     health: str = "down"
     opened_at: float
     closed_at: float | None = None
+    #: JSON list of the failing checks that confirmed it (ts, health, detail, latency_ms);
+    #: migration 10.
+    evidence: str = "[]"
+    #: JSON list of each remedy tried with its credit (action, fixed, credit, why); migration 10.
+    credits: str = "[]"
 
 
 class MessageRow(SQLModel, table=True):

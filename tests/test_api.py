@@ -67,6 +67,8 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/api/approvals/1/approve", None, "operator"),
     ("POST", "/api/approvals/1/deny", None, "operator"),
     ("GET", "/api/audit", None, "viewer"),
+    ("GET", "/api/incidents", None, "viewer"),
+    ("GET", "/api/incidents/1", None, "viewer"),
     ("GET", "/api/targets", None, "viewer"),
     ("GET", "/api/targets/shop", None, "viewer"),
     ("POST", "/api/targets", {"name": "t2", "kind": "tcp", "address": "127.0.0.1:9"}, "admin"),
@@ -89,6 +91,7 @@ def _template(path: str) -> str:
         ("shop", "{name}"),
         ("fix-shop", "{name}"),
         ("viewer-token", "{name}"),
+        ("incidents/1", "incidents/{incident_id}"),
         ("1", "{approval_id}"),
     ):
         path = path.replace(f"/{concrete}/", f"/{name}/")

@@ -208,6 +208,7 @@ async def test_a_version_8_database_keeps_its_targets_with_default_thresholds(
         await kernel.ops.reload()
         shop = kernel.ops.targets["shop"]
         assert (shop.failure_threshold, shop.success_threshold) == (2, 1)
+        assert shop.context == [] and shop.retry_interval_s is None  # migration 11
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT health FROM incident").fetchall() == [("down",)]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION

@@ -2,6 +2,12 @@
 
 Checks and incident changes come as kernel events, many a second with thousands of targets:
 each is recorded at once, and the first of a burst arms one repaint a quarter of a second later.
+
+A target is `up`, `degraded` (answering, but slow or partial) or `DOWN`, each its own word and
+colour, and so is the fault an incident was opened for; the last few closed incidents stay
+listed under the open ones, so that Enter (or a click) on any of them asks for its detail
+(`IncidentSelected`: the checks that confirmed it, each remedy's credit). Names, symptoms and
+details come from targets and agents: they are drawn as `Text`, never parsed as markup.
 """
 
 from __future__ import annotations
@@ -13,14 +19,20 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from agent.events import IncidentChanged, KernelEvent, TargetChecked
+from agent.ops.confirmation import Health
 from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import sparkline
 from widgets.kernel_messages import KernelEventArrived
 
 HISTORY = 24
+#: Closed incidents kept listed (newest first) under the open ones, to look into.
+RECENT_CLOSED = 8
+#: How each health reads in the status column.
+WORDS: dict[Health, str] = {"up": "up", "degraded": "degraded", "down": "DOWN"}
 #: How long the first change of a burst waits for the rest before the tables are redrawn.
 REPAINT_DELAY_S = 0.25
 
@@ -28,6 +40,7 @@ REPAINT_DELAY_S = 0.25
 @dataclass
 class _TargetState:
     healthy: bool | None = None
+    health: Health = "up"
     latency_ms: float | None = None
     detail: str = ""
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
@@ -37,7 +50,7 @@ class TargetsPanel(Vertical):
     """Fed with kernel events; repaints once per burst of them, never per event."""
 
     KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (TargetChecked, IncidentChanged)
-    COMPONENT_CLASSES = {"targets-panel--ok", "targets-panel--down"}
+    COMPONENT_CLASSES = {"targets-panel--ok", "targets-panel--degraded", "targets-panel--down"}
     DEFAULT_CSS = """
     TargetsPanel {
         height: 1fr;
@@ -53,13 +66,23 @@ class TargetsPanel(Vertical):
         height: 1fr;
     }
     TargetsPanel > .targets-panel--ok { color: $success; }
-    TargetsPanel > .targets-panel--down { color: $error; }
+    TargetsPanel > .targets-panel--degraded { color: $warning; }
+    TargetsPanel > .targets-panel--down { color: $error; text-style: bold; }
     """
+
+    class IncidentSelected(Message):
+        """The operator chose an incident row (Enter or a click): show its detail."""
+
+        def __init__(self, incident_id: int) -> None:
+            super().__init__()
+            self.incident_id = incident_id
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.targets: dict[str, _TargetState] = {}
         self.incidents: dict[int, IncidentChanged] = {}
+        #: The latest closed incidents, newest last (at most `RECENT_CLOSED`).
+        self.closed: deque[IncidentChanged] = deque(maxlen=RECENT_CLOSED)
         self.resolved = 0
         self.dirty = False
         self._repaint = OncePerBurst(self, REPAINT_DELAY_S, self.repaint)
@@ -70,10 +93,25 @@ class TargetsPanel(Vertical):
             targets.add_column(label, key=label)
         yield targets
         yield Static("Incidents", id="incidents-title")
-        incidents: DataTable[str] = DataTable(id="incidents-table", cursor_type="row")
-        for label in ("#", "target", "symptom", "status", "owner", "steps"):
+        incidents: DataTable[str | Text] = DataTable(id="incidents-table", cursor_type="row")
+        for label in ("#", "target", "symptom", "health", "status", "owner", "steps"):
             incidents.add_column(label, key=label)
         yield incidents
+
+    def chosen_incident(self) -> int | None:
+        """The id of the incident row under the cursor, if any."""
+        table = self.query_one("#incidents-table", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key is None else int(key)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter or a click on an incident: ask for its detail (the screen reads it)."""
+        if event.data_table.id != "incidents-table" or event.row_key.value is None:
+            return
+        event.stop()
+        self.post_message(self.IncidentSelected(int(event.row_key.value)))
 
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
         event = message.event
@@ -85,6 +123,7 @@ class TargetsPanel(Vertical):
     def record_check(self, event: TargetChecked) -> None:
         state = self.targets.setdefault(event.target, _TargetState())
         state.healthy = event.healthy
+        state.health = event.health
         state.latency_ms = event.latency_ms
         state.detail = event.detail
         if event.latency_ms is not None:
@@ -95,6 +134,7 @@ class TargetsPanel(Vertical):
         if event.status in ("resolved", "recovered", "failed"):
             self.incidents.pop(event.incident_id, None)
             self.resolved += event.status == "resolved"
+            self.closed.append(event)
         else:
             self.incidents[event.incident_id] = event
         self._changed()
@@ -108,28 +148,41 @@ class TargetsPanel(Vertical):
         if not self.dirty:
             return
         self.dirty = False
-        ok = self.get_component_rich_style("targets-panel--ok")
-        down = self.get_component_rich_style("targets-panel--down")
+        # Partial: the colour only, so a highlighted row keeps its background under the word.
+        styles = {
+            "up": self.get_component_rich_style("targets-panel--ok", partial=True),
+            "degraded": self.get_component_rich_style("targets-panel--degraded", partial=True),
+            "down": self.get_component_rich_style("targets-panel--down", partial=True),
+        }
         table = self.query_one("#targets-table", DataTable)
         table.clear()
         for name, state in sorted(self.targets.items()):
             top = max(state.latencies, default=1.0) or 1.0
             spark = sparkline([v / top for v in state.latencies], HISTORY)
-            status = Text("ok", style=ok) if state.healthy else Text("DOWN", style=down)
+            status = Text(WORDS[state.health], style=styles[state.health])
             ms = f"{state.latency_ms:.0f}" if state.latency_ms is not None else "-"
-            table.add_row(name, status, ms, spark, state.detail[:40], key=name)
+            table.add_row(Text(name), status, ms, spark, Text(state.detail[:40]), key=name)
         incidents = self.query_one("#incidents-table", DataTable)
+        chosen = self.chosen_incident() if incidents.has_focus else None
         incidents.clear()
-        for inc in sorted(self.incidents.values(), key=lambda i: i.incident_id):
+        shown = {
+            i.incident_id: i for i in sorted(self.incidents.values(), key=lambda i: i.incident_id)
+        }
+        for closed in reversed(self.closed):
+            shown.setdefault(closed.incident_id, closed)
+        for inc in shown.values():
             incidents.add_row(
                 str(inc.incident_id),
-                inc.target,
-                inc.situation,
+                Text(inc.target),
+                Text(inc.situation),
+                Text(WORDS[inc.health], style=styles[inc.health]),
                 inc.status,
-                inc.owner or "-",
+                Text(inc.owner or "-"),
                 str(inc.steps),
                 key=str(inc.incident_id),
             )
+        if chosen in shown:  # the cursor stays on the incident the operator is on
+            incidents.move_cursor(row=list(shown).index(chosen))
         self.query_one("#incidents-title", Static).update(
             f"Incidents: {len(self.incidents)} open, {self.resolved} resolved"
         )

@@ -6,15 +6,24 @@ is refused with `Conflict`, even from another process at the same moment), which
 announced too. Approving runs the action at once and counts as praise; denying is criticism, a
 lower value for the action in that situation, and a memory. Whether a skill's actions may skip
 the gate, autonomy earned by approved successes, is answered here as well (`autonomy`).
+
+An incident's remedy may wait minutes for a person, and the fault may go away meanwhile.
+So approving an incident's mutating remedy re-checks its target first (`_recovered`), unless
+a failing check confirmed the fault within `remedy.CONFIRMED_FRESH_S`: if the target is
+healthy, nothing runs and the approval ends `withdrawn` ("recovered before it ran"); the
+autopilot then closes the incident as recovered, with no credit to anyone. A person's own
+order (a task, a chat request) runs as told.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from agent.core.agent import AgentHost, WebOpsAgent
 from agent.core.audit_trail import AuditTrail
+from agent.core.remedy import CONFIRMED_FRESH_S, healthy
 from agent.core.views import ApprovalStatus, ApprovalView
 from agent.decision.reasoning import Decision
 from agent.errors import Conflict, NotFound
@@ -22,6 +31,7 @@ from agent.events import ApprovalDecided, ApprovalRequested
 from agent.fresh import Fresh
 from agent.memory.learning import Feedback
 from agent.mind.emotions import Appraisal
+from agent.ops.evidence import IncidentLog
 from agent.skills.actions import ActionRequest
 from agent.skills.autonomy import earned_autonomy
 from storage.database import Database
@@ -30,6 +40,16 @@ from storage.tables import ApprovalRow
 
 #: How old the pending approval ids that chat reads may be.
 HOT_READ_S = 1.0
+#: Why an approved remedy did not run: a re-check just before found its target healthy.
+RECOVERED_BEFORE = "recovered before it ran"
+
+
+def _no_recheck(_target: str) -> ActionRequest | None:
+    return None
+
+
+def _never_failing(_target: str) -> float | None:
+    return None
 
 
 class ApprovalGate:
@@ -39,9 +59,17 @@ class ApprovalGate:
         audit: AuditTrail,
         host: AgentHost,
         load: Callable[[str], Awaitable[WebOpsAgent]],
+        recheck: Callable[[str], ActionRequest | None] = _no_recheck,
     ) -> None:
-        """`host` is the kernel: its bus, actions, clock, threshold and dirty marks."""
+        """`host` is the kernel: its bus, actions, clock, threshold and dirty marks;
+        `recheck` gives the check of a target (None for one it does not know)."""
         self._repository = ApprovalRepository(database)
+        self._incidents = IncidentLog(database)
+        self._recheck = recheck
+        #: When (host clock) a failing check last confirmed a target's fault, as far as this
+        #: process knows: the autopilot watching the targets sets it (`Watch.failing_at`).
+        #: Where nobody watches (a CLI), approving an incident's remedy always re-checks.
+        self.failing_at: Callable[[str], float | None] = _never_failing
         self._audit = audit
         self._host = host
         self._bus = host.bus
@@ -109,7 +137,15 @@ class ApprovalGate:
         return [a.id for a in await self.queue()]
 
     async def approve(self, approval_id: int, by: str) -> ApprovalView:
-        """Grant a pending approval and run its action now; returns it with the result."""
+        """Grant a pending approval and run its action now; returns it with the result.
+
+        An incident's remedy whose target a re-check finds healthy does not run: the approval
+        comes back `withdrawn` ("recovered before it ran")."""
+        current = await self.view(approval_id)
+        if current.status == "pending":
+            found = await self._recovered(current)
+            if found is not None and await self._withdraw_recovered(current, by, found):
+                return await self.view(approval_id)
         pending, agent, request = await self._decide(approval_id, "approved", by)
         agent.feel(Appraisal.PRAISE, 0.3, cause=f"{by} approved {pending.action}")
         if request.situation:
@@ -124,6 +160,64 @@ class ApprovalGate:
             result=result.model_dump_json(),
         )
         return await self.view(approval_id)
+
+    async def _recovered(self, approval: ApprovalView) -> str | None:
+        """Before an incident's mutating remedy runs: unless a failing check confirmed the
+        fault within `CONFIRMED_FRESH_S`, re-check the target (as the approval's agent). What
+        the check said when the target is healthy, else None (the remedy runs)."""
+        target, actions = approval.target, self._host.actions
+        if target is None or approval.action not in actions.names():
+            return None
+        recheck = self._recheck(target)
+        if recheck is None or not actions.spec(approval.action).mutates:
+            return None
+        failing_at = self.failing_at(target)
+        if failing_at is not None and self._clock() - failing_at <= CONFIRMED_FRESH_S:
+            return None
+        found = await self._repository.get(approval.id)
+        assert found is not None
+        situation = ActionRequest.model_validate_json(found[0].request).situation
+        if not await self._incidents.awaiting_approval(target, situation):
+            return None  # a person's own order: it runs as told
+        check = await (await self._load(approval.agent)).act(recheck)
+        return (check.detail or "healthy") if healthy(check) else None
+
+    async def _withdraw_recovered(self, approval: ApprovalView, by: str, found: str) -> bool:
+        """`by` approved a remedy whose target recovered: withdraw it (False if someone
+        decided first), audit and announce that nothing ran."""
+        found = found if found.startswith("healthy") else f"healthy ({found})"
+        why = f"{RECOVERED_BEFORE}: a re-check of {approval.target} found it {found}"
+        result = json.dumps({"status": "nothing ran", "detail": why})
+        moved = await self._repository.transition(
+            approval.id,
+            "pending",
+            "withdrawn",
+            at=self._clock(),
+            by=RECOVERED_BEFORE,
+            result=result,
+        )
+        self._pending_ids.invalidate()
+        if not moved:
+            return False
+        await self._audit.now(
+            actor=by,
+            event="withdrawn",
+            agent=approval.agent,
+            action=approval.action,
+            target=approval.target,
+            detail={"approval_id": approval.id, "risk": approval.risk},
+            why=why,
+        )
+        self._bus.publish(
+            ApprovalDecided(
+                agent=approval.agent,
+                approval_id=approval.id,
+                status="withdrawn",
+                by=by,
+                ts=self._clock(),
+            )
+        )
+        return True
 
     async def withdraw(self, approval_id: int, why: str) -> bool:
         """Take back a pending request (its fault went away by itself), so that nobody runs

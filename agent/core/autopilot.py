@@ -6,7 +6,9 @@ latency anomaly (degraded); one blip opens nothing. It is resolved after `succes
 passing checks, or when the owner's remedy verifiably fixed it. The agent best placed to
 handle it (proficiency, load, personality) owns it; it chooses remedies by what the team
 learned, re-checks to verify, and asks a human for risky ones. Every change is
-written at once, so a killed loop loses no closed incident; on restart it carries on.
+written at once, so a killed loop loses no closed incident; on restart it carries on. The
+incident keeps the failing checks that confirmed it and, for each remedy tried, the credit it
+got and why (agent/ops/evidence.py).
 
 This is the shell: what an incident is and who bids for it are pure pieces in
 `agent.ops.incidents` and `agent.ops.dispatch`; how the owner works it (and learns from an
@@ -24,7 +26,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import conflicts, remedy
+from agent.core import conflicts, credit, remedy
 from agent.core.kernel import Kernel
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
@@ -33,6 +35,7 @@ from agent.events import IncidentChanged, TargetChecked
 from agent.ops import dispatch
 from agent.ops.confirmation import Fault, Watch, health_of
 from agent.ops.dispatch import Bid
+from agent.ops.evidence import add_credits, set_evidence
 from agent.ops.incidents import (
     ApprovalPolicy,
     Closing,
@@ -105,6 +108,8 @@ class Autopilot:
             await self._run(stop, duration_s)
 
     async def _run(self, stop: asyncio.Event, duration_s: float | None) -> None:
+        # An approval decided while this loop runs re-checks only faults it has not just seen.
+        self.kernel.gate.failing_at = self.watch.failing_at
         await self.kernel.ops.reload()
         team = self.team or [p.name for p in await self.kernel.list_agents()]
         if not team:
@@ -128,6 +133,8 @@ class Autopilot:
 
     async def shutdown(self) -> None:
         """Let running checks and handling finish (briefly), then save everything."""
+        if self.kernel.gate.failing_at == self.watch.failing_at:
+            self.kernel.gate.failing_at = lambda _target: None
         if self._tasks:
             _done, pending = await self.clock.wait_tasks(self._tasks, WIND_DOWN_S)
             for task in pending:
@@ -178,7 +185,13 @@ class Autopilot:
             # It asked before the last incident on this target closed: it describes the fault
             # that was fixed, not a new one.
             return
-        confirmation = self.watch.observe(spec or target, health, self.kernel.clock())
+        confirmation = self.watch.observe(
+            spec or target,
+            health,
+            self.kernel.clock(),
+            detail=output.detail,
+            latency_ms=output.data.get("latency_ms"),
+        )
         if self.kernel.bus.active:
             self.kernel.bus.publish(
                 TargetChecked(
@@ -222,6 +235,7 @@ class Autopilot:
             health=fault,
             opened_at=self.kernel.clock(),
         )
+        set_evidence(row, self.watch.evidence(target))
         incident = OpenIncident(row=row, busy=True)
         self.open[target] = incident
         incident.row = row = await self.incidents.add(row)
@@ -310,6 +324,7 @@ class Autopilot:
         outcome = await self.kernel.stimulate(row.owner, stimulus)
         row.steps += outcome.steps
         incident.record(outcome.tried)
+        add_credits(row, outcome.credits)
         if outcome.status == "resolved" and not any(fixed for _, fixed in incident.tried):
             # The owner's re-check found it healthy and no remedy fixed anything.
             await self._close(incident, "recovered", f"{remedy.RECOVERED}: {outcome.summary}")
@@ -361,8 +376,8 @@ class Autopilot:
         approval_id = incident.approval_id
         if approval_id is None or not await self.kernel.withdraw(approval_id, "recovered"):
             return
+        incident.approval_id = None  # before the next await: this withdrawal closes it
         action = (await self.kernel.approval(approval_id)).action
-        incident.approval_id = None
         await self._close(
             incident,
             "recovered",
@@ -374,30 +389,45 @@ class Autopilot:
         for incident in list(self.open.values()):
             if incident.row.status != "awaiting_approval" or incident.approval_id is None:
                 continue
-            approval = await self.kernel.approval(incident.approval_id)
-            if approval.status in ("pending", "approved", "withdrawn"):
+            approval_id = incident.approval_id
+            approval = await self.kernel.approval(approval_id)
+            if approval.status in ("pending", "approved") or incident.approval_id != approval_id:
                 continue  # "approved": the action is still running
             row = incident.row
             incident.approval_id = None
+            if approval.status == "withdrawn":  # a re-check as it was approved: healthy
+                await self._close(
+                    incident,
+                    "recovered",
+                    f"{remedy.RECOVERED}: healthy again when {approval.action} was approved; "
+                    "nothing ran",
+                )
+                continue
             incident.set_status("open")
             assert row.owner is not None
             agent = await self.kernel.load_agent(row.owner)
             if approval.status == "denied":
                 incident.record([(approval.action, False)])
+                add_credits(row, [credit.denied(approval.action, approval.decided_by)])
                 self.say(f"incident {row.id}: {approval.action} denied; looking for another way")
                 self._spawn(self._handle(incident))
                 continue
             row.steps += 2  # the approved action, then the check that verifies it
-            confirmed = self._confirmed_before(row.target, approval.decided_at)
-            fixed = await remedy.verify_approved(
+            confirmed, basis = self._confirmed_before(
+                row.target, approval.decided_at, approval.decided_by or "a person"
+            )
+            judgement = await remedy.verify_approved(
                 agent,
                 row.situation,
                 approval.action,
                 approval.status == "executed",
                 self.kernel.ops.check_request(row.target),
                 confirmed=confirmed,
+                basis=basis,
             )
+            fixed = judgement.fixed
             incident.record([(approval.action, fixed)])
+            add_credits(row, [judgement])
             if fixed:
                 if confirmed:  # only a real fix becomes a procedure
                     await remedy.keep_what_fixed(agent, row.situation, incident.tried)
@@ -405,12 +435,15 @@ class Autopilot:
             else:
                 self._spawn(self._handle(incident))
 
-    def _confirmed_before(self, target: str, decided_at: float | None) -> bool:
+    def _confirmed_before(self, target: str, decided_at: float | None, by: str) -> tuple[bool, str]:
         """A failing check within one check interval (at least `remedy.CONFIRMED_FRESH_S`)
-        before an approved remedy ran: only then may it earn credit (agent/core/remedy.py)."""
+        before an approved remedy ran: only then may it earn credit (agent/core/remedy.py);
+        and the reason, for the incident's record."""
         spec = self.kernel.ops.targets.get(target)
         window = max(remedy.CONFIRMED_FRESH_S, spec.interval_s if spec else 0.0)
-        return self.watch.confirmed_before(target, decided_at, window)
+        confirmed = self.watch.confirmed_before(target, decided_at, window)
+        why = credit.approved_basis(confirmed, self.watch.failing_at(target), decided_at, by)
+        return confirmed, why
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         row = incident.row

@@ -45,6 +45,7 @@ from agent.events import EventBus
 from agent.memory.memory import ConsolidationReport, MemoryItem
 from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
+from agent.ops.evidence import IncidentDetail, IncidentLog
 from agent.ops.service import Ops
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.skills.proficiency import SkillRegistry, SkillView
@@ -101,7 +102,10 @@ class Kernel:
         settings = self._settings
         self.roster = Roster(database, self, self.skill_registry, settings, clock)
         self.memory_backend = self.roster.memory
-        self.gate = ApprovalGate(database, self.audit_trail, self, self.load_agent)
+        self.gate = ApprovalGate(
+            database, self.audit_trail, self, self.load_agent, recheck=self._check_request
+        )
+        self.incident_log = IncidentLog(database)
         self._emotions = Emotions(self.roster.agents, self.roster.rows)
         self.write_behind = WriteBehind(
             [
@@ -119,6 +123,10 @@ class Kernel:
     def _settings(self) -> KernelConfig:
         """The config now: services read it anew, the workbench replaces it (a demo's seed)."""
         return self.config
+
+    def _check_request(self, target: str) -> ActionRequest | None:
+        """How to look at a target again; None for one that is not defined (any more)."""
+        return self.ops.check_request(target) if target in self.ops.targets else None
 
     def secret_box(self) -> SecretBox:
         """The key beside the database file, made on first use."""
@@ -313,6 +321,15 @@ class Kernel:
 
     async def deny(self, approval_id: int, by: str = "operator") -> ApprovalView:
         return await self.gate.deny(approval_id, by)
+
+    # -- incidents (agent/ops/evidence.py): what confirmed each, and each remedy's credit -----
+
+    async def incidents(self, status: str | None = None, limit: int = 50) -> list[IncidentDetail]:
+        """Newest first; `InvalidInput` for a status or limit that makes no sense."""
+        return await self.incident_log.list(status, limit)
+
+    async def incident(self, incident_id: int) -> IncidentDetail:
+        return await self.incident_log.get(incident_id)
 
     # -- the audit chain and API tokens (every token change is audited) ----------------------
 

@@ -20,6 +20,11 @@ Two rules keep agents from acting on, and learning from, faults that are not the
   the fault was confirmed and is still there after it; any other outcome (not confirmed
   before, not verified after) is neutral: the learner is not told.
 
+Each of those decisions comes with its one-line reason (`judged`: "credited: failing check
+0.2 s before, verification passed", "no credit: the fault was not confirmed just before it"),
+which the `Outcome` carries (`credits`) and the autopilot writes on the incident, so an
+operator can see why an agent learned what it learned (agent/ops/evidence.py).
+
 Watchers hear (`OutcomeLearned`) about the remedies an agent chose itself; a trusted
 procedure's replay and a human-approved run teach only the agent that ran them.
 """
@@ -29,11 +34,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from agent.core.credit import (
+    CONFIRMED,
+    NOT_CONFIRMED,
+    after_phrase,
+    changes_nothing,
+    creditable,
+    judged,
+    learn,
+    replay_basis,
+)
+from agent.core.credit import credit as credit  # the credit rule, where readers look for it
 from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
 from agent.decision.reasoning import Decision, OptionKind
 from agent.decision.risk import RiskLevel
-from agent.events import OutcomeLearned
 from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure
+from agent.ops.evidence import Credit
 from agent.skills.actions import ActionRequest, ActionResult
 
 if TYPE_CHECKING:
@@ -83,51 +99,6 @@ def high_risk(agent: WebOpsAgent, action: str) -> bool:
     return agent.host.actions.spec(action).risk >= RiskLevel.HIGH
 
 
-def credit(confirmed_before: bool, fixed: bool) -> float | None:
-    """The reward a remedy's outcome earns: 1 for a real fix (the fault was confirmed just
-    before and the verification after passed), 0 when a confirmed fault outlived it, None
-    (neutral) when nobody knows there was a fault to fix."""
-    if not confirmed_before:
-        return None
-    return 1.0 if fixed else 0.0
-
-
-async def learn(
-    agent: WebOpsAgent,
-    situation: str,
-    action: str,
-    fixed: bool,
-    *,
-    tell_watchers: bool,
-    confirmed: bool = True,
-) -> None:
-    """A remedy's outcome, as a reward for `action` in `situation` (`credit`), and an episode
-    (`remedy`) that reflection counts fixes by; nothing when the fault was not `confirmed`
-    just before the remedy."""
-    reward = credit(confirmed, fixed)
-    if reward is None:
-        return
-    agent.memory.learner.update(situation, action, reward)
-    await agent.memory.remember(
-        "remedy",
-        f"{action} {'fixed' if fixed else 'did not fix'} {situation}",
-        importance=agent.importance(0.3),
-        situation=situation,
-        details={"action": action, "fixed": fixed},
-    )
-    bus = agent.host.bus
-    if tell_watchers and bus.active:
-        bus.publish(
-            OutcomeLearned(
-                agent=agent.name,
-                situation=situation,
-                action=action,
-                reward=reward,
-                ts=agent.now(),
-            )
-        )
-
-
 async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
     """Think, then act on the decision: re-check, run, ask for approval, wait or hand over.
 
@@ -138,16 +109,19 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
     rechecks = 0
     steps = 0
     tried: list[tuple[str, bool]] = []
+    credits: list[Credit] = []
     taken: list[Step] = []
     procedure_id: int | None = None
     confirmed_at = stimulus.confirmed_at
+    #: What confirmed the fault at `confirmed_at`: the reason a remedy gets credit.
+    confirmed_by = "failing check"
     incident = stimulus.kind is StimulusKind.ALERT
 
     async def still_faulty(recheck: ActionRequest | None, action: str | None = None) -> bool:
         """Before a mutating remedy: the fault is confirmed (fresh, or by a re-check now; always
         by a re-check now before a high-risk one). Only an incident's remedies need it; a
         person's explicit order runs as told."""
-        nonlocal confirmed_at, steps, rechecks
+        nonlocal confirmed_at, confirmed_by, steps, rechecks
         if not incident or recheck is None:
             return True
         fresh = confirmed_at is not None and agent.now() - confirmed_at <= CONFIRMED_FRESH_S
@@ -158,8 +132,14 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
         rechecks += 1
         if healthy(check):
             return False
-        confirmed_at = agent.now()
+        confirmed_at, confirmed_by = agent.now(), "re-check"
         return True
+
+    def confirmation() -> str:
+        """What confirmed the fault just before the next remedy, and how long before."""
+        if confirmed_at is None:
+            return NOT_CONFIRMED
+        return f"{confirmed_by} {max(0.0, agent.now() - confirmed_at):.1f} s before"
 
     def recovered(before: str) -> Outcome:
         decision = agent.last_decision or agent.fallback_decision(stimulus)
@@ -170,18 +150,22 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             rechecks=rechecks,
             steps=steps,
             tried=tuple(tried),
+            credits=tuple(credits),
         )
 
     if stimulus.situation and stimulus.candidates and stimulus.action is None:
         procedure = await trusted_procedure(agent, stimulus)
         if procedure is not None and not await still_faulty(stimulus.recheck):
             return recovered(f"the procedure for {situation}")
-        ran = None if procedure is None else await replay(agent, stimulus, procedure)
+        ran = (
+            None if procedure is None else await replay(agent, stimulus, procedure, confirmation())
+        )
         if ran is not None:
-            procedure, run = ran
+            procedure, run, replayed = ran
             procedure_id = procedure.id
             steps += run.steps_run
             tried.extend((r.action, r.fixed) for r in run.results)
+            credits.extend(replayed)
             if run.ok:
                 decision = agent.last_decision or agent.fallback_decision(stimulus)
                 return Outcome(
@@ -190,6 +174,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                     decision=decision,
                     steps=steps,
                     tried=tuple(tried),
+                    credits=tuple(credits),
                     procedure_id=procedure_id,
                 )
     while True:
@@ -213,8 +198,9 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                     rechecks=rechecks,
                     steps=steps,
                     tried=tuple(tried),
+                    credits=tuple(credits),
                 )
-            confirmed_at = agent.now()
+            confirmed_at, confirmed_by = agent.now(), "re-check"
             stimulus = stimulus.model_copy(update={"evidence": max(stimulus.evidence, 0.95)})
             continue
         summary = decision.explanation.summary
@@ -236,6 +222,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                 rechecks=rechecks,
                 steps=steps,
                 tried=tuple(tried),
+                credits=tuple(credits),
             )
         if decision.option is not OptionKind.ACT or current.action is None:
             status: OutcomeStatus = _NOT_ACTING.get(decision.option, "deferred")
@@ -254,9 +241,12 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                 rechecks=rechecks,
                 steps=steps,
                 tried=tuple(tried),
+                credits=tuple(credits),
             )
         request = current.action
         agent.last_situation = request.situation or stimulus.situation
+        # Unconfirmed before it, only a failed verification after it can confirm the fault.
+        before = confirmation() if confirmed_at is not None else "the check after it failed"
         result = await agent.act(request, decision=decision)
         steps += 1
         fixed = result.ok
@@ -265,21 +255,28 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             fixed, looks = await verify(agent, current.recheck, decision)
             verified = True
             steps += looks
-            if not fixed:
-                confirmed_at = agent.now()  # the fault outlived the remedy: still confirmed
+            if not fixed:  # the fault outlived the remedy: still confirmed
+                confirmed_at, confirmed_by = agent.now(), "failed verification"
         tried.append((request.action, fixed))
         taken.append(Step(request.action, dict(request.params), runs=1, fixes=int(fixed)))
+        ok, why = creditable(
+            incident, current.recheck is not None, confirmed_at, verified, result.ok
+        )
+        basis, after = why or before, after_phrase(result.ok, verified, fixed)
         if stimulus.situation:
-            await learn(
+            judgement = await learn(
                 agent,
                 situation,
                 request.action,
                 fixed,
                 tell_watchers=True,
-                confirmed=_creditable(
-                    incident, current.recheck is not None, confirmed_at, verified, result.ok
-                ),
+                confirmed=ok,
+                basis=basis,
+                after=after,
             )
+        else:
+            judgement = judged(request.action, fixed, confirmed=ok, basis=basis, after=after)
+        credits.append(judgement)
         done = {a for a, _ in tried} | set(stimulus.tried)
         more = [c for c in stimulus.candidates if c.action not in done]
         if fixed or not more or stimulus.action is not None or len(tried) >= MAX_ATTEMPTS:
@@ -293,20 +290,9 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                 rechecks=rechecks,
                 steps=steps,
                 tried=tuple(tried),
+                credits=tuple(credits),
                 procedure_id=procedure_id,
             )
-
-
-def _creditable(
-    incident: bool, can_look: bool, confirmed_at: float | None, verified: bool, ran: bool
-) -> bool:
-    """Whether a remedy's outcome may teach: on an incident with a way to look, only when the
-    fault was confirmed before it and the outcome is known after it (verified, or the remedy
-    itself failed). A person's order, or a stimulus with no way to look, teaches by its result
-    as before."""
-    if not incident or not can_look:
-        return True
-    return confirmed_at is not None and (verified or not ran)
 
 
 async def trusted_procedure(agent: WebOpsAgent, stimulus: Stimulus) -> Procedure | None:
@@ -325,10 +311,11 @@ async def trusted_procedure(agent: WebOpsAgent, stimulus: Stimulus) -> Procedure
 
 
 async def replay(
-    agent: WebOpsAgent, stimulus: Stimulus, procedure: Procedure
-) -> tuple[Procedure, ProcedureRun]:
+    agent: WebOpsAgent, stimulus: Stimulus, procedure: Procedure, basis: str = CONFIRMED
+) -> tuple[Procedure, ProcedureRun, list[Credit]]:
     """Run a trusted procedure, step by step, verifying after each (the caller confirmed the
-    fault just before; a failed verification confirms it for the next step)."""
+    fault just before, `basis` says how; a failed verification confirms it for the next step).
+    Returns each step's credit with why, too."""
     assert stimulus.situation is not None
     situation = stimulus.situation
 
@@ -347,18 +334,25 @@ async def replay(
     run = await execute_procedure(
         procedure, run_step, verify_step if stimulus.recheck is not None else None
     )
-    for r in run.results:
-        if agent.mutates(r.action):
+    credits = []
+    can_look = stimulus.recheck is not None
+    for i, r in enumerate(run.results):
+        credits.append(
             await learn(
                 agent,
                 situation,
                 r.action,
                 r.fixed,
                 tell_watchers=False,
-                confirmed=stimulus.recheck is not None,
+                confirmed=can_look,
+                basis=replay_basis(i, basis, can_look),
+                after=after_phrase(r.ok, can_look, r.fixed),
             )
+            if agent.mutates(r.action)
+            else changes_nothing(r)
+        )
     await agent.memory.save_procedure_stats(procedure)
-    return procedure, run
+    return procedure, run, credits
 
 
 async def verify_approved(
@@ -369,13 +363,24 @@ async def verify_approved(
     recheck: ActionRequest,
     *,
     confirmed: bool = True,
-) -> bool:
+    basis: str = "",
+) -> Credit:
     """After a human-approved `action` ran (or failed to): check, learn (only when the fault
-    was `confirmed` just before it ran, see `credit`); whether it fixed it."""
+    was `confirmed` just before it ran, see `credit`; `basis` says how); whether it fixed it
+    (`fixed`), the credit and why."""
     fixed = executed and (await verify(agent, recheck))[0]
-    await learn(agent, situation, action, fixed, tell_watchers=False, confirmed=confirmed)
+    judgement = await learn(
+        agent,
+        situation,
+        action,
+        fixed,
+        tell_watchers=False,
+        confirmed=confirmed,
+        basis=basis,
+        after=after_phrase(executed, True, fixed),
+    )
     agent.mark_dirty()
-    return fixed
+    return judgement
 
 
 async def keep_what_fixed(

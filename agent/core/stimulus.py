@@ -11,6 +11,7 @@ from agent.decision.reasoning import Decision, Situation
 from agent.decision.risk import Criticality
 from agent.mind.emotions import Appraisal
 from agent.mind.mood import Mood
+from agent.ops.evidence import Credit
 from agent.skills.actions import ActionRequest, ActionResult
 
 
@@ -85,3 +86,5 @@ class Outcome(BaseModel):
     #: Remedies tried, in order, with whether each fixed it.
     tried: tuple[tuple[str, bool], ...] = ()
     procedure_id: int | None = None
+    #: Each remedy tried, in order, with the credit it got and why (agent/core/remedy.py).
+    credits: tuple[Credit, ...] = ()

@@ -12,19 +12,24 @@ it passed them all but a sustained latency anomaly says it is slow). A confirmed
 when any check of the run was down, else degraded.
 
 Pure: no clock, no I/O; the autopilot feeds one `Health` per check, in order, with its time.
+The `Watch` also keeps the failing checks of each target's current run (`FailingCheck`, at most
+`MAX_EVIDENCE`): what an incident stores as the evidence that confirmed it.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel
 
 from agent.skills.actions import ActionOutput
 
 if TYPE_CHECKING:
     from agent.ops.targets import TargetSpec
 
-__all__ = ["Confirmation", "Fault", "Health", "Verdict", "Watch", "health_of"]
+__all__ = ["Confirmation", "FailingCheck", "Fault", "Health", "Verdict", "Watch", "health_of"]
 
 #: How one check found a target.
 Health = Literal["up", "degraded", "down"]
@@ -32,6 +37,8 @@ Health = Literal["up", "degraded", "down"]
 Fault = Literal["degraded", "down"]
 #: What a run of checks says: a fault is now confirmed (`open`), a recovery is (`resolve`).
 Verdict = Literal["open", "resolve"]
+#: The most failing checks kept per target as evidence (a run confirms at its threshold).
+MAX_EVIDENCE = 5
 
 
 def health_of(output: ActionOutput) -> Health:
@@ -102,6 +109,15 @@ class Confirmation:
         return "open" if self.confirmed else None
 
 
+class FailingCheck(BaseModel):
+    """One check that found the target degraded or down: part of the evidence for a fault."""
+
+    ts: float
+    health: Fault
+    detail: str = ""
+    latency_ms: float | None = None
+
+
 class Watch:
     """Every target's `Confirmation` (with its current thresholds) and when its latest
     failing check was: what confirms a fault just before a remedy (agent/core/remedy.py)."""
@@ -109,9 +125,19 @@ class Watch:
     def __init__(self) -> None:
         self._runs: dict[str, Confirmation] = {}
         self._failing_at: dict[str, float] = {}
+        self._failing: dict[str, deque[FailingCheck]] = {}
 
-    def observe(self, target: TargetSpec | str, health: Health, at: float) -> Confirmation:
-        """Count one check of `target` (a spec carries its thresholds) made at `at`."""
+    def observe(
+        self,
+        target: TargetSpec | str,
+        health: Health,
+        at: float,
+        *,
+        detail: str = "",
+        latency_ms: float | None = None,
+    ) -> Confirmation:
+        """Count one check of `target` (a spec carries its thresholds) made at `at`; a failing
+        one (with its `detail` and `latency_ms`) joins the evidence of the current run."""
         name = target if isinstance(target, str) else target.name
         run = self._runs.get(name)
         if run is None:
@@ -120,9 +146,21 @@ class Watch:
             run.failure_threshold = target.failure_threshold
             run.success_threshold = target.success_threshold
         run.observe(health)
-        if health != "up":
+        if health == "up":
+            self._failing.pop(name, None)
+        else:
             self._failing_at[name] = at
+            keep = max(1, min(run.failure_threshold, MAX_EVIDENCE))
+            checks = self._failing.get(name)
+            if checks is None or checks.maxlen != keep:
+                checks = self._failing[name] = deque(checks or (), maxlen=keep)
+            checks.append(FailingCheck(ts=at, health=health, detail=detail, latency_ms=latency_ms))
         return run
+
+    def evidence(self, target: str) -> list[FailingCheck]:
+        """The failing checks of the target's current run, oldest first (the latest
+        `failure_threshold` of them, at most `MAX_EVIDENCE`): what confirmed its fault."""
+        return list(self._failing.get(target, ()))
 
     def failing_at(self, target: str) -> float | None:
         """When the target's latest failing check was, if it had one."""
@@ -136,3 +174,4 @@ class Watch:
     def forget_run(self, target: str) -> None:
         """After an incident closes: a new one needs a new run of failing checks."""
         self._runs.pop(target, None)
+        self._failing.pop(target, None)

@@ -31,6 +31,10 @@ class IncidentRepository:
                 update(IncidentRow).where(col(IncidentRow.id) == row.id).values(**values)
             )
 
+    async def get(self, incident_id: int) -> IncidentRow | None:
+        async with self._db.session() as session:
+            return await session.get(IncidentRow, incident_id)
+
     async def list(self, status: str | None = None, limit: int = 1000) -> list[IncidentRow]:
         """Newest first."""
         async with self._db.session() as session:

@@ -11,7 +11,7 @@ from agent.core.kernel import Kernel
 from webops_tui import __version__
 from webops_tui.api.auth import Authenticate
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
-from webops_tui.api.routes import agents, approvals, events, ops, tokens
+from webops_tui.api.routes import agents, approvals, events, incidents, ops, tokens
 
 #: Request bodies are small JSON documents; anything bigger is refused with 413.
 MAX_BODY_BYTES = 64 * 1024
@@ -40,7 +40,7 @@ def create_app(
         responses={
             401: {"model": ApiError, "description": "No token, or not a valid one."},
             403: {"model": ApiError, "description": "The token's role is too low."},
-            404: {"model": ApiError, "description": "No such agent, approval, target..."},
+            404: {"model": ApiError, "description": "No such agent, approval, incident, target..."},
             413: {"model": ApiError, "description": "The request body is too large."},
             422: {"model": ApiError, "description": "The request is malformed."},
         },
@@ -58,6 +58,6 @@ def create_app(
         """Liveness for load balancers: the one route that needs no token, and tells nothing."""
         return Health(status="ok", version=__version__)
 
-    for module in (agents, approvals, ops, tokens, events):
+    for module in (agents, approvals, incidents, ops, tokens, events):
         app.include_router(module.router)
     return app

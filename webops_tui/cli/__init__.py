@@ -16,7 +16,18 @@ import typer
 
 from agent.errors import WebopsError
 from webops_tui import __version__
-from webops_tui.cli import actions, agents, autonomy, chat, memory, ops, serve, status, tokens
+from webops_tui.cli import (
+    actions,
+    agents,
+    autonomy,
+    chat,
+    incidents,
+    memory,
+    ops,
+    serve,
+    status,
+    tokens,
+)
 from webops_tui.cli.output import error_line
 from webops_tui.cli.runtime import log_to, settings_of
 from webops_tui.paths import default_db_path
@@ -44,6 +55,7 @@ app.command("run")(autonomy.run)
 app.command("demo")(autonomy.demo)
 app.add_typer(ops.targets, name="target")
 app.add_typer(ops.runbooks, name="runbook")
+app.add_typer(incidents.app, name="incident")
 app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
 

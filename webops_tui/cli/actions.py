@@ -77,7 +77,7 @@ def approvals(
         emit_json(view)
     else:
         result = f": {view.result['status']} ({view.result['detail']})" if view.result else ""
-        console().print(f"approval {view.id} {view.status}{result}")
+        console().print(f"approval {view.id} {view.status}{result}", soft_wrap=True)
     if view.status == "failed":
         raise typer.Exit(1)
 

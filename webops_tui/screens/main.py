@@ -32,6 +32,7 @@ from widgets.agent_roster import AgentRoster
 from widgets.approvals_queue import ApprovalsQueue
 from widgets.chat_panel import ChatPanel
 from widgets.emotion_gauges import EmotionGauges
+from widgets.incident_detail import IncidentDetailDialog
 from widgets.memory_browser import MemoryBrowser
 from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
 from widgets.quick_chat import QuickChat
@@ -53,7 +54,7 @@ _TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
     ("Activity", "activity", ActivityLog, "activity-log", "Activity"),
 )
 #: Worker groups that only read the kernel for a panel: dropped when the screen closes.
-_READS = ("roster", "approvals", "skills", "memory")
+_READS = ("roster", "approvals", "skills", "memory", "incident")
 #: The panels that show the selected agent: its name is bound to their `agent`.
 _PER_AGENT: tuple[type[Widget], ...] = (ChatPanel, MemoryBrowser, SkillsPanel)
 
@@ -233,6 +234,21 @@ class MainScreen(Screen[None]):
         elif tab == "approvals":
             self._refresh_approvals()
             self.query_one(ApprovalsQueue).focus_table()
+
+    @on(TargetsPanel.IncidentSelected)
+    def _incident_selected(self, message: TargetsPanel.IncidentSelected) -> None:
+        self._show_incident(message.incident_id)
+
+    @work(exclusive=True, group="incident")
+    async def _show_incident(self, incident_id: int) -> None:
+        """The incident's detail (what confirmed it, each remedy's credit) in a dialog."""
+        try:
+            detail = await self.kernel.incident(incident_id)
+        except WebopsError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        if self.is_attached:
+            self.app.push_screen(IncidentDetailDialog(detail))
 
     def action_search_memory(self) -> None:
         self.query_one(TabbedContent).active = "memory"

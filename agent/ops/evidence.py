@@ -1,0 +1,166 @@
+"""What an incident remembers about itself: the checks that confirmed it, and the credit each
+remedy got, with why.
+
+An operator who sees "incident 12: restart fixed it" should be able to ask two questions and
+get an answer from the record, not from the agents' minds: *was anything wrong?* (the failing
+checks that opened it: when, degraded or down, what each said, how slow) and *did the remedy
+really fix it?* (for each remedy tried, whether it earned credit, and the one-line reason:
+"credited: failing check 0.2 s before, verification passed", "no credit: the fault was not
+confirmed just before it"). Both are written on the incident row (columns `evidence` and
+`credits`, migration 10) as the autopilot works it, and read back here as `IncidentDetail`,
+the one read model the CLI, the API and the workbench show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import get_args
+
+from pydantic import BaseModel, TypeAdapter
+
+from agent.errors import InvalidInput, NotFound
+from agent.ops.confirmation import FailingCheck, Fault
+from agent.ops.incidents import IncidentStatus, Tried, fault_of, tried_of
+from storage.database import Database
+from storage.repositories.incidents import IncidentRepository
+from storage.tables import IncidentRow
+
+__all__ = [
+    "INCIDENT_STATUSES",
+    "Credit",
+    "FailingCheck",
+    "IncidentDetail",
+    "IncidentLog",
+    "add_credits",
+    "set_evidence",
+]
+
+#: Every status an incident can be in, in the order `webops incident list --status` names them.
+INCIDENT_STATUSES: tuple[IncidentStatus, ...] = get_args(IncidentStatus)
+#: The most incidents one listing returns.
+MAX_LIST = 10_000
+
+_CHECKS = TypeAdapter(list[FailingCheck])
+
+
+class Credit(BaseModel):
+    """One remedy tried for an incident: whether it fixed it, the reward it taught (1 a real
+    fix, 0 a real miss, None neutral: nobody knows there was a fault it could fix), and why."""
+
+    action: str
+    fixed: bool
+    credit: float | None
+    why: str
+
+
+_CREDITS = TypeAdapter(list[Credit])
+
+
+def set_evidence(row: IncidentRow, checks: Iterable[FailingCheck]) -> None:
+    """Write the failing checks that confirmed the incident on its row."""
+    row.evidence = _CHECKS.dump_json(list(checks)).decode()
+
+
+def add_credits(row: IncidentRow, credits: Iterable[Credit]) -> None:
+    """Append remedies' credits, in the order they were tried, to the incident's row."""
+    new = list(credits)
+    if new:
+        row.credits = _CREDITS.dump_json([*_CREDITS.validate_json(row.credits), *new]).decode()
+
+
+def _checks_of(text: str) -> list[FailingCheck]:
+    return _CHECKS.validate_json(text or "[]")
+
+
+def _credits_of(text: str) -> list[Credit]:
+    return _CREDITS.validate_json(text or "[]")
+
+
+def _status_of(text: str) -> IncidentStatus:
+    for status in INCIDENT_STATUSES:
+        if status == text:
+            return status
+    return "failed"  # a status this version does not know: not being handled
+
+
+class IncidentDetail(BaseModel):
+    """One incident, whole: `webops incident show --json`, `GET /api/incidents/{id}`."""
+
+    id: int
+    target: str
+    situation: str
+    status: IncidentStatus
+    #: How the confirmed fault showed: "degraded" (slow, partial) or "down".
+    health: Fault
+    owner: str | None
+    steps: int
+    opened_at: float
+    closed_at: float | None
+    summary: str
+    #: Remedies tried, in order, with whether each fixed it.
+    actions: list[Tried]
+    #: The failing checks that confirmed the fault, oldest first.
+    evidence: list[FailingCheck]
+    #: Each remedy tried with the credit it got and why, in order.
+    credits: list[Credit]
+
+    @classmethod
+    def from_row(cls, row: IncidentRow) -> IncidentDetail:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            target=row.target,
+            situation=row.situation,
+            status=_status_of(row.status),
+            health=fault_of(row.health),
+            owner=row.owner,
+            steps=row.steps,
+            opened_at=row.opened_at,
+            closed_at=row.closed_at,
+            summary=row.summary,
+            actions=tried_of(row.actions),
+            evidence=_checks_of(row.evidence),
+            credits=_credits_of(row.credits),
+        )
+
+
+def incident_status(text: str | None) -> IncidentStatus | None:
+    """An operator's `--status` as an incident status; `InvalidInput` naming the good ones."""
+    if text is None:
+        return None
+    for status in INCIDENT_STATUSES:
+        if status == text:
+            return status
+    raise InvalidInput(
+        f"unknown incident status {text!r}; use one of {', '.join(INCIDENT_STATUSES)}"
+    )
+
+
+class IncidentLog:
+    """The stored incidents, read as `IncidentDetail`s (whoever wrote them: this process's
+    autopilot or another's)."""
+
+    def __init__(self, database: Database) -> None:
+        self._repository = IncidentRepository(database)
+
+    async def list(self, status: str | None = None, limit: int = 50) -> list[IncidentDetail]:
+        """Newest first; a bad status or limit is `InvalidInput`."""
+        checked = incident_status(status)
+        if not 1 <= limit <= MAX_LIST:
+            raise InvalidInput(f"--limit must be between 1 and {MAX_LIST}, not {limit}")
+        rows = await self._repository.list(checked, limit)
+        return [IncidentDetail.from_row(r) for r in rows]
+
+    async def get(self, incident_id: int) -> IncidentDetail:
+        row = await self._repository.get(incident_id) if 1 <= incident_id < 2**63 else None
+        if row is None:
+            raise NotFound(f"no incident with id {incident_id}")
+        return IncidentDetail.from_row(row)
+
+    async def awaiting_approval(self, target: str, situation: str | None) -> bool:
+        """Whether an incident on `target` (showing `situation`, when given) waits for a
+        person's approval of its remedy right now."""
+        return any(
+            row.target == target and situation in (None, row.situation)
+            for row in await self._repository.list("awaiting_approval")
+        )

@@ -1,0 +1,147 @@
+"""One incident's detail in a modal: was anything wrong, and did the remedy really fix it?
+
+The Ops tab lists incidents; Enter on one opens this. It answers from the incident's record
+(agent/ops/evidence.py): the failing checks that confirmed the fault (when, degraded or down,
+what each said, how slow) and, for each remedy tried, the credit it got and the one-line reason.
+`incident_lines` draws that as plain `Text` (never markup: names, details and reasons come from
+targets and agents), for this dialog and for `webops incident show` alike. Escape closes it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from agent.ops.evidence import Credit, IncidentDetail
+
+#: How each way an incident stands, or its fault showed, is drawn (ANSI names: every theme).
+STYLES = {
+    "down": "bold red",
+    "degraded": "yellow",
+    "open": "bold",
+    "awaiting_approval": "yellow",
+    "resolved": "green",
+    "recovered": "cyan",
+    "failed": "red",
+}
+
+
+def when(ts: float | None) -> str:
+    """A stored time as people read it (UTC, to the second)."""
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def credit_label(credit: Credit) -> str:
+    """A remedy's credit in one word: 1 a real fix, 0 a real miss, neutral otherwise."""
+    return "neutral" if credit.credit is None else f"{credit.credit:g}"
+
+
+def incident_lines(detail: IncidentDetail) -> list[Text]:
+    """The incident as lines of plain, styled text."""
+    closed = ""
+    if detail.closed_at is not None:
+        closed = f", closed {when(detail.closed_at)} ({detail.closed_at - detail.opened_at:.1f} s)"
+    lines = [
+        Text.assemble(
+            (f"incident {detail.id}", "bold"),
+            ": ",
+            detail.target,
+            " ",
+            detail.situation,
+            " (",
+            (detail.health, STYLES[detail.health]),
+            "), ",
+            (detail.status, STYLES[detail.status]),
+        ),
+        Text.assemble("owner ", detail.owner or "-", f", {detail.steps} steps"),
+        Text(f"opened {when(detail.opened_at)}{closed}"),
+        Text.assemble("summary: ", detail.summary),
+        Text("confirmed by:", style="bold"),
+    ]
+    if not detail.evidence:
+        lines.append(Text("  (no failing checks recorded)"))
+    for check in detail.evidence:
+        ms = f" ({check.latency_ms:.0f} ms)" if check.latency_ms is not None else ""
+        lines.append(
+            Text.assemble(
+                f"  {when(check.ts)} ",
+                (f"{check.health:<8}", STYLES[check.health]),
+                " ",
+                check.detail or "-",
+                ms,
+            )
+        )
+    lines.append(Text("remedies:", style="bold"))
+    if not detail.credits:
+        lines.append(Text("  (none tried)"))
+    for credit in detail.credits:
+        lines.append(
+            Text.assemble(
+                "  ",
+                (credit.action, "bold"),
+                ": ",
+                ("fixed it", "green") if credit.fixed else "did not fix it",
+                f", credit {credit_label(credit)} (",
+                credit.why,
+                ")",
+            )
+        )
+    return lines
+
+
+class IncidentDetailDialog(ModalScreen[None]):
+    """The detail of one incident; Escape (or Enter) closes it."""
+
+    DEFAULT_CSS = """
+    IncidentDetailDialog {
+        align: center middle;
+    }
+    IncidentDetailDialog > Vertical {
+        width: 100;
+        max-width: 95%;
+        height: auto;
+        max-height: 90%;
+        border: thick $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    IncidentDetailDialog VerticalScroll {
+        height: auto;
+        max-height: 100%;
+    }
+    IncidentDetailDialog #incident-hint {
+        color: $text-muted;
+        margin-top: 1;
+    }
+    """
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="incident.close")]
+
+    def __init__(self, detail: IncidentDetail) -> None:
+        super().__init__()
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            with VerticalScroll(id="incident-detail"):
+                for line in incident_lines(self.detail):
+                    yield Static(line, classes="incident-line")
+            yield Static("Escape closes", id="incident-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Vertical).border_title = f"Incident {self.detail.id}"
+
+    @property
+    def text(self) -> str:
+        """What the dialog says, as plain text (one line each)."""
+        return "\n".join(line.plain for line in incident_lines(self.detail))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
