@@ -10,8 +10,8 @@ written at once, so a killed loop loses no closed incident; on restart it carrie
 incident keeps the failing checks that confirmed it and, for each remedy tried, the credit it
 got and why (agent/ops/evidence.py).
 
-This is the shell: what an incident is and who bids for it are pure pieces in
-`agent.ops.incidents` and `agent.ops.dispatch`; how the owner works it (and learns from an
+This is the shell: when targets are checked is `agent.core.check_schedule`; what an incident
+is and who bids for it are pure pieces in `agent.ops.incidents` and `agent.ops.dispatch`; how the owner works it (and learns from an
 approved run) is `agent.core.remedy`. Schedules and pauses follow an injected `Clock`
 (agent/clock.py), so tests run the loop in virtual time.
 """
@@ -21,19 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
 from agent.core import conflicts, credit, remedy
+from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
 from agent.errors import WebopsError
-from agent.events import IncidentChanged, TargetChecked
+from agent.events import IncidentChanged
 from agent.ops import dispatch
-from agent.ops.confirmation import Fault, Watch, health_of
+from agent.ops.confirmation import Fault
 from agent.ops.dispatch import Bid
 from agent.ops.evidence import add_credits, set_evidence
 from agent.ops.incidents import (
@@ -87,17 +87,11 @@ class Autopilot:
         self.open: dict[str, OpenIncident] = {}
         self.closed: list[IncidentView] = []
         self.kinds: dict[int, str | None] = {}
-        self.checks = 0
         self.assignments: list[tuple[str, str, list[str]]] = []
         self.conflicts: list[Resolution] = []
-        self._last_check: dict[str, float] = {}
-        #: Targets whose latest check failed with no fault confirmed yet: re-checked sooner.
-        self._suspect: set[str] = set()
-        #: Targets with a check under way, and how many incidents each target's closed.
-        self._checking: set[str] = set()
-        self._closings: Counter[str] = Counter()
-        #: Each target's run of failing/passing checks (agent/ops/confirmation.py).
-        self.watch = Watch()
+        #: When each target is checked, and each one's run of failing/passing checks.
+        self.schedule = CheckSchedule(kernel)
+        self.watch = self.schedule.watch
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
@@ -131,6 +125,11 @@ class Autopilot:
             await clock.wait(stop, TICK_S)
         await self.shutdown()
 
+    @property
+    def checks(self) -> int:
+        """Checks made so far."""
+        return self.schedule.checks
+
     async def shutdown(self) -> None:
         """Let running checks and handling finish (briefly), then save everything."""
         if self.kernel.gate.failing_at == self.watch.failing_at:
@@ -154,61 +153,17 @@ class Autopilot:
                 self.open[row.target] = OpenIncident(row=row, tried=tried_of(row.actions))
 
     def _schedule_checks(self) -> None:
-        now = self.clock.monotonic()
-        for name, target in self.kernel.ops.targets.items():
-            # A failing check not yet confirmed is followed up at the retry interval.
-            every = target.retry_s if name in self._suspect else target.interval_s
-            # One check of a target at a time, as a person would look: a slow answer is not
-            # asked again before it arrives.
-            if name in self._checking:
-                continue
-            if now - self._last_check.get(name, -1e9) >= every:
-                self._last_check[name] = now
-                self._spawn(self._check(name))
+        targets = self.kernel.ops.targets.values()
+        for name in self.schedule.due(self.clock.monotonic(), targets):
+            self._spawn(self._check(name))
 
     async def _check(self, target: str) -> None:
-        self._checking.add(target)
-        try:
-            await self._check_once(target)
-        finally:
-            self._checking.discard(target)
-
-    async def _check_once(self, target: str) -> None:
-        request = self.kernel.ops.check_request(target)
-        handler = self.kernel.actions.handler(request.action)
-        closings = self._closings[target]
-        output = await handler(request)
-        self.checks += 1
-        health = health_of(output)
-        spec = self.kernel.ops.targets.get(target)
-        if closings != self._closings[target]:
-            # It asked before the last incident on this target closed: it describes the fault
-            # that was fixed, not a new one.
+        checked = await self.schedule.check(target, incident_open=target in self.open)
+        if checked is None:
             return
-        confirmation = self.watch.observe(
-            spec or target,
-            health,
-            self.kernel.clock(),
-            detail=output.detail,
-            latency_ms=output.data.get("latency_ms"),
-        )
-        if self.kernel.bus.active:
-            self.kernel.bus.publish(
-                TargetChecked(
-                    target=target,
-                    healthy=output.ok,
-                    latency_ms=output.data.get("latency_ms"),
-                    detail=output.detail,
-                    health=health,
-                    ts=self.kernel.clock(),
-                )
-            )
+        output, health, confirmation = checked.output, checked.health, checked.confirmation
         incident = self.open.get(target)
         trouble = health != "up"
-        if trouble and incident is None and not confirmation.confirmed:
-            self._suspect.add(target)
-        else:
-            self._suspect.discard(target)
         if incident is None:
             if confirmation.verdict(incident_open=False) == "open":
                 await self._open(target, symptom(output), output.detail, confirmation.fault)
@@ -452,8 +407,7 @@ class Autopilot:
         row.closed_at = self.kernel.clock()
         self.open.pop(row.target, None)
         # A new incident on this target needs a new run of failing checks.
-        self.watch.forget_run(row.target)
-        self._closings[row.target] += 1
+        self.schedule.closed(row.target)
         await self._changed(incident)
         assert row.id is not None
         view = incident.closed(status, kind=self.kinds.get(row.id))
