@@ -188,15 +188,25 @@ def test_killing_the_loop_at_random_moments_loses_nothing(tmp_path: Path) -> Non
         assert closed <= now  # every incident closed before is still there
         closed = now
     assert closed, "the runs closed some incidents"
-    # A restart carries on: the same file, a short run, a clean exit.
+    # A restart carries on: the same file, a short run, a clean exit; with runbooks called by
+    # meaningless ids, those are the only ones the team has.
     result = subprocess.run(
-        [str(WEBOPS), "--db", str(db), "demo", "--headless", "--duration", "1", "--json"],
+        [str(WEBOPS), "--db", str(db), "demo", "--headless", "--duration", "1", "--json",
+         "--opaque-runbooks"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert closed <= _closed_ids(db)
+    listed = subprocess.run(
+        [str(WEBOPS), "--db", str(db), "runbook", "list", "--json"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 0, result.stderr
-    assert closed <= _closed_ids(db)
+    names = [r["name"] for r in json.loads(listed.stdout)]
+    assert len(names) == 9 and all(n.startswith("rb-") for n in names), names
 
 
 def test_run_stops_cleanly_on_sigint(tmp_path: Path, cli: CliRunner) -> None:

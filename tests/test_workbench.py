@@ -226,7 +226,7 @@ async def test_approving_from_the_approvals_panel_runs_the_action(db_path: Path)
 
 
 async def test_the_demo_runs_inside_the_workbench(db_path: Path) -> None:
-    from webops_tui.demo.in_app import DemoOptions
+    from webops_tui.demo.options import DemoOptions
     from widgets.activity_log import ActivityLog
     from widgets.targets_panel import TargetsPanel
 

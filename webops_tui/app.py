@@ -20,7 +20,7 @@ from themes import STYLESHEET, THEMES
 from webops_tui import __version__
 from webops_tui.commands import WorkbenchCommands
 from webops_tui.config import DEFAULT_THEME, Settings
-from webops_tui.demo.in_app import DemoOptions
+from webops_tui.demo.options import DemoOptions
 from webops_tui.screens.main import MainScreen
 
 __all__ = ["DemoOptions", "WebopsApp", "make_app"]

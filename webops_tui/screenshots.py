@@ -14,7 +14,7 @@ from pathlib import Path
 from agent.core.kernel import Kernel
 from webops_tui.app import make_app
 from webops_tui.config import Settings
-from webops_tui.demo.in_app import DemoOptions
+from webops_tui.demo.options import DemoOptions
 
 TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))
 SIZES = ((80, 24), (120, 40))

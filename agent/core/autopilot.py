@@ -11,8 +11,9 @@ incident keeps the failing checks that confirmed it and, for each remedy tried, 
 got and why (agent/ops/evidence.py).
 
 This is the shell: when targets are checked is `agent.core.check_schedule`; what an incident
-is and who bids for it are pure pieces in `agent.ops.incidents` and `agent.ops.dispatch`; how the owner works it (and learns from an
-approved run) is `agent.core.remedy`. Schedules and pauses follow an injected `Clock`
+is and who bids for it are pure pieces in `agent.ops.incidents` and `agent.ops.dispatch`; how
+the owner works it (and learns from an approved run) is `agent.core.remedy`. Schedules and
+pauses follow an injected `Clock`
 (agent/clock.py), so tests run the loop in virtual time.
 """
 

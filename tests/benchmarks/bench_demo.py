@@ -19,6 +19,7 @@ from webops_tui.demo.world import DemoWorld
 
 SECONDS = 60.0
 SEED = 7
+CHECK_INTERVAL_S = 0.3  # the demo world's (DemoWorld.targets)
 
 
 async def _run() -> DemoSummary:
@@ -56,6 +57,44 @@ def run() -> list[Figure]:
             "/min",
             ">= 20",
             f"{SECONDS:.0f} s of the world's time headless, seed {SEED}",
+        ),
+        Figure(
+            "demo.steps_vs_oracle_last_third",
+            s.steps_vs_oracle_last_third or 99.0,
+            "x",
+            "<= 1.5",
+            f"oracle {s.oracle_steps} steps, random policy {s.random_steps}, team "
+            f"{s.steps_last_third} on the last third of {s.real_faults_resolved} fixed faults",
+        ),
+        Figure(
+            "demo.false_incident_share",
+            s.false_incidents / max(1, s.incidents["opened"]),
+            "",
+            "<= 0.05",
+            f"{s.false_incidents} of {s.incidents['opened']} incidents had no fault behind them",
+        ),
+        Figure(
+            "demo.real_faults_resolved_share",
+            s.real_faults_resolved / max(1, s.real_faults),
+            "",
+            ">= 0.9",
+            f"{s.real_faults_resolved} of {s.real_faults} injected faults fixed by the team",
+        ),
+        Figure(
+            "demo.detect_p95_intervals",
+            (s.detect_s.get("p95") or 99.0) / CHECK_INTERVAL_S,
+            "intervals",
+            "<= 2",
+            f"detect p50 {s.detect_s.get('p50')} s, p95 {s.detect_s.get('p95')} s; "
+            f"interval {CHECK_INTERVAL_S} s",
+        ),
+        Figure(
+            "demo.mutating_actions_on_healthy_high",
+            s.mutating_actions_on_healthy.get("high", 0)
+            + s.mutating_actions_on_healthy.get("critical", 0),
+            "",
+            "<= 0",
+            f"all risks: {s.mutating_actions_on_healthy}",
         ),
         Figure(
             "demo.unapproved_high_risk_actions",

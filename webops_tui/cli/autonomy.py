@@ -17,6 +17,7 @@ from webops_tui.cli.runtime import settings_of
 
 if TYPE_CHECKING:
     from agent.ops.incidents import ApprovalPolicy
+    from webops_tui.demo.options import DemoOptions
     from webops_tui.demo.runner import DemoSummary
 
 
@@ -116,11 +117,19 @@ def demo(
             "services (1 = default, 0 = none, 2 = twice as often).",
         ),
     ] = 1.0,
+    opaque: Annotated[
+        bool,
+        typer.Option(
+            "--opaque-runbooks",
+            help="Call the runbooks by meaningless ids (rb-3f): only experience can tell the "
+            "team which one fixes what.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Start real services on 127.0.0.1 with injected faults and a team that learns to fix them.
 
-    Example: webops demo --headless --duration 60 --seed 7 --json | jq .steps_ratio_last_vs_first
+    Example: webops demo --headless --duration 60 --seed 7 --json | jq .steps_vs_oracle_last_third
     """
     from agent.errors import InvalidInput
 
@@ -132,21 +141,26 @@ def demo(
         raise InvalidInput(f"--noise must be between 0 and 10, got {noise:g}")
     if not 0 <= noise <= 10:
         raise InvalidInput(f"--noise must be between 0 and 10, got {noise:g}")
+    from webops_tui.demo.options import DemoOptions
+
+    options = DemoOptions(
+        seed=seed,
+        approve=policy,
+        duration_s=duration if not headless else duration or 60.0,
+        noise=noise,
+        opaque=opaque,
+    )
     if not headless:
         from storage.database import inspect_database
-        from webops_tui.app import DemoOptions, make_app
+        from webops_tui.app import make_app
 
         inspect_database(settings.db_path)
-        app = make_app(
-            settings, demo=DemoOptions(seed=seed, approve=policy, duration_s=duration, noise=noise)
-        )
+        app = make_app(settings, demo=options)
         app.run()
         if app.return_code:
             raise typer.Exit(app.return_code)
         return
-    summary = asyncio.run(
-        _headless(settings.db_path, seed, duration or 60.0, policy, noise, as_json)
-    )
+    summary = asyncio.run(_headless(settings.db_path, options, as_json))
     if as_json:
         emit_json(summary)
     else:
@@ -155,24 +169,22 @@ def demo(
         raise typer.Exit(1)
 
 
-async def _headless(
-    db_path: Path, seed: int, duration: float, policy: ApprovalPolicy, noise: float, quiet: bool
-) -> DemoSummary:
+async def _headless(db_path: Path, options: DemoOptions, quiet: bool) -> DemoSummary:
     from agent.core.kernel import Kernel, KernelConfig
     from webops_tui.demo.runner import run_demo
-    from webops_tui.demo.world import DemoWorld
 
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    world = DemoWorld(seed, noise=noise)
+    world = options.world()
     try:
-        async with await Kernel.open(db_path, config=KernelConfig(seed=seed)) as kernel:
+        config = KernelConfig(seed=options.seed)
+        async with await Kernel.open(db_path, config=config) as kernel:
             return await run_demo(
                 kernel,
                 world,
-                seed=seed,
-                duration_s=duration,
-                approve=policy,
+                seed=options.seed,
+                duration_s=options.duration_s,
+                approve=options.approve,
                 stop=stop,
                 say=_progress(quiet),
             )

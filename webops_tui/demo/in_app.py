@@ -12,28 +12,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
 from textual.widget import Widget
 from textual.worker import Worker, WorkerError
 
-from agent.core.autopilot import ApprovalPolicy
 from agent.core.kernel import Kernel
-
-
-class DemoOptions(BaseModel):
-    """Run the demo world inside the workbench (`webops demo`).
-
-    A pydantic model, because the options cross from the command line: `approve` is checked
-    against the policies when the options are made and is an `ApprovalPolicy` from then on.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    seed: int = 7
-    approve: ApprovalPolicy = "human"
-    duration_s: float | None = None
-    #: Background noise (jitter, single bad answers): 1 by default, 0 for none.
-    noise: float = Field(1.0, ge=0)
+from webops_tui.demo.options import DemoOptions
 
 
 class InAppDemo:
@@ -51,12 +34,11 @@ class InAppDemo:
     def start(self, kernel: Kernel, options: DemoOptions) -> None:
         """Run the world (its team, targets, runbooks and faults) on `kernel`, in a worker."""
         from webops_tui.demo.runner import run_demo
-        from webops_tui.demo.world import DemoWorld
 
         self.options = options
         self._stop = asyncio.Event()
         kernel.config = kernel.config.model_copy(update={"seed": options.seed})
-        world = DemoWorld(options.seed, noise=options.noise)
+        world = options.world()
         self._host.app.sub_title = f"demo world · {self._db_name}"
 
         async def run() -> None:

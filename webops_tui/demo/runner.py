@@ -69,15 +69,20 @@ class DemoSummary(BaseModel):
 
 
 async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
-    """Create the team on first run and (re)define the world's targets and runbooks."""
+    """Create the team on first run and (re)define the world's targets and runbooks (and only
+    its runbooks)."""
     known = {p.name for p in await kernel.list_agents()}
     for name, preset in TEAM:
         if name not in known:
             await kernel.create_agent(name, preset)
     for target in world.targets():
         await kernel.ops.add_target(target, replace=True)
-    for runbook in world.runbooks():
+    runbooks = world.runbooks()
+    for runbook in runbooks:
         await kernel.ops.add_runbook(runbook, replace=True)
+    # The world's runbooks are the only remedies (a run with other names left its own).
+    for name in set(kernel.ops.runbooks) - {r.name for r in runbooks}:
+        await kernel.ops.remove_runbook(name)
     return [name for name, _ in TEAM]
 
 

@@ -25,7 +25,8 @@ from agent.core.kernel import Kernel
 from agent.errors import WebopsError
 from agent.memory.memory import MemoryKind
 from agent.mind.mind import Mind
-from webops_tui.demo.in_app import DemoOptions, InAppDemo
+from webops_tui.demo.in_app import InAppDemo
+from webops_tui.demo.options import DemoOptions
 from webops_tui.screens.kernel_feed import KernelFeed
 from widgets.activity_log import ActivityLog
 from widgets.agent_roster import AgentRoster
