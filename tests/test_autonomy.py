@@ -123,6 +123,45 @@ async def test_run_opens_and_resolves_incidents_on_configured_targets(db_path: P
         assert any("takes it" in line for line in lines)
 
 
+async def test_an_incident_left_waiting_for_approval_is_taken_up_after_a_restart(
+    db_path: Path,
+) -> None:
+    """The loop stops while a risky remedy waits for a person; the next run (whose stand-in
+    operator approves) carries on with that same approval, fixes the service and closes the
+    incident, instead of leaving it open for good (virtual time, a real HTTP service)."""
+    with ControlledService(healthy=False) as service:
+        for policy in ("human", "all"):
+            clock = VirtualClock()
+            async with await Kernel.open(db_path, clock=clock.time) as kernel:
+                if policy == "human":
+                    await kernel.create_agent("anna", "cautious")
+                    await kernel.ops.add_target(
+                        target_spec(
+                            name="shop", kind="http", address=f"{service.url}/health",
+                            interval_s=1.0, timeout_s=1.0,
+                        )
+                    )  # fmt: skip
+                    await kernel.ops.add_runbook(
+                        runbook_spec(
+                            name="failover", kind="http", method="POST",
+                            url=f"{service.url}/fix", risk="critical", verify_target="shop",
+                        )
+                    )  # fmt: skip
+                autopilot = Autopilot(kernel, approval_policy=policy, clock=clock)
+                await autopilot.run(asyncio.Event(), duration_s=5.0)
+                if policy == "human":
+                    (waiting,) = autopilot.open.values()
+                    assert waiting.row.status == "awaiting_approval" and not service.fixes
+                    first_approval = waiting.approval_id
+    assert service.fixes == 1 and service.healthy
+    (incident,) = autopilot.closed
+    assert incident.status == "resolved" and incident.actions[-1] == ("failover", True)
+    assert first_approval is not None
+    async with await Kernel.open(db_path) as kernel:
+        approval = await kernel.approval(first_approval)
+    assert approval.status == "executed" and approval.decided_by == "stand-in operator"
+
+
 def _closed_ids(db: Path) -> set[int]:
     conn = sqlite3.connect(db)
     try:

@@ -148,10 +148,29 @@ class Autopilot:
         task.add_done_callback(self._tasks.discard)
 
     async def _resume(self) -> None:
-        """Incidents a previous run left open are taken up again."""
+        """Incidents a previous run left open are taken up again; one that waited for an
+        approval waits for the same one (the newest asked for its target, by its owner, since
+        it opened), or is handled afresh when there is none."""
+        asked = await self.kernel.approvals(status=None)
         for status in ("open", "awaiting_approval"):
             for row in await self.incidents.list(status):
-                self.open[row.target] = OpenIncident(row=row, tried=tried_of(row.actions))
+                incident = OpenIncident(row=row, tried=tried_of(row.actions))
+                if row.status == "awaiting_approval":
+                    incident.approval_id = next(
+                        (
+                            a.id
+                            for a in sorted(asked, key=lambda a: -a.id)
+                            if a.target == row.target
+                            and a.agent == row.owner
+                            and a.created_at >= row.opened_at
+                        ),
+                        None,
+                    )
+                    if incident.approval_id is None:
+                        incident.set_status("open")
+                    elif self.policy != "human":
+                        self._spawn(self._stand_in_operator(incident.approval_id))
+                self.open[row.target] = incident
 
     def _schedule_checks(self) -> None:
         targets = self.kernel.ops.targets.values()
