@@ -28,6 +28,7 @@ from agent.errors import InvalidInput, OperationFailed
 from agent.events import EmotionsChanged, EventBus, KernelEvent, Reflected, StateChanged
 from agent.memory.learning import Choice
 from agent.memory.memory import AgentMemory
+from agent.memory.precedents import Precedents
 from agent.mind.emotions import Appraisal
 from agent.mind.mind import Mind
 from agent.mind.profile import AgentProfile
@@ -42,6 +43,9 @@ class AgentHost(Protocol):
 
     @property
     def threshold(self) -> RiskLevel: ...
+
+    @property
+    def recall_in_decisions(self) -> bool: ...
 
     async def persist_state(self, agent: WebOpsAgent, state: LifecycleState) -> None: ...
 
@@ -249,8 +253,11 @@ class WebOpsAgent:
     def analyse(self, stimulus: Stimulus, rechecks: int = 0) -> Situation:
         return thinking.analyse(self, stimulus, rechecks)
 
-    def choose(self, stimulus: Stimulus, exclude: set[str]) -> tuple[Stimulus, Choice | None]:
-        """Pick the remedy among the candidates by what was learned (UCB1, see learning.py)."""
+    def choose(
+        self, stimulus: Stimulus, exclude: set[str], recalled: Precedents | None = None
+    ) -> tuple[Stimulus, Choice | None]:
+        """Pick the remedy among the candidates by what was learned (UCB1, see learning.py),
+        moved by what was `recalled` of similar situations (agent/core/recollection.py)."""
         options = [
             c
             for c in stimulus.candidates
@@ -259,16 +266,21 @@ class WebOpsAgent:
         if stimulus.action is not None or not options:
             return stimulus, None
         situation = stimulus.situation or stimulus.summary
-        choice = self.memory.learner.choose(situation, [c.action for c in options])
+        priors = recalled.as_pairs() if recalled is not None else None
+        choice = self.memory.learner.choose(situation, [c.action for c in options], priors)
         chosen = next(c for c in options if c.action == choice.action)
         request = chosen.model_copy(update={"situation": situation})
         return stimulus.model_copy(update={"action": request}), choice
 
     async def think(
-        self, stimulus: Stimulus, rechecks: int = 0, choice: Choice | None = None
+        self,
+        stimulus: Stimulus,
+        rechecks: int = 0,
+        choice: Choice | None = None,
+        recalled: Precedents | None = None,
     ) -> Thought:
         """Appraise the stimulus, analyse the situation and decide (see thinking.py)."""
-        return await thinking.think(self, stimulus, rechecks, choice)
+        return await thinking.think(self, stimulus, rechecks, choice, recalled)
 
     async def act(
         self,

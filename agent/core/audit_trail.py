@@ -55,6 +55,7 @@ class AuditTrail:
                 "risk": str(spec.risk),
                 "approved": approved,
                 "autonomy": autonomy,
+                "memory": list(decision.explanation.memory) if decision else [],
                 "duration_ms": round(result.duration_ms, 1),
             },
             "why": decision.explanation.summary

@@ -27,3 +27,6 @@ class KernelConfig(BaseModel):
     recall_recency: float = Field(1.0, ge=0)
     recall_importance: float = Field(1.0, ge=0)
     recall_half_life_s: float = Field(6 * 3600.0, gt=0)
+    #: Whether agents recall similar remedies and facts before choosing a remedy (a prior for
+    #: the learner, cited in the explanation; agent/core/recollection.py). Off for ablations.
+    recall_in_decisions: bool = True

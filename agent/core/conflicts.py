@@ -8,6 +8,7 @@ the autopilot so the loop reads as scheduling and the settling reads as one stor
 from __future__ import annotations
 
 from agent.core.kernel import Kernel
+from agent.core.recollection import recollect
 from agent.core.stimulus import Stimulus
 from agent.ops import dispatch
 from agent.skills.actions import ActionRequest
@@ -23,8 +24,8 @@ async def settle(
     assert row.owner is not None
     owner = await kernel.load_agent(row.owner)
     rival = await kernel.load_agent(other)
-    _, mine = owner.choose(stimulus, set())
-    _, theirs = rival.choose(stimulus, set())
+    _, mine = owner.choose(stimulus, set(), await recollect(owner, stimulus))
+    _, theirs = rival.choose(stimulus, set(), await recollect(rival, stimulus))
     if mine is None or theirs is None or mine.action == theirs.action:
         return stimulus, None
     spec = kernel.actions.spec

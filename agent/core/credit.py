@@ -72,6 +72,7 @@ async def learn(
     confirmed: bool = True,
     basis: str = "",
     after: str = "",
+    target: str | None = None,
 ) -> Credit:
     """A remedy's outcome, as a reward for `action` in `situation` (`credit`), and an episode
     (`remedy`) that reflection counts fixes by; nothing when the fault was not `confirmed`
@@ -86,7 +87,7 @@ async def learn(
         f"{action} {'fixed' if fixed else 'did not fix'} {situation}",
         importance=agent.importance(0.3),
         situation=situation,
-        details={"action": action, "fixed": fixed},
+        details={"action": action, "fixed": fixed, **({"target": target} if target else {})},
     )
     bus = agent.host.bus
     if tell_watchers and bus.active:

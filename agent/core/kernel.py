@@ -140,6 +140,10 @@ class Kernel:
     def threshold(self) -> RiskLevel:
         return self.config.approval_threshold
 
+    @property
+    def recall_in_decisions(self) -> bool:
+        return self.config.recall_in_decisions
+
     @classmethod
     async def open(
         cls,

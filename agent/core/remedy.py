@@ -45,6 +45,7 @@ from agent.core.credit import (
     replay_basis,
 )
 from agent.core.credit import credit as credit  # the credit rule, where readers look for it
+from agent.core.recollection import recollect
 from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
 from agent.decision.reasoning import Decision, OptionKind
 from agent.decision.risk import RiskLevel
@@ -177,9 +178,10 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                     credits=tuple(credits),
                     procedure_id=procedure_id,
                 )
+    recalled = await recollect(agent, stimulus)
     while True:
-        current, choice = agent.choose(stimulus, {a for a, _ in tried})
-        thought = await agent.think(current, rechecks, choice)
+        current, choice = agent.choose(stimulus, {a for a, _ in tried}, recalled)
+        thought = await agent.think(current, rechecks, choice, recalled)
         decision = thought.decision
         if (
             decision.option is OptionKind.RECHECK
@@ -273,6 +275,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                 confirmed=ok,
                 basis=basis,
                 after=after,
+                target=request.target,
             )
         else:
             judgement = judged(request.action, fixed, confirmed=ok, basis=basis, after=after)
@@ -347,6 +350,7 @@ async def replay(
                 confirmed=can_look,
                 basis=replay_basis(i, basis, can_look),
                 after=after_phrase(r.ok, can_look, r.fixed),
+                target=stimulus.target,
             )
             if agent.mutates(r.action)
             else changes_nothing(r)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agent.core.recollection import cited
 from agent.core.remedy import MAX_RECHECKS
 from agent.core.stimulus import Stimulus, Thought
 from agent.decision.reasoning import Decision, OptionKind, Situation, decide
 from agent.decision.risk import Record, RiskLevel
 from agent.events import BehaviourTriggered, DecisionMade
 from agent.memory.learning import Choice
+from agent.memory.precedents import Precedents
 from agent.mind.emotions import INDEX as EMOTION_INDEX
 from agent.skills.autonomy import earned_autonomy
 
@@ -44,9 +46,14 @@ def analyse(agent: WebOpsAgent, stimulus: Stimulus, rechecks: int = 0) -> Situat
 
 
 async def think(
-    agent: WebOpsAgent, stimulus: Stimulus, rechecks: int = 0, choice: Choice | None = None
+    agent: WebOpsAgent,
+    stimulus: Stimulus,
+    rechecks: int = 0,
+    choice: Choice | None = None,
+    recalled: Precedents | None = None,
 ) -> Thought:
-    """Appraise the stimulus, analyse the situation and decide what to do."""
+    """Appraise the stimulus, analyse the situation and decide what to do; the decision
+    cites the memories `recalled` for its remedy (agent/core/recollection.py)."""
     if stimulus.appraisal is not None and rechecks == 0:
         agent.feel(stimulus.appraisal, stimulus.intensity, cause=stimulus.summary)
     situation = analyse(agent, stimulus, rechecks)
@@ -65,7 +72,7 @@ async def think(
         agent.host.threshold,
         learning=choice.as_dict() if choice else None,
     )
-    decision = consider_autonomy(agent, decision, record)
+    decision = cited(consider_autonomy(agent, decision, record), recalled)
     agent.last_decision = decision
     if rechecks == 0:
         await agent.memory.remember(
@@ -90,6 +97,7 @@ async def think(
             "target": decision.target,
             "confidence": decision.confidence,
             "patterns": decision.explanation.patterns,
+            "memory": list(decision.explanation.memory),
         },
     )
     agent.emit(

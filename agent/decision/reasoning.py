@@ -102,6 +102,8 @@ class Explanation(BaseModel):
     learning: dict[str, Any] | None = None
     #: Whether an action above the threshold was auto-approved by earned autonomy, and why.
     autonomy: dict[str, Any] | None = None
+    #: The memories (episodes, facts, by id) that moved the remedy options, one line each.
+    memory: tuple[str, ...] = ()
 
 
 class Decision(BaseModel):

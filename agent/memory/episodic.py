@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # numpy is imported only once memory is really used (not by `
 
 #: Episodes older than this lose their details when the agent consolidates.
 COMPRESS_AFTER_S = 24 * 3600.0
+#: Kinds of episode that recall can keep to (`recall_similar(kind=...)`), as the recall
+#: index's row tags: before choosing a remedy an agent recalls its remedies, not its checks.
+TAGS = {"remedy": 1}
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class EpisodicMemory:
             )
         )
         if self._index is not None:
-            self._index.add(episode_id, vector, now, importance)
+            self._index.add(episode_id, vector, now, importance, TAGS.get(kind, 0))
         return EpisodeView(episode_id, kind, summary, importance, now, situation, details or {})
 
     # -- the write-behind ------------------------------------------------------------------
@@ -137,23 +140,34 @@ class EpisodicMemory:
                     matrix.reshape(len(columns.ids), self._b.embedder.dim),
                     columns.ts,
                     columns.importance,
+                    [TAGS.get(k, 0) for k in columns.kinds],
                 )
             stored = set(columns.ids)
             for row in self._pending:
                 if row[0] not in stored:
-                    index.add(row[0], np.frombuffer(row[7], dtype=np.float32), row[8], row[6])
+                    vector = np.frombuffer(row[7], dtype=np.float32)
+                    index.add(row[0], vector, row[8], row[6], TAGS.get(row[2], 0))
             self._index = index
         return self._index
 
     async def recall_similar(
-        self, context: str, limit: int = 10, weights: RecallWeights | None = None
+        self,
+        context: str,
+        limit: int = 10,
+        weights: RecallWeights | None = None,
+        kind: str | None = None,
     ) -> list[MemoryItem]:
-        """Episodes ranked by relevance, recency and importance (Park et al. 2023)."""
+        """Episodes ranked by relevance, recency and importance (Park et al. 2023); only those
+        of `kind` (one of `TAGS`) when it is given."""
         from agent.memory.recall import RecallWeights
 
         index = await self.index()
         hits = index.search(
-            self._b.embedder.embed(context), self._b.clock(), limit, weights or RecallWeights()
+            self._b.embedder.embed(context),
+            self._b.clock(),
+            limit,
+            weights or RecallWeights(),
+            tag=None if kind is None else TAGS[kind],
         )
         rows = {r.id: r for r in await self._rows([h.id for h in hits])}
         return [_item(rows[h.id], round(h.score, 4)) for h in hits if h.id in rows]

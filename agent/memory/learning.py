@@ -8,6 +8,12 @@ curious agent keeps trying alternatives longer and a conservative one settles so
 
 (an untried action's value is the optimistic prior 0.5).
 
+What memory says of an action in similar situations (agent/memory/precedents.py) comes in as a
+prior of its own, (value, weight): it moves the value by its weight, which shrinks as the
+agent's own experience here grows (`weight / (1 + n(a))`), so where the agent knows little
+memory decides and once it has tried the action its own outcomes soon dominate. It is not
+experience: the exploration bonus does not shrink for it.
+
 Rewards can come from the agent's own outcomes (weight 1), from a human's feedback, and from
 watching a teammate (weight `OBSERVATION_WEIGHT` x trust in the teammate, so another's
 experience counts, but less than one's own).
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -79,8 +85,14 @@ class ActionValues:
     def stats(self, situation: str, action: str) -> ArmStats:
         return self.arms.setdefault((situation, action), ArmStats())
 
-    def choose(self, situation: str, actions: Sequence[str]) -> Choice:
-        """UCB1 over `actions`, an untried action counting as `PRIOR` (an optimistic guess).
+    def choose(
+        self,
+        situation: str,
+        actions: Sequence[str],
+        priors: Mapping[str, tuple[float, float]] | None = None,
+    ) -> Choice:
+        """UCB1 over `actions`, an untried action counting as `PRIOR` (an optimistic guess),
+        each moved by what memory says of it (`priors`: value and weight, see the module).
 
         The prior, rather than UCB1's "try everything once", lets a remedy that is known to
         work win over the untried ones, while untried ones still beat known failures.
@@ -94,6 +106,9 @@ class ActionValues:
         best_score = -math.inf
         for action, arm in arms.items():
             value = arm.value if arm.weight > 0 else PRIOR
+            remembered = (priors or {}).get(action)
+            if remembered is not None:
+                value = blend(value, arm.weight, *remembered)
             bonus = self.c * math.sqrt(math.log(2 + total) / (arm.weight + 1))
             score = value + bonus
             table[action] = {
@@ -101,6 +116,9 @@ class ActionValues:
                 "experience": round(arm.weight, 2),
                 "bonus": round(bonus, 4),
             }
+            if remembered is not None:
+                table[action]["memory"] = round(remembered[0], 4)
+                table[action]["memory_weight"] = round(remembered[1], 4)
             if score > best_score + 1e-12:
                 best, best_score = [action], score
             elif abs(score - best_score) <= 1e-12:
@@ -131,3 +149,12 @@ class ActionValues:
     def feedback(self, situation: str, action: str, kind: Feedback) -> ArmStats:
         reward, weight = FEEDBACK[kind]
         return self.update(situation, action, reward, weight=weight, own=False)
+
+
+def blend(value: float, experience: float, prior: float, prior_weight: float) -> float:
+    """`value` on `experience` observations moved by a `prior` worth `prior_weight`
+    observations where there is no experience, and less the more there is."""
+    weight = max(0.0, prior_weight) / (1.0 + max(0.0, experience))
+    if experience <= 0:
+        return prior if weight > 0 else value
+    return (experience * value + weight * prior) / (experience + weight)

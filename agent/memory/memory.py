@@ -14,6 +14,7 @@ The names the kernel and the shells use (`AgentMemory`, `MemoryItem`, `MemoryKin
 from __future__ import annotations
 
 import random
+import re
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from agent.memory.backend import COUNTS_TTL_S, ID_BLOCK, IdAllocator, MemoryBack
 from agent.memory.episodic import COMPRESS_AFTER_S, EpisodicMemory
 from agent.memory.items import KINDS, MemoryItem, MemoryKind, memory_kind
 from agent.memory.learning import ActionValues, ArmStats
+from agent.memory.precedents import FixFact, Precedents, RemedyMemory, precedents
 from agent.memory.procedural import ProceduralMemory
 from agent.memory.procedures import Procedure, Step
 from agent.memory.reflection import EpisodeView, Insight, reflect
@@ -51,6 +53,10 @@ __all__ = [
 
 #: Importance gathered since the last reflection that makes the agent reflect.
 REFLECTION_THRESHOLD = 8.0
+#: Remedy episodes recalled before a decision: enough to span the similar situations.
+RECALLED_REMEDIES = 64
+#: A remedy episode's summary, for one whose details were compressed away.
+_REMEDY = re.compile(r"^(?:\[remedy\] )?(\S+) (fixed|did not fix) (.+)$")
 
 
 class ConsolidationReport(BaseModel):
@@ -119,10 +125,63 @@ class AgentMemory:
         return await self.episodic.count()
 
     async def recall_similar(
-        self, context: str, limit: int = 10, weights: RecallWeights | None = None
+        self,
+        context: str,
+        limit: int = 10,
+        weights: RecallWeights | None = None,
+        kind: str | None = None,
     ) -> list[MemoryItem]:
         """Episodes ranked by relevance, recency and importance (Park et al. 2023)."""
-        return await self.episodic.recall_similar(context, limit, weights)
+        return await self.episodic.recall_similar(context, limit, weights, kind)
+
+    async def precedents(self, situation: str, candidates: Sequence[str]) -> Precedents:
+        """What the remedies recalled for `situation` (its own `remedy` episodes, nearest
+        first: relevance counts most, then recency) and the `fixed_by` facts say of each of
+        `candidates` (agent/memory/precedents.py)."""
+        from agent.memory.recall import RecallWeights
+
+        weights = RecallWeights(relevance=1.0, recency=0.25, importance=0.0)
+        items = await self.episodic.recall_similar(
+            situation, RECALLED_REMEDIES, weights, kind="remedy"
+        )
+        embed = self._b.embedder.embed
+        query = embed(situation)
+
+        def similarity(text: str) -> float:
+            return max(0.0, min(1.0, float(embed(text) @ query)))
+
+        def between(first: str, second: str) -> float:
+            return max(0.0, min(1.0, float(embed(first) @ embed(second))))
+
+        remedies = []
+        for item in items:
+            found = _REMEDY.match(item.summary)
+            if found is None:
+                continue
+            details = item.details or {}
+            where = str(details.get("situation") or found.group(3))
+            remedies.append(
+                RemedyMemory(
+                    id=item.id,
+                    situation=where,
+                    action=found.group(1),
+                    fixed=found.group(2) == "fixed",
+                    similarity=similarity(where),
+                    target=details.get("target"),
+                )
+            )
+        facts = [
+            FixFact(
+                id=f.id,
+                subject=str(d["subject"]),
+                action=str(d["value"]),
+                confidence=float(d["confidence"]),
+                similarity=similarity(str(d["subject"])),
+            )
+            for f in await self.semantic.query(limit=1000)
+            if (d := f.details or {}).get("predicate") == "fixed_by"
+        ]
+        return precedents(situation, candidates, remedies, facts, between)
 
     async def recent_episodes(self, limit: int = 50) -> list[MemoryItem]:
         return await self.episodic.recent(limit)

@@ -28,6 +28,7 @@ from agent.memory.embedding import DIM
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+I8 = npt.NDArray[np.int8]
 Bool = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.floating[Any]]
 
@@ -189,6 +190,9 @@ class EpisodeIndex:
         self._ids: I64 = np.empty(capacity, dtype=np.int64)
         self._ts: F64 = np.empty(capacity, dtype=np.float64)
         self._importance: F32 = np.empty(capacity, dtype=np.float32)
+        #: A small number per row saying what kind of episode it is (0: untagged), so a search
+        #: can keep to one kind (`search(tag=...)`: an agent's remedies, before a decision).
+        self._tags: I8 = np.zeros(capacity, dtype=np.int8)
         self._known: set[int] = set()
         # Scratch rows for `search` (relevance, recency, importance, total) and the ages,
         # reused across queries; they make a search on one index not thread-safe.
@@ -233,9 +237,14 @@ class EpisodeIndex:
         ts[:n] = self._ts[:n]
         importance = np.empty(capacity, dtype=np.float32)
         importance[:n] = self._importance[:n]
+        tags = np.zeros(capacity, dtype=np.int8)
+        tags[:n] = self._tags[:n]
         self._matrix, self._ids, self._ts, self._importance = matrix, ids, ts, importance
+        self._tags = tags
 
-    def add(self, id: int, vector: npt.ArrayLike, ts: float, importance: float) -> None:
+    def add(
+        self, id: int, vector: npt.ArrayLike, ts: float, importance: float, tag: int = 0
+    ) -> None:
         """Append one episode (the path taken after every action)."""
         if id in self._known:
             raise ValueError(f"episode {id} is already in the index")
@@ -249,6 +258,7 @@ class EpisodeIndex:
         self._ids[n] = id
         self._ts[n] = ts
         self._importance[n] = importance
+        self._tags[n] = tag
         self._known.add(int(id))
         self._n = n + 1
 
@@ -258,6 +268,7 @@ class EpisodeIndex:
         vectors: npt.ArrayLike,
         ts: npt.ArrayLike,
         importance: npt.ArrayLike,
+        tags: npt.ArrayLike | None = None,
     ) -> None:
         """Append many episodes at once (loading an agent's memory from the database)."""
         new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
@@ -285,6 +296,7 @@ class EpisodeIndex:
         self._ids[n : n + count] = new_ids
         self._ts[n : n + count] = new_ts
         self._importance[n : n + count] = new_importance
+        self._tags[n : n + count] = 0 if tags is None else np.asarray(tags, dtype=np.int8)
         self._known |= unique
         self._n = n + count
 
@@ -295,7 +307,7 @@ class EpisodeIndex:
             return 0
         n = self._n
         keep = ~np.isin(self._ids[:n], np.fromiter(doomed, dtype=np.int64, count=len(doomed)))
-        arrays = (self._matrix, self._ids, self._ts, self._importance)
+        arrays = (self._matrix, self._ids, self._ts, self._importance, self._tags)
         # The kept rows come in runs between removed ones. Sliding each run down is a memmove
         # per column; gathering rows of a column-major matrix touches `dim` cache lines per row.
         edges = np.flatnonzero(np.diff(keep.view(np.int8), prepend=0, append=0))
@@ -324,15 +336,20 @@ class EpisodeIndex:
         limit: int = 10,
         weights: RecallWeights = DEFAULT_WEIGHTS,
         candidates: Bool | None = None,
+        tag: int | None = None,
     ) -> list[RecallHit]:
         """The `limit` best episodes for `query` at time `now`, best first.
 
         `candidates`, a boolean mask over the rows, restricts the search (and the min-max
-        normalisation) to those rows. Equal scores rank the larger, i.e. newer, id first.
+        normalisation) to those rows; `tag` keeps to the rows added with that tag (both: the
+        rows in both). Equal scores rank the larger, i.e. newer, id first.
         """
         n = self._n
         if n == 0 or limit <= 0:
             return []
+        if tag is not None:
+            tagged = self._tags[:n] == tag
+            candidates = tagged if candidates is None else tagged & np.asarray(candidates)
         q = np.asarray(query, dtype=np.float32)
         if q.shape != (self.dim,):
             raise ValueError(f"query shape {q.shape} != ({self.dim},)")

@@ -10,10 +10,11 @@ scores on, in one query.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 
 from sqlalchemy import delete, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -57,6 +58,8 @@ class EpisodeColumns:
     embeddings: list[bytes]
     ts: list[float]
     importance: list[float]
+    #: What kind of episode each is ("remedy", "check" ...): recall can keep to one kind.
+    kinds: list[str] = field(default_factory=list)
 
 
 def _batch_refused(exc: IntegrityError) -> StorageError:
@@ -158,11 +161,12 @@ class EpisodeRepository:
         while SQLite would copy every embedding through a temporary B-tree (about twice as
         slow at 100,000 episodes).
         """
-        statement = select(
+        statement = sa_select(  # sqlmodel's `select` is typed for at most four columns
             col(EpisodeRow.id),
             col(EpisodeRow.embedding),
             col(EpisodeRow.ts),
             col(EpisodeRow.importance),
+            col(EpisodeRow.kind),
         ).where(col(EpisodeRow.agent_id) == agent_id)
         async with self._db.session() as session:
             conn = await session.connection()
@@ -173,6 +177,7 @@ class EpisodeRepository:
             embeddings=[r[1] for r in rows],
             ts=[r[2] for r in rows],
             importance=[r[3] for r in rows],
+            kinds=[r[4] for r in rows],
         )
 
     async def get(self, ids: Sequence[int]) -> list[EpisodeRow]:

@@ -66,6 +66,12 @@ class DemoSummary(BaseModel):
     oracle_steps: float | None = None
     random_steps: float | None = None
     steps_vs_oracle_last_third: float | None = None
+    #: Mean steps on the real faults whose situation their owner met for the first time (what
+    #: recall of similar situations can speed up), and on how many incidents.
+    first_seen_steps: float | None = None
+    first_seen_incidents: int = 0
+    #: Remedies run on a decision whose explanation cites memories (episodes, facts) by id.
+    decisions_citing_memory: int = 0
 
 
 async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
@@ -203,6 +209,18 @@ def _match(world: DemoWorld, incidents: list[IncidentView], started: float) -> l
     return faults
 
 
+def _first_seen(log: list[IncidentView]) -> list[IncidentView]:
+    """The real-fault incidents whose situation their owner had never handled before."""
+    handled: set[tuple[str | None, str]] = set()
+    first = []
+    for incident in sorted(log, key=lambda i: i.id):
+        key = (incident.owner, incident.situation)
+        if incident.kind is not None and key not in handled:
+            first.append(incident)
+        handled.add(key)
+    return first
+
+
 def _random_steps(resolved: list[IncidentView], runbooks: list[str], rng: random.Random) -> int:
     """Steps a policy picking remedies at random (each tried once, verified after) takes on
     these incidents."""
@@ -258,10 +276,12 @@ async def summarise(
     risks: Counter[str] = Counter()
     unapproved_high = 0
     autonomous_high = 0
+    citing = 0
     for e in entries:
         if e.event != "action":
             continue
         detail = json.loads(e.detail)
+        citing += bool(detail.get("memory"))
         risk = detail.get("risk", "none")
         risks[risk] += 1
         granted = bool((detail.get("autonomy") or {}).get("granted"))
@@ -275,6 +295,7 @@ async def summarise(
     events = Counter(e.event for e in entries)
     resolved = [i for i in log if i.status == "resolved"]
     opened = len(log) + len(autopilot.open)
+    first_seen = _first_seen(log)
     return DemoSummary(
         seed=seed,
         duration_s=round(world.clock.time() - started, 2),
@@ -319,4 +340,7 @@ async def summarise(
         oracle_steps=oracle,
         random_steps=random_last,
         steps_vs_oracle_last_third=round(last / oracle, 3) if last and oracle else None,
+        first_seen_steps=_mean([i.steps for i in first_seen]),
+        first_seen_incidents=len(first_seen),
+        decisions_citing_memory=citing,
     )
