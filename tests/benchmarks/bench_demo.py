@@ -3,6 +3,11 @@
 The 60 s are the world's, on a virtual clock (agent/clock.py): the services answer and the
 agents work in real time, the waits between checks cost nothing. Incidents per minute are per
 minute of the world's time.
+
+The recall ablation runs the same world and seed twice, with and without recall in decisions
+(`KernelConfig.recall_in_decisions`): `demo.first_seen_steps` is the mean steps on incidents
+whose situation the owner had never handled before, where memories of similar situations are
+all an agent has to go on.
 """
 
 from __future__ import annotations
@@ -22,12 +27,12 @@ SEED = 7
 CHECK_INTERVAL_S = 0.3  # the demo world's (DemoWorld.targets)
 
 
-async def _run() -> DemoSummary:
+async def _run(recall: bool = True) -> DemoSummary:
     clock = VirtualClock()
     world = DemoWorld(SEED, clock=clock)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            config = KernelConfig(seed=SEED)
+            config = KernelConfig(seed=SEED, recall_in_decisions=recall)
             path = Path(tmp) / "demo.db"
             async with await Kernel.open(path, config=config, clock=clock.time) as kernel:
                 return await run_demo(
@@ -42,8 +47,31 @@ async def _run() -> DemoSummary:
         world.stop()
 
 
+def _first_seen(with_recall: DemoSummary, without: DemoSummary) -> list[Figure]:
+    on, off = with_recall.first_seen_steps, without.first_seen_steps
+    ratio = on / off if on is not None and off else 99.0
+    reference = (
+        f"with recall {on} steps on {with_recall.first_seen_incidents} incidents, without "
+        f"{off} on {without.first_seen_incidents}; seed {SEED}, {SECONDS:.0f} s"
+    )
+    return [
+        Figure("demo.first_seen_steps", on or 99.0, "steps", f"<= {off or 0}", reference),
+        Figure("demo.first_seen_steps_without_recall", off or 0.0, "steps", ">= 0", reference),
+        Figure("demo.first_seen_steps_ratio_with_vs_without", ratio, "x", "<= 0.99", reference),
+        Figure(
+            "demo.decisions_citing_memory",
+            with_recall.decisions_citing_memory,
+            "",
+            ">= 1",
+            f"remedies run on a decision that cites episodes or facts; without recall "
+            f"{without.decisions_citing_memory}",
+        ),
+    ]
+
+
 def run() -> list[Figure]:
     s = asyncio.run(_run())
+    without = asyncio.run(_run(recall=False))
     ratio = s.steps_ratio_last_vs_first if s.steps_ratio_last_vs_first is not None else 1.0
     reference = (
         f"first third {s.steps_first_third} steps, last third {s.steps_last_third}; "
@@ -103,4 +131,5 @@ def run() -> list[Figure]:
             "<= 0",
             f"approvals asked {s.approvals['asked']}, given {s.approvals['given']}",
         ),
+        *_first_seen(s, without),
     ]
