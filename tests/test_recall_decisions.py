@@ -69,14 +69,15 @@ async def _work(db_path: Path, kinds: tuple[str, ...], *, recall: bool) -> list[
 async def test_recall_passes_over_look_alikes_fixes_on_a_new_fault_and_cites_them(
     db_path: Path, tmp_path: Path, cli: CliRunner
 ) -> None:
-    taught = await _work(db_path, TAUGHT, recall=True)
+    # (On a loaded machine a slow answer may open an incident with no fault: left out.)
+    taught = [i for i in await _work(db_path, TAUGHT, recall=True) if i.kind is not None]
     assert [i.kind for i in taught] == list(TAUGHT)
     assert all(i.status == "resolved" for i in taught)
     ablated = tmp_path / "without-recall.db"
     shutil.copy(db_path, ablated)  # the same agent, the same memories
 
-    with_recall = (await _work(db_path, (NEW,), recall=True))[-1]
-    without = (await _work(ablated, (NEW,), recall=False))[-1]
+    with_recall = next(i for i in await _work(db_path, (NEW,), recall=True) if i.kind == NEW)
+    without = next(i for i in await _work(ablated, (NEW,), recall=False) if i.kind == NEW)
 
     look_alike_fixes = {REMEDY[k] for k in TAUGHT}
     for incident in (with_recall, without):

@@ -81,9 +81,6 @@ class Precedents:
     #: How far outcomes carry over between similar, different situations (`transfer`).
     carry: float = 0.0
 
-    def prior(self, action: str) -> Prior | None:
-        return self.priors.get(action)
-
     def as_pairs(self) -> dict[str, tuple[float, float]]:
         """Value and weight per remedy, as the learner takes them."""
         return {a: (p.value, p.weight) for a, p in self.priors.items() if p.weight > 0}
