@@ -264,7 +264,7 @@ async def _respond(
         await kernel.messages.send_message(
             agent.name, other, f"{operator} asked me to hand over to you", kind="direct"
         )
-        kernel.relationships.get(agent.name, other).interactions += 1
+        kernel.relationships.record_handover(agent.name, other, kernel.clock())
         return "handed_over", {"agent": other}, None
     if intent is Intent.HELP:
         return "help", {"targets": ", ".join(sorted(kernel.ops.targets)) or "-"}, None
