@@ -117,3 +117,30 @@ def test_team_lists_every_pair_with_trust_and_affinity(cli: CliRunner) -> None:
     assert table.code == 0 and "trust" in table.out and "never" in table.out
     bad = cli("team", "--frobnicate")
     assert bad.code == 2 and "Traceback" not in bad.err
+
+
+def test_practise_runs_real_checks_and_reports_the_change(
+    cli: CliRunner, service: ControlledService
+) -> None:
+    cli("agent", "create", "anna", "-p", "balanced")
+    # Nothing defined yet: nothing safe to practise on, and no claim of practice.
+    idle = cli("chat", "anna", "practise http_check", "--json").json()
+    assert idle["intent"] == "learn_skill" and "nothing safe" in idle["reply"], idle
+    assert "practised" not in idle["reply"] and service.hits == 0
+    added = cli(
+        "target", "add", "shop", "--address", f"{service.url}/health", "-c", "status == 200"
+    )
+    assert added.code == 0, added.err
+    doc = cli("chat", "anna", "practise http_check", "--json").json()
+    practice = doc["explanation"]["practice"]
+    assert (practice["target"], practice["runs"], practice["ok"]) == ("shop", "10", "10")
+    assert practice["before"] == "0.10" and float(practice["after"]) > 0.5
+    assert f"{practice['before']} -> {practice['after']}" in doc["reply"]
+    assert "10 checks" in doc["reply"] and service.hits == 10  # real requests, one per check
+    (skill,) = [s for s in cli("skills", "anna", "--json").json() if s["name"] == "http_check"]
+    assert skill["practice_count"] == 10 and f"{skill['proficiency']:.2f}" == practice["after"]
+    # A remedy is never practised on: the skill has no harmless use, and nothing is fixed.
+    fix = cli("runbook", "add", "fix-shop", "--http", "POST", f"{service.url}/fix", "--risk", "low")
+    assert fix.code == 0, fix.err
+    remedy = cli("chat", "anna", "practise run_runbook", "--json").json()
+    assert "nothing safe" in remedy["reply"] and service.fixes == 0

@@ -38,8 +38,8 @@ def team(
     from widgets.team_relations import COLUMNS, pair_cells
 
     table = Table()
-    for label, _key in COLUMNS:
-        table.add_column(label, overflow="fold")
+    for label, key in COLUMNS:
+        table.add_column(label, overflow="fold", no_wrap=key in ("trust", "affinity"))
     table.add_column("last contact", no_wrap=True)
     for p in pairs:
         last = when(p.last_contact) if p.last_contact is not None else "never"

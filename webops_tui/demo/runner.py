@@ -66,6 +66,8 @@ class DemoSummary(BaseModel):
     oracle_steps: float | None = None
     random_steps: float | None = None
     steps_vs_oracle_last_third: float | None = None
+    #: Incidents an owner handed to a teammate clearly better at the remedies (handover.py).
+    handovers: int = 0
 
 
 async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
@@ -300,6 +302,7 @@ async def summarise(
         unapproved_high_risk_actions=unapproved_high,
         faults_injected=dict(Counter(f.kind for f in faults)),
         checks=autopilot.checks,
+        handovers=len(autopilot.handovers),
         false_incidents=sum(kind is None for kind in autopilot.kinds.values()),
         recovered_by_itself=sum(i.status == "recovered" for i in log),
         real_faults=len(faults),
