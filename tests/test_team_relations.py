@@ -144,3 +144,35 @@ def test_practise_runs_real_checks_and_reports_the_change(
     assert fix.code == 0, fix.err
     remedy = cli("chat", "anna", "practise run_runbook", "--json").json()
     assert "nothing safe" in remedy["reply"] and service.fixes == 0
+
+
+async def test_the_team_tab_shows_trust_and_affinity_and_follows_changes(db_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from webops_tui.app import make_app
+    from webops_tui.config import Settings
+    from widgets.team_relations import TeamRelations
+
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna", "cautious")
+        await kernel.create_agent("ben", "bold")
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        relations = app.query_one(TeamRelations)
+        table = relations.query_one(DataTable)
+        assert relations.pairs == {"anna→ben": (0.5, 0.5, 0), "ben→anna": (0.5, 0.5, 0)}
+        assert [str(c) for c in table.get_row("anna→ben")[:2]] == ["anna", "ben"]
+        # The operator asks anna (selected) to hand over to ben, then praises her.
+        for text in ("hand over to ben", "good job"):
+            await pilot.click("#quick-chat-input")
+            await pilot.press(*text, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        trust, affinity, contacts = relations.pairs["anna→ben"]
+        assert contacts == 1 and affinity > 0.5 and trust == 0.5
+        (operator,) = [k for k in relations.pairs if k.startswith("anna→operator:")]
+        assert relations.pairs[operator][0] > 0.5  # praise builds trust
+        assert "0.52" in str(table.get_row("anna→ben")[3])

@@ -93,9 +93,19 @@ class TeamRelations(Vertical):
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
         event = message.event
         if isinstance(event, RelationshipChanged) and event.agent is not None:
-            self._put(event.agent, event.other, event.trust, event.affinity, event.interactions)
+            self._put(
+                event.agent, event.other, event.trust, event.affinity, event.interactions, True
+            )
 
-    def _put(self, subject: str, other: str, trust: float, affinity: float, count: int) -> None:
+    def _put(
+        self,
+        subject: str,
+        other: str,
+        trust: float,
+        affinity: float,
+        count: int,
+        sort: bool = False,
+    ) -> None:
         table = self.query_one(DataTable)
         key = _key(subject, other)
         cells = pair_cells(subject, other, trust, affinity, count)
@@ -106,4 +116,6 @@ class TeamRelations(Vertical):
             if not self.pairs:
                 self.query_one("#team-empty", Static).update("")
             table.add_row(*cells, key=key)
+            if sort:  # a pair first met now: keep the rows in name order
+                table.sort("subject", "other", key=lambda cells: tuple(map(str, cells)))
         self.pairs[key] = (trust, affinity, count)

@@ -42,6 +42,7 @@ def team(
         table.add_column(label, overflow="fold", no_wrap=key in ("trust", "affinity"))
     table.add_column("last contact", no_wrap=True)
     for p in pairs:
-        last = when(p.last_contact) if p.last_contact is not None else "never"
+        # month-day and time: the year is rarely news
+        last = when(p.last_contact)[5:] if p.last_contact is not None else "never"
         table.add_row(*pair_cells(p.subject, p.other, p.trust, p.affinity, p.interactions), last)
     console().print(table)
