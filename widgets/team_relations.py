@@ -23,8 +23,14 @@ from agent.social.team import PairView
 from widgets.emotion_gauges import gauge
 from widgets.kernel_messages import KernelEventArrived
 
-COLUMNS = (("agent", "subject"), ("regards", "other"), ("trust", "trust"))
-COLUMNS += (("affinity", "affinity"), ("contacts", "interactions"))
+#: (label, key) of each column, for this table and `webops team`'s.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("agent", "subject"),
+    ("regards", "other"),
+    ("trust", "trust"),
+    ("affinity", "affinity"),
+    ("contacts", "interactions"),
+)
 BAR = 8
 
 

@@ -45,6 +45,8 @@ PanelT = TypeVar("PanelT", bound=Widget)
 
 #: From this width on the Team tab shows roster and feelings side by side (class `-wide`).
 WIDE_COLUMNS = 150
+#: From this height on the Team tab has room for trust and affinity under the roster.
+TALL_ROWS = 30
 
 #: The one-panel tabs after Team: tab label, tab id, widget, widget id, border title.
 _TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
@@ -74,6 +76,7 @@ class MainScreen(Screen[None]):
     """Team, chat, memory, skills, approvals, ops and activity, over one open kernel."""
 
     HORIZONTAL_BREAKPOINTS = [(WIDE_COLUMNS, "-wide")]
+    VERTICAL_BREAKPOINTS = [(TALL_ROWS, "-tall")]
 
     #: The agent every per-agent panel shows (the roster's highlighted row).
     selected_agent: var[str | None] = var(None)
