@@ -141,6 +141,18 @@ class IncidentChanged(KernelEvent):
     health: Literal["degraded", "down"] = "down"
 
 
+class RelationshipChanged(KernelEvent):
+    """How `agent` regards `other` moved (an outcome seen, feedback, a conflict, a hand-over)."""
+
+    kind: Literal["relationship_changed"] = "relationship_changed"
+    other: str
+    trust: float
+    affinity: float
+    interactions: int
+    #: What changed it: "outcome", "feedback", "conflict" or "handover".
+    cause: str
+
+
 #: Every event kind the kernel publishes, for filters (the API's `?kind=`) to check against.
 EVENT_KINDS: tuple[str, ...] = tuple(
     sorted(str(cls.model_fields["kind"].default) for cls in KernelEvent.__subclasses__())

@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import conflicts, credit, remedy
+from agent.core import conflicts, credit, handover, remedy
 from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
 from agent.core.stimulus import Stimulus, StimulusKind
@@ -90,6 +90,8 @@ class Autopilot:
         self.kinds: dict[int, str | None] = {}
         self.assignments: list[tuple[str, str, list[str]]] = []
         self.conflicts: list[Resolution] = []
+        #: Hand-overs as (incident id, from, to), in order (agent/core/handover.py).
+        self.handovers: list[tuple[int, str, str]] = []
         #: When each target is checked, and each one's run of failing/passing checks.
         self.schedule = CheckSchedule(kernel)
         self.watch = self.schedule.watch
@@ -265,9 +267,15 @@ class Autopilot:
             for name, runbook in sorted(ops.runbooks.items())
             if runbook.verify_target in (None, row.target)
         )
+        assert row.owner is not None and self.team is not None
+        handed = {giver for i, giver, _ in self.handovers if i == row.id}
+        skill = handover.remedy_skill(self.kernel, candidates)
+        better = handover.teammate_for(self.kernel, self.team, row.owner, skill, handed)
         return Stimulus(
             kind=StimulusKind.ALERT,
             summary=f"{row.target}: {row.situation} ({row.summary})",
+            teammate=better[0] if better else None,
+            teammate_proficiency=better[1] if better else 0.0,
             target=row.target,
             situation=row.situation,
             criticality=target.level if target else Criticality.MEDIUM,
@@ -307,6 +315,8 @@ class Autopilot:
             await self._close(incident, "resolved", outcome.summary)
         elif outcome.status == "recovered":
             await self._close(incident, "recovered", outcome.summary)
+        elif outcome.status == "handed_over" and stimulus.teammate is not None:
+            await self._hand_over(incident, stimulus.teammate)
         elif outcome.status == "awaiting_approval" and outcome.approval_id is not None:
             incident.approval_id = outcome.approval_id
             incident.set_status("awaiting_approval")
@@ -326,6 +336,18 @@ class Autopilot:
             )
         else:
             await self._changed(incident)
+
+    async def _hand_over(self, incident: OpenIncident, taker: str) -> None:
+        """The owner handed the incident to a teammate better at it: the teammate owns and
+        works it now (a hand-over is not an attempt at a fix)."""
+        row = incident.row
+        assert row.id is not None and row.owner is not None
+        giver, row.owner = row.owner, taker
+        self.handovers.append((row.id, giver, taker))
+        incident.attempts -= 1
+        self.say(await handover.hand_over(self.kernel, row.id, row.summary, giver, taker))
+        await self._changed(incident)
+        await self._handle_once(incident)
 
     async def _settle_conflict(self, row: IncidentRow, stimulus: Stimulus, other: str) -> Stimulus:
         """Owner and runner-up settle which remedy to use (agent/core/conflicts.py)."""

@@ -214,18 +214,7 @@ async def _respond(
             None,
         )
     if intent is Intent.LEARN_SKILL:
-        skill = e.get("skill", "")
-        practice = _practice_check(kernel, skill, e.get("target"))
-        if practice is not None:  # deliberate practice: harmless checks, never a remedy
-            state = await agent.master_skill(skill, practice, max_runs=PRACTICE_RUNS)
-        else:
-            state = agent.skills.learn_skill(skill, kernel.clock())
-        kernel.mark_dirty(agent)
-        return (
-            "learned_skill",
-            {"skill": skill, "level": state.level, "proficiency": f"{state.proficiency:.2f}"},
-            None,
-        )
+        return await _practise(kernel, agent, e.get("skill", ""), e.get("target"))
     if intent is Intent.FEEDBACK:
         positive = e.get("sentiment") == "good"
         agent.feel(
@@ -264,11 +253,45 @@ async def _respond(
         await kernel.messages.send_message(
             agent.name, other, f"{operator} asked me to hand over to you", kind="direct"
         )
-        kernel.relationships.get(agent.name, other).interactions += 1
+        kernel.relationships.record_handover(agent.name, other, kernel.clock())
         return "handed_over", {"agent": other}, None
     if intent is Intent.HELP:
         return "help", {"targets": ", ".join(sorted(kernel.ops.targets)) or "-"}, None
     return "smalltalk", {"operator": operator}, None
+
+
+async def _practise(
+    kernel: Kernel, agent: WebOpsAgent, skill: str, target: str | None
+) -> tuple[str, dict[str, str], dict[str, Any] | None]:
+    """Deliberate practice (`master_skill`): up to `PRACTICE_RUNS` real checks of a defined
+    target that use the skill, never a remedy; the reply says how many ran, how many passed
+    and how proficiency moved. With no harmless use, or nothing left to learn, it says so and
+    claims no practice."""
+    state = agent.skills.learn_skill(skill, kernel.clock())
+    kernel.mark_dirty(agent)
+    practice = _practice_check(kernel, skill, target)
+    if practice is None:
+        return "practice_none", {"skill": skill, "proficiency": f"{state.proficiency:.2f}"}, None
+    if state.level == "master":
+        return (
+            "practice_mastered",
+            {"skill": skill, "proficiency": f"{state.proficiency:.2f}"},
+            None,
+        )
+    before, runs, ok = state.proficiency, state.practice_count, state.successes
+    state = await agent.master_skill(skill, practice, max_runs=PRACTICE_RUNS)
+    kernel.mark_dirty(agent)
+    runs, ok = state.practice_count - runs, state.successes - ok
+    params = {
+        "skill": skill,
+        "target": practice.target or "-",
+        "runs": str(runs),
+        "ok": str(ok),
+        "before": f"{before:.2f}",
+        "after": f"{state.proficiency:.2f}",
+        "level": state.level,
+    }
+    return "learned_skill", params, {"practice": {**params, "action": practice.action}}
 
 
 def _practice_check(kernel: Kernel, skill: str, target: str | None) -> ActionRequest | None:

@@ -41,7 +41,7 @@ from agent.core.write_behind import Rows, WriteBehind
 from agent.decision.reasoning import Decision
 from agent.decision.risk import RiskLevel
 from agent.errors import InvalidInput
-from agent.events import EventBus
+from agent.events import EventBus, RelationshipChanged
 from agent.memory.memory import ConsolidationReport, MemoryItem
 from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
@@ -50,7 +50,8 @@ from agent.ops.service import Ops
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.skills.proficiency import SkillRegistry, SkillView
 from agent.social.messaging import Message, MessageBus, as_operator, conversation_id
-from agent.social.relationships import Relationships
+from agent.social.relationships import Relationship, Relationships
+from agent.social.team import PairView, team_pairs
 from storage.database import Database
 from storage.repositories.audit import AuditEntry, AuditRepository, AuditVerification
 from storage.repositories.check_samples import CheckSampleRepository
@@ -85,7 +86,7 @@ class Kernel:
         self.bus = EventBus()
         self.skill_registry = SkillRegistry()
         self.messages = MessageBus(MessageRepository(database), clock, bus=self.bus)
-        self.relationships = Relationships()
+        self.relationships = Relationships(on_change=self._relationship_changed)
         self._relationship_rows = RelationshipRepository(database)
         self.audit = AuditRepository(database)
         self.audit_trail = AuditTrail(self.audit, clock)
@@ -267,7 +268,27 @@ class Kernel:
             self.bus, self.relationships, watcher, teammate, trust, self.clock, self.mark_dirty
         )
 
+    def _relationship_changed(self, rel: Relationship, cause: str) -> None:
+        if self.bus.active:
+            self.bus.publish(
+                RelationshipChanged(
+                    agent=rel.subject,
+                    other=rel.other,
+                    trust=rel.trust,
+                    affinity=rel.affinity,
+                    interactions=rel.interactions,
+                    cause=cause,
+                    ts=self.clock(),
+                )
+            )
+
     # -- views (views.py) --------------------------------------------------------------------
+
+    async def team(self) -> list[PairView]:
+        """`webops team`: how each agent regards each teammate (and its operators), as of now
+        (idle relationships fade first; see agent/social/team.py)."""
+        self.relationships.maintain_relationships(self.clock())
+        return team_pairs(self.relationships, await self.agent_names())
 
     async def skills(self, name: str) -> list[SkillView]:
         return views.skill_views(await self.load_agent(name), self.gate.autonomy)

@@ -17,7 +17,7 @@ Everything here is pure over plain data: the clock comes in as `now`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,9 @@ FEEDBACK_AFFINITY_UP = 0.08
 FEEDBACK_AFFINITY_DOWN = 0.05
 #: Losing a conflict stings a little; trust waits until the outcome is known.
 CONFLICT_AFFINITY = 0.04
+#: Being handed an incident by a teammate who is better at it is a small compliment returned:
+#: the one who hands over likes the taker a little more; trust waits for the outcome.
+HANDOVER_AFFINITY = 0.02
 HALF_LIFE_S = 7 * 86400.0
 #: Contact within this long keeps a relationship from fading at all.
 GRACE_S = 3600.0
@@ -86,11 +89,25 @@ def _decay(rel: Relationship, now: float, half_life_s: float) -> bool:
     return changed
 
 
-class Relationships:
-    """Every relationship the kernel knows, in memory; written behind as `dirty_rows`."""
+#: Told of every relationship an interaction changed, with what changed it.
+OnChange = Callable[[Relationship, str], None]
 
-    def __init__(self) -> None:
+
+class Relationships:
+    """Every relationship the kernel knows, in memory; written behind as `dirty_rows`.
+
+    `on_change` hears of every interaction (the kernel publishes it as an event, so the
+    workbench's team view moves live); decay by maintenance is not an interaction.
+    """
+
+    def __init__(self, on_change: OnChange | None = None) -> None:
         self._map: dict[tuple[str, str], Relationship] = {}
+        self.on_change = on_change
+
+    def _changed(self, rel: Relationship, cause: str) -> Relationship:
+        if self.on_change is not None:
+            self.on_change(rel, cause)
+        return rel
 
     def __len__(self) -> int:
         return len(self._map)
@@ -129,7 +146,7 @@ class Relationships:
         goal = 1.0 if success else 0.0
         rel.trust = _clamp(rel.trust + TRUST_RATE * (goal - rel.trust))
         rel.affinity = _clamp(rel.affinity + (AFFINITY_UP if success else -AFFINITY_DOWN))
-        return rel
+        return self._changed(rel, "outcome")
 
     def record_feedback(
         self, subject: str, operator: str, positive: bool, now: float
@@ -142,13 +159,20 @@ class Relationships:
         else:
             rel.trust = _clamp(rel.trust - FEEDBACK_TRUST_DOWN * rel.trust)
             rel.affinity = _clamp(rel.affinity - FEEDBACK_AFFINITY_DOWN)
-        return rel
+        return self._changed(rel, "feedback")
 
     def record_conflict(self, loser: str, winner: str, now: float) -> Relationship:
         """`loser`'s plan was overruled by `winner`'s: affinity drops a little, trust waits."""
         rel = self._touch(loser, winner, now)
         rel.affinity = _clamp(rel.affinity - CONFLICT_AFFINITY)
-        return rel
+        return self._changed(rel, "conflict")
+
+    def record_handover(self, giver: str, taker: str, now: float) -> Relationship:
+        """`giver` handed work to `taker` (better at it): one more contact, a little more
+        liking; trust moves when `giver` sees how the taker's remedies do."""
+        rel = self._touch(giver, taker, now)
+        rel.affinity = _clamp(rel.affinity + HANDOVER_AFFINITY)
+        return self._changed(rel, "handover")
 
     def maintain_relationships(self, now: float, half_life_s: float = HALF_LIFE_S) -> int:
         """Let relationships without recent contact fade toward neutral; return how many did.

@@ -11,7 +11,7 @@ from agent.core.kernel import Kernel
 from webops_tui import __version__
 from webops_tui.api.auth import Authenticate
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
-from webops_tui.api.routes import agents, approvals, events, incidents, ops, tokens
+from webops_tui.api.routes import agents, approvals, events, incidents, ops, team, tokens
 
 #: Request bodies are small JSON documents; anything bigger is refused with 413.
 MAX_BODY_BYTES = 64 * 1024
@@ -58,6 +58,6 @@ def create_app(
         """Liveness for load balancers: the one route that needs no token, and tells nothing."""
         return Health(status="ok", version=__version__)
 
-    for module in (agents, approvals, incidents, ops, tokens, events):
+    for module in (agents, approvals, incidents, ops, team, tokens, events):
         app.include_router(module.router)
     return app

@@ -26,6 +26,7 @@ from webops_tui.cli import (
     ops,
     serve,
     status,
+    team,
     tokens,
 )
 from webops_tui.cli.output import error_line
@@ -45,6 +46,7 @@ app = typer.Typer(
 )
 app.add_typer(agents.app, name="agent")
 app.command("status")(status.status)
+app.command("team")(team.team)
 app.command("memory")(memory.memory)
 app.command("chat")(chat.chat)
 app.command("skills")(actions.skills)

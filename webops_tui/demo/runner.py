@@ -72,6 +72,8 @@ class DemoSummary(BaseModel):
     first_seen_incidents: int = 0
     #: Remedies run on a decision whose explanation cites memories (episodes, facts) by id.
     decisions_citing_memory: int = 0
+    #: Incidents an owner handed to a teammate clearly better at the remedies (handover.py).
+    handovers: int = 0
 
 
 async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
@@ -321,6 +323,7 @@ async def summarise(
         unapproved_high_risk_actions=unapproved_high,
         faults_injected=dict(Counter(f.kind for f in faults)),
         checks=autopilot.checks,
+        handovers=len(autopilot.handovers),
         false_incidents=sum(kind is None for kind in autopilot.kinds.values()),
         recovered_by_itself=sum(i.status == "recovered" for i in log),
         real_faults=len(faults),

@@ -39,11 +39,14 @@ from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
 from widgets.quick_chat import QuickChat
 from widgets.skills_panel import SkillsPanel
 from widgets.targets_panel import TargetsPanel
+from widgets.team_relations import TeamRelations
 
 PanelT = TypeVar("PanelT", bound=Widget)
 
 #: From this width on the Team tab shows roster and feelings side by side (class `-wide`).
 WIDE_COLUMNS = 150
+#: From this height on the Team tab has room for trust and affinity under the roster.
+TALL_ROWS = 30
 
 #: The one-panel tabs after Team: tab label, tab id, widget, widget id, border title.
 _TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
@@ -55,7 +58,7 @@ _TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
     ("Activity", "activity", ActivityLog, "activity-log", "Activity"),
 )
 #: Worker groups that only read the kernel for a panel: dropped when the screen closes.
-_READS = ("roster", "approvals", "skills", "memory", "incident")
+_READS = ("roster", "team", "approvals", "skills", "memory", "incident")
 #: The panels that show the selected agent: its name is bound to their `agent`.
 _PER_AGENT: tuple[type[Widget], ...] = (ChatPanel, MemoryBrowser, SkillsPanel)
 
@@ -73,6 +76,7 @@ class MainScreen(Screen[None]):
     """Team, chat, memory, skills, approvals, ops and activity, over one open kernel."""
 
     HORIZONTAL_BREAKPOINTS = [(WIDE_COLUMNS, "-wide")]
+    VERTICAL_BREAKPOINTS = [(TALL_ROWS, "-tall")]
 
     #: The agent every per-agent panel shows (the roster's highlighted row).
     selected_agent: var[str | None] = var(None)
@@ -98,6 +102,7 @@ class MainScreen(Screen[None]):
         with TabbedContent(initial="team", id="main"):
             with TabPane("Team", id="team"):
                 yield _panel(AgentRoster(id="roster", classes="panel"), "Agents")
+                yield _panel(TeamRelations(id="relations", classes="panel"), "Trust & affinity")
                 gauges = EmotionGauges(minds=self._mind_of, id="gauges", classes="panel")
                 yield _panel(gauges.data_bind(agent=MainScreen.selected_agent), "Feelings")
                 yield QuickChat(id="quick-chat")
@@ -114,6 +119,7 @@ class MainScreen(Screen[None]):
         self._kernel = kernel
         self._feed = feed = KernelFeed(kernel.bus)
         feed.follow(self.query_one(AgentRoster))
+        feed.follow(self.query_one(TeamRelations))
         feed.follow(self.query_one(EmotionGauges))
         feed.follow(self.query_one(ChatPanel))
         feed.follow(self.query_one(SkillsPanel))
@@ -178,6 +184,7 @@ class MainScreen(Screen[None]):
             roster.show_agents(profiles)
             if roster.selected is not None:
                 self.selected_agent = roster.selected.name
+        self._refresh_team()
 
     def on_agent_roster_stale(self) -> None:
         self._reload_roster()
@@ -186,7 +193,17 @@ class MainScreen(Screen[None]):
     async def _reload_roster(self) -> None:
         profiles = await self.kernel.list_agents()
         if roster := self._shown(AgentRoster):
+            before = roster.names
             roster.show_agents(profiles)
+            if roster.names != before:  # a new teammate: new pairs (events move the rest)
+                self._refresh_team()
+
+    @work(exclusive=True, group="team")
+    async def _refresh_team(self) -> None:
+        """Every pair's trust and affinity; from then on events move the rows."""
+        pairs = await self.kernel.team()
+        if relations := self._shown(TeamRelations):
+            relations.show_pairs(pairs)
 
     def on_approvals_queue_stale(self) -> None:
         self._refresh_approvals()

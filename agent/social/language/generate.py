@@ -55,7 +55,9 @@ REPLY_PARAMS: dict[str, tuple[str, ...]] = {
     "recall_some": ("topic", "count", "summary"),
     "knowledge_none": ("topic",),
     "knowledge_some": ("topic", "count", "summary"),
-    "learned_skill": ("skill", "level", "proficiency"),
+    "learned_skill": ("skill", "target", "runs", "ok", "before", "after", "level"),
+    "practice_none": ("skill", "proficiency"),
+    "practice_mastered": ("skill", "proficiency"),
     "thanks_feedback": (),
     "sorry_feedback": (),
     "approved": ("id", "action", "detail"),
@@ -71,6 +73,7 @@ REPLY_KEYS = tuple(REPLY_PARAMS)
 _OPENERS: dict[str, str | None] = {
     "check_failed": "bad",
     "ran_failed": "bad",
+    "practice_none": "bad",
     "clarify": "ask",
     "smalltalk": None,
     "thanks_feedback": None,
