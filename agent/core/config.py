@@ -27,3 +27,5 @@ class KernelConfig(BaseModel):
     recall_recency: float = Field(1.0, ge=0)
     recall_importance: float = Field(1.0, ge=0)
     recall_half_life_s: float = Field(6 * 3600.0, gt=0)
+    #: Whether experience moves agents' traits (bounded drift, see `agent.mind.drift`).
+    adapt_personality: bool = True

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict
 
 from agent.errors import InvalidInput
+from agent.mind.drift import Drift, current
 from agent.mind.mood import Mood, temperament
 from agent.mind.personality import Personality
 from storage.tables import AgentRow
@@ -39,7 +40,8 @@ class AgentProfile(BaseModel):
 
     @classmethod
     def from_row(cls, row: AgentRow, mood: Mood | None = None) -> AgentProfile:
-        personality = personality_of(row)
+        """`personality` is the current one: the base traits plus their drift."""
+        personality = current(personality_of(row), drift_of(row))
         return cls(
             name=row.name,
             preset=row.preset,
@@ -50,7 +52,13 @@ class AgentProfile(BaseModel):
         )
 
 
+def drift_of(row: AgentRow) -> Drift:
+    """How far experience moved the agent's traits ('{}', as migration 12 left it: none)."""
+    return Drift.model_validate_json(row.drift or "{}")
+
+
 def personality_of(row: AgentRow) -> Personality:
+    """The base traits, as the agent was created (see `drift_of` for what experience added)."""
     return Personality(
         openness=row.openness,
         conscientiousness=row.conscientiousness,
