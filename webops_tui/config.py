@@ -124,9 +124,7 @@ class Settings(BaseModel):
         """The kernel's settings from the config file (plus `changes`, e.g. a demo's seed)."""
         from agent.core.config import KernelConfig
 
-        return KernelConfig.model_validate(
-            {"adapt_personality": self.adapt_personality, **changes}
-        )
+        return KernelConfig.model_validate({"adapt_personality": self.adapt_personality, **changes})
 
     def for_demo(self) -> Settings:
         if self.db_explicit:

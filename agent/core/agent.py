@@ -36,9 +36,9 @@ from agent.events import (
 from agent.memory.learning import Choice, exploration_constant
 from agent.memory.memory import AgentMemory
 from agent.mind.drift import Experience
-from agent.mind.personality import Personality
 from agent.mind.emotions import Appraisal
 from agent.mind.mind import Mind
+from agent.mind.personality import Personality
 from agent.mind.profile import AgentProfile
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.skills.proficiency import SkillBook, SkillState

@@ -139,8 +139,13 @@ class Roster:
     def _profile(self, row: AgentRow) -> AgentProfile:
         loaded = self._agents.get(row.name)
         if loaded is not None:
-            return AgentProfile.from_row(row, loaded.mind.mood()).model_copy(
-                update={"state": loaded.state}
+            mind = loaded.mind
+            return AgentProfile.from_row(row, mind.mood()).model_copy(
+                update={
+                    "state": loaded.state,
+                    "personality": mind.personality,
+                    "drift": mind.drift.as_dict(),
+                }
             )
         return AgentProfile.from_row(row, self._mind(row).mood())
 

@@ -34,19 +34,24 @@ class AgentProfile(BaseModel):
     name: str
     preset: str
     state: str
+    #: The current traits: the base ones plus what experience added (`drift`).
     personality: Personality
+    #: How far experience moved each trait from its base (`webops status` says why).
+    drift: dict[str, float]
     mood: Mood
     created_at: datetime
 
     @classmethod
     def from_row(cls, row: AgentRow, mood: Mood | None = None) -> AgentProfile:
         """`personality` is the current one: the base traits plus their drift."""
-        personality = current(personality_of(row), drift_of(row))
+        drift = drift_of(row)
+        personality = current(personality_of(row), drift)
         return cls(
             name=row.name,
             preset=row.preset,
             state=row.state,
             personality=personality,
+            drift=drift.as_dict(),
             mood=mood or temperament(personality),
             created_at=datetime.fromtimestamp(row.created_at, UTC),
         )

@@ -57,9 +57,7 @@ def serve(
     asyncio.run(_serve(db_path, host, port, watch, settings_of(ctx).kernel_config()))
 
 
-async def _serve(
-    db_path: Path, host: str, port: int, watch: bool, config: KernelConfig
-) -> None:
+async def _serve(db_path: Path, host: str, port: int, watch: bool, config: KernelConfig) -> None:
     import asyncio
 
     from agent.core.kernel import Kernel

@@ -48,7 +48,8 @@ def _render(status: AgentStatus) -> None:
     out.print(effects)
     for reason in status.personality_drift.reasons[:5]:
         changes = ", ".join(f"{t} {v:+.3f}" for t, v in reason.changes.items())
-        line = f"  drift: {changes}: {reason.why}" + (f" ({reason.detail})" if reason.detail else "")
+        detail = f" ({reason.detail})" if reason.detail else ""
+        line = f"  drift: {changes}: {reason.why}{detail}"
         out.print(line, markup=False, style="dim")
     r = status.resources
     out.print(
