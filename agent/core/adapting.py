@@ -12,12 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from agent.core.stimulus import Outcome
+from agent.decision.risk import RiskLevel
 from agent.mind.drift import Experience
 from agent.skills.actions import ActionResult
 
 if TYPE_CHECKING:
     from agent.core.agent import RecordCounts, WebOpsAgent
 
+#: From this level on, a remedy that a person approved is a risk that went well.
+RISKY = RiskLevel.MEDIUM
 #: Approved successes in a row with a risky action before one lowers worry ("repeated").
 APPROVED_STREAK = 2
 
@@ -44,8 +47,8 @@ def after_action(
     if result.status == "timeout":
         agent.adapt(Experience.TIMED_OUT, f"{action}: {result.detail}")
         return
-    host = agent.host
-    risky = host.actions.spec(action).risk > host.threshold
+    spec = agent.host.actions.spec(action)
+    risky = spec.mutates and spec.risk >= RISKY
     if result.ok and approved and risky and counts.approved_streak >= APPROVED_STREAK:
         agent.adapt(
             Experience.RISKY_SUCCESS_APPROVED,
