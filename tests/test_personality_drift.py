@@ -134,19 +134,19 @@ async def test_approved_risky_successes_calm_the_agent_and_change_what_it_decide
         assert (await kernel.status("dora")).personality_drift.zero
 
 
-def _pending_fix(db_path: Path, service: ControlledService) -> int:
+async def _ask_for_fix(db_path: Path, service: ControlledService) -> int:
     """The shop broken, and `dora` asking to run the high-risk fix-shop: the approval's id."""
+    async with await Kernel.open(db_path) as kernel:
+        await define_shop(kernel, service, risk="high")
+        await kernel.create_agent("dora", "balanced")
+        service.healthy = False
+        asked = await kernel.task("dora", "run fix-shop on shop")
+        assert asked.approval_id is not None
+        return asked.approval_id
 
-    async def ask() -> int:
-        async with await Kernel.open(db_path) as kernel:
-            await define_shop(kernel, service, risk="high")
-            await kernel.create_agent("dora", "balanced")
-            service.healthy = False
-            asked = await kernel.task("dora", "run fix-shop on shop")
-            assert asked.approval_id is not None
-            return asked.approval_id
 
-    return asyncio.run(ask())
+def _pending_fix(db_path: Path, service: ControlledService) -> int:
+    return asyncio.run(_ask_for_fix(db_path, service))
 
 
 def test_a_denial_makes_the_agent_more_careful_and_status_says_why(
@@ -216,3 +216,29 @@ async def test_a_database_from_before_drift_keeps_its_agents_with_none(db_path: 
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
         assert conn.execute("SELECT drift FROM agent").fetchall() == [("{}",)]
+
+
+async def test_the_workbench_shows_the_drift_as_it_happens(
+    db_path: Path, service: ControlledService
+) -> None:
+    from webops_tui.app import make_app
+    from webops_tui.config import Settings
+    from widgets.agent_roster import AgentRoster
+    from widgets.emotion_gauges import EmotionGauges
+
+    approval = await _ask_for_fix(db_path, service)
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        roster, gauges = app.query_one(AgentRoster), app.query_one(EmotionGauges)
+        assert gauges.agent == "dora"
+        assert "drift" not in str(gauges.render())
+        assert "↑" not in str(roster.table.get_row("dora")[-1])
+        assert app.kernel is not None
+        await app.kernel.deny(approval, by="alice")
+        await pilot.pause(0.8)  # the roster reloads at most twice a second
+        await pilot.pause()
+        lines = str(gauges.render()).splitlines()
+        assert lines[-1].startswith("drift C +0.010  N +0.005")
+        assert "more careful next time" in lines[-1]
+        assert str(roster.table.get_row("dora")[-1]) == "O▄ C▄↑ E▄ A▄ N▄↑"

@@ -1,5 +1,5 @@
 """Live emotion gauges of the selected agent: eight bars, the mood, and a sparkline each;
-below them, how far experience moved its traits and the newest reason (personality drift).
+below them, once experience moved its traits, how far and the newest reason (personality drift).
 
 The selected agent comes down from the screen (`agent`, data-bound); the gauges read that
 agent's `Mind` through the lookup they were given, when it is selected and whenever an
@@ -67,7 +67,7 @@ class EmotionGauges(Widget):
     DEFAULT_CSS = """
     EmotionGauges {
         height: auto;
-        min-height: 12;
+        min-height: 11;
         padding: 0 1;
     }
     EmotionGauges > .emotion-gauges--positive { color: $success; }
@@ -164,11 +164,10 @@ class EmotionGauges(Widget):
         text.append("mood ", style="dim")
         text.append(f"{m.label:<11}", style="bold")
         text.append(f" P {m.pleasure:+.2f}  A {m.arousal:+.2f}  D {m.dominance:+.2f}")
-        text.append("\ntraits ", style="dim")
         moved = {t: v for t, v in self.drift.as_dict().items() if abs(v) >= 0.0005}
         if not moved:
-            text.append("as created (no drift)", style="dim")
-            return text
+            return text  # traits as created: nothing to say
+        text.append("\ndrift ", style="dim")
         text.append("  ".join(f"{t[0].upper()} {v:+.3f}" for t, v in moved.items()), style="bold")
         newest = self.drift.reasons[0] if self.drift.reasons else None
         if newest is not None:
