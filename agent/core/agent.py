@@ -132,6 +132,8 @@ class WebOpsAgent:
         self.last_topic: str | None = None
         self.last_situation: str | None = None
         self.handled = 0
+        #: Outcomes in a row in which no remedy fixed it (`adapting.after_outcome`).
+        self.failed_in_a_row = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 

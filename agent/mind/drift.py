@@ -60,7 +60,7 @@ STEPS: dict[Experience, tuple[dict[str, float], str]] = {
     # Failure makes the diligent more diligent: re-check and prepare more.
     Experience.INCIDENT_FAILED: (
         {"conscientiousness": 0.01, "neuroticism": 0.005},
-        "no remedy fixed the incident: more thorough next time",
+        "incidents in a row that no remedy fixed: more thorough next time",
     ),
     # Curiosity that pays off is reinforced.
     Experience.FIXED_BY_EXPLORING: (
