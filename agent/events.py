@@ -115,6 +115,18 @@ class Reflected(KernelEvent):
     facts: int
 
 
+class PersonalityDrifted(KernelEvent):
+    """An experience moved an agent's traits a little (see `agent.mind.drift`)."""
+
+    kind: Literal["personality_drifted"] = "personality_drifted"
+    experience: str
+    why: str
+    #: The change of each trait it moved.
+    changes: dict[str, float]
+    #: The traits now (base + drift).
+    personality: dict[str, float]
+
+
 class TargetChecked(KernelEvent):
     """The autonomous loop checked a target (the workbench draws status and sparklines)."""
 

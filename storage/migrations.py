@@ -341,6 +341,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE target ADD COLUMN context TEXT NOT NULL DEFAULT '[]'",
         ),
     ),
+    Migration(
+        12,
+        "personality drift: how far experience moved each trait from its base, and why",
+        ("ALTER TABLE agent ADD COLUMN drift TEXT NOT NULL DEFAULT '{}'",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -30,6 +30,9 @@ class AgentRow(SQLModel, table=True):
     emotions_at: float = 0.0
     #: Importance of the episodes stored since the last reflection (reflection fires past a bar).
     importance_since_reflection: float = 0.0
+    #: JSON: how far experience moved each trait from the base above, with the reasons
+    #: (newest first); '{}' is no drift. The current traits are base + drift.
+    drift: str = "{}"
 
 
 class ActionRecordRow(SQLModel, table=True):

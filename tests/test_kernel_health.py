@@ -151,6 +151,9 @@ async def test_every_write_behind_source_keeps_its_rows_when_its_write_fails(
         await define_shop(kernel, service)
         await kernel.create_agent("anna", "bold")
         await kernel.task("anna", "check shop")  # a record, a skill, a sample, an audit entry
+        asked = await kernel.task("anna", "run fix-shop on shop")  # high risk: she asks
+        assert asked.approval_id is not None
+        await kernel.deny(asked.approval_id, by="alice")  # a denial moves her traits (drift)
         anna = await kernel.load_agent("anna")
         anna.memory.learner.observe("shop:slow", "fix-shop", 1.0)
         kernel.relationships.record_feedback("anna", "operator:alice", True, kernel.clock())
@@ -176,6 +179,7 @@ async def test_every_write_behind_source_keeps_its_rows_when_its_write_fails(
         "Episodes",
         "Emotions",
         "ReflectionProgress",
+        "Drifts",
         "Records",
         "LearnedValues",
         "Skills",

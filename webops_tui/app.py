@@ -87,7 +87,9 @@ class WebopsApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.kernel is None:
             try:
-                self.kernel = await Kernel.open(self.settings.db_path)
+                self.kernel = await Kernel.open(
+                    self.settings.db_path, config=self.settings.kernel_config()
+                )
             except WebopsError as exc:
                 self.exit(return_code=exc.exit_code, message=f"webops: error: {exc.message}")
                 return

@@ -9,6 +9,9 @@ temporary file. The config file (TOML, `webops_tui.paths.default_config_path()`,
     [keys]
     "app.quit" = "ctrl+q"
     "app.memory" = "m,f3"       # several keys: comma-separated
+
+    [agents]
+    adapt_personality = false   # experience no longer moves traits (default: true)
 """
 
 from __future__ import annotations
@@ -16,13 +19,26 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import InvalidInput
 from webops_tui.paths import default_config_path, default_db_path
 
+if TYPE_CHECKING:
+    from agent.core.config import KernelConfig
+
 DEFAULT_THEME = "webops-dark"
+
+
+class AgentsSection(BaseModel):
+    """`[agents]`: how every agent the kernel loads behaves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Whether experience moves agents' traits (bounded personality drift).
+    adapt_personality: bool = True
 
 
 class ConfigFile(BaseModel):
@@ -30,6 +46,7 @@ class ConfigFile(BaseModel):
 
     theme: str | None = None
     keys: dict[str, str] = Field(default_factory=dict)
+    agents: AgentsSection | None = None
 
 
 def load_config(path: Path) -> ConfigFile:
@@ -62,6 +79,9 @@ def save_config(path: Path, config: ConfigFile) -> None:
     if config.keys:
         lines += ["", "[keys]"]
         lines += [f"{_quote(k)} = {_quote(v)}" for k, v in sorted(config.keys.items())]
+    if config.agents is not None:
+        adapt = "true" if config.agents.adapt_personality else "false"
+        lines += ["", "[agents]", f"adapt_personality = {adapt}"]
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -81,6 +101,8 @@ class Settings(BaseModel):
     #: Whether the operator named the file (--db or WEBOPS_DB); the demo keeps its own
     #: file otherwise, so demo agents and targets never mix with real ones.
     db_explicit: bool = True
+    #: `[agents] adapt_personality`: whether experience moves agents' traits.
+    adapt_personality: bool = True
 
     @classmethod
     def resolve(
@@ -95,7 +117,14 @@ class Settings(BaseModel):
             config_path=config_path,
             debug=debug,
             db_explicit=db_path is not None,
+            adapt_personality=config.agents is None or config.agents.adapt_personality,
         )
+
+    def kernel_config(self, **changes: object) -> KernelConfig:
+        """The kernel's settings from the config file (plus `changes`, e.g. a demo's seed)."""
+        from agent.core.config import KernelConfig
+
+        return KernelConfig.model_validate({"adapt_personality": self.adapt_personality, **changes})
 
     def for_demo(self) -> Settings:
         if self.db_explicit:

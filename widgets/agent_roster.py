@@ -1,8 +1,9 @@
 """The agents roster: who is on the team, their preset, state, mood and traits at a glance.
 
 Highlighting a row selects that agent (`Selected` goes up; the screen passes the choice down to
-every per-agent panel). The roster follows state and emotion events (the mood column) and says
-at most twice a second that it is out of date (`Stale`); the screen reloads it.
+every per-agent panel). The roster follows state, emotion and personality-drift events (the
+mood and traits columns) and says at most twice a second that it is out of date (`Stale`); the
+screen reloads it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from agent.events import EmotionsChanged, KernelEvent, StateChanged
+from agent.events import EmotionsChanged, KernelEvent, PersonalityDrifted, StateChanged
 from agent.mind.personality import TRAITS
 from agent.mind.profile import AgentProfile
 from widgets.bursts import OncePerBurst
@@ -29,12 +30,15 @@ EMPTY_TEXT = (
 )
 
 _BARS = " ▁▂▃▄▅▆▇█"
+#: A trait that drifted at least this far from its base gets an arrow.
+DRIFT_SHOWN = 0.005
 #: How long the roster gathers state and mood changes before it asks once to be reloaded.
 STALE_DELAY_S = 0.5
 
 
 def trait_bars(profile: AgentProfile) -> Text:
-    """OCEAN as five letters with a bar each: 'O▃ C▇ E▃ A▅ N▆'."""
+    """OCEAN as five letters with a bar each, and an arrow where experience moved a trait
+    from its base: 'O▃ C▇↑ E▃ A▅ N▆↓'."""
     text = Text()
     for i, trait in enumerate(TRAITS):
         value = getattr(profile.personality, trait)
@@ -42,13 +46,20 @@ def trait_bars(profile: AgentProfile) -> Text:
             text.append(" ")
         text.append(trait[0].upper(), style="dim")
         text.append(_BARS[round(value * (len(_BARS) - 1))] or " ", style="bold")
+        drift = profile.drift.get(trait, 0.0)
+        if abs(drift) >= DRIFT_SHOWN:
+            text.append("↑" if drift > 0 else "↓", style="italic")
     return text
 
 
 class AgentRoster(Vertical):
     """A table of agents, or a how-to when there are none. Posts `Selected` on highlight."""
 
-    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (EmotionsChanged, StateChanged)
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (
+        EmotionsChanged,
+        StateChanged,
+        PersonalityDrifted,
+    )
     DEFAULT_CSS = """
     AgentRoster {
         height: 1fr;

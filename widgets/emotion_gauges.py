@@ -1,4 +1,5 @@
-"""Live emotion gauges of the selected agent: eight bars, the mood, and a sparkline each.
+"""Live emotion gauges of the selected agent: eight bars, the mood, and a sparkline each;
+below them, once experience moved its traits, how far and the newest reason (personality drift).
 
 The selected agent comes down from the screen (`agent`, data-bound); the gauges read that
 agent's `Mind` through the lookup they were given, when it is selected and whenever an
@@ -14,11 +15,12 @@ from rich.text import Text
 from textual.reactive import var
 from textual.widget import Widget
 
-from agent.events import EmotionsChanged, KernelEvent
+from agent.events import EmotionsChanged, KernelEvent, PersonalityDrifted
+from agent.mind.drift import Drift
 from agent.mind.emotions import EMOTIONS
 from agent.mind.mind import Mind
 from agent.mind.mood import Mood
-from widgets.kernel_messages import EmotionsUpdated
+from widgets.kernel_messages import EmotionsUpdated, KernelEventArrived
 
 #: Finds an agent's live mind by name (None: not loaded).
 MindLookup = Callable[[str], Mind | None]
@@ -56,7 +58,7 @@ def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
 class EmotionGauges(Widget):
     """Reads an agent's `Mind` when told it changed; never polls."""
 
-    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (EmotionsChanged,)
+    KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (EmotionsChanged, PersonalityDrifted)
     COMPONENT_CLASSES = {
         "emotion-gauges--positive",
         "emotion-gauges--negative",
@@ -89,12 +91,17 @@ class EmotionGauges(Widget):
         self.rest: dict[str, float] = {}
         self.mood: Mood | None = None
         self.history: dict[str, list[float]] = {}
+        self.drift: Drift = Drift()
 
     def watch_agent(self, name: str | None) -> None:
         self._show_current()
 
     def on_emotions_updated(self, message: EmotionsUpdated) -> None:
         if message.agent == self.agent:
+            self._show_current()
+
+    def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        if message.event.agent == self.agent:
             self._show_current()
 
     def _show_current(self) -> None:
@@ -109,6 +116,7 @@ class EmotionGauges(Widget):
             dict(zip(EMOTIONS, mind.rest, strict=True)),
             mind.mood(),
             {name: mind.series(name) for name in EMOTIONS},
+            mind.drift,
         )
 
     def show(
@@ -118,12 +126,14 @@ class EmotionGauges(Widget):
         rest: Mapping[str, float],
         mood: Mood | None,
         history: Mapping[str, Sequence[float]],
+        drift: Drift | None = None,
     ) -> None:
         self.set_reactive(EmotionGauges.agent, agent)  # showing is not selecting: no watcher
         self.values = dict(values)
         self.rest = dict(rest)
         self.mood = mood
         self.history = {k: list(v) for k, v in history.items()}
+        self.drift = drift or Drift()
         self.border_title = f"Feelings · {agent}" if agent else "Feelings"
         self.refresh(layout=True)
 
@@ -154,4 +164,12 @@ class EmotionGauges(Widget):
         text.append("mood ", style="dim")
         text.append(f"{m.label:<11}", style="bold")
         text.append(f" P {m.pleasure:+.2f}  A {m.arousal:+.2f}  D {m.dominance:+.2f}")
+        moved = {t: v for t, v in self.drift.as_dict().items() if abs(v) >= 0.0005}
+        if not moved:
+            return text  # traits as created: nothing to say
+        text.append("\ndrift ", style="dim")
+        text.append("  ".join(f"{t[0].upper()} {v:+.3f}" for t, v in moved.items()), style="bold")
+        newest = self.drift.reasons[0] if self.drift.reasons else None
+        if newest is not None:
+            text.append(f"  {newest.why}", style="dim")
         return text

@@ -13,6 +13,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING
 
+from agent.core import adapting
 from agent.core.resources import ResourceExhausted
 from agent.core.thinking import importance
 from agent.decision.reasoning import Decision
@@ -175,6 +176,7 @@ def learn_outcome(
         if result.status == "timeout":
             agent.feel(Appraisal.UNEXPECTED, 0.5, cause=f"{action} timed out")
     counts.dirty = True
+    adapting.after_action(agent, action, result, approved, counts)
 
 
 def success_message(agent: WebOpsAgent, result: ActionResult) -> str:

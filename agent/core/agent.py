@@ -18,19 +18,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.core import acting, remedy, thinking
+from agent.core import acting, adapting, remedy, thinking
 from agent.core.lifecycle import LifecycleState, check_transition
 from agent.core.resources import Resources
 from agent.core.stimulus import Outcome, Stimulus, Thought
 from agent.decision.reasoning import Decision, Situation
 from agent.decision.risk import Record, RiskLevel
 from agent.errors import InvalidInput, OperationFailed
-from agent.events import EmotionsChanged, EventBus, KernelEvent, Reflected, StateChanged
-from agent.memory.learning import Choice
+from agent.events import (
+    EmotionsChanged,
+    EventBus,
+    KernelEvent,
+    PersonalityDrifted,
+    Reflected,
+    StateChanged,
+)
+from agent.memory.learning import Choice, exploration_constant
 from agent.memory.memory import AgentMemory
 from agent.memory.precedents import Precedents
+from agent.mind.drift import Experience
 from agent.mind.emotions import Appraisal
 from agent.mind.mind import Mind
+from agent.mind.personality import Personality
 from agent.mind.profile import AgentProfile
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.skills.proficiency import SkillBook, SkillState
@@ -127,6 +136,8 @@ class WebOpsAgent:
         self.last_topic: str | None = None
         self.last_situation: str | None = None
         self.handled = 0
+        #: Outcomes in a row in which no remedy fixed it (`adapting.after_outcome`).
+        self.failed_in_a_row = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -246,6 +257,39 @@ class WebOpsAgent:
             )
         )
 
+    def adapt(self, experience: Experience, detail: str = "") -> None:
+        """Let an experience move the traits a little (agent/mind/drift.py); what reads them
+        (exploration, the learning curve, every decision) reads the new ones from now on."""
+        reason = self.mind.adapt(experience, detail)
+        if reason is None:
+            return
+        personality = self._take_on_traits()
+        self.emit(
+            lambda: PersonalityDrifted(
+                agent=self.name,
+                experience=reason.experience,
+                why=reason.why,
+                changes=reason.changes,
+                personality=personality.as_dict(),
+                ts=self.now(),
+            )
+        )
+
+    def reset_traits(self) -> dict[str, float]:
+        """Undo all drift (`webops agent reset-traits`); returns the drift that was undone."""
+        undone = self.mind.drift.as_dict()
+        self.mind.reset_drift()
+        self._take_on_traits()
+        return undone
+
+    def _take_on_traits(self) -> Personality:
+        """After the traits changed: what was derived from them once follows them."""
+        personality = self.mind.personality
+        self.memory.learner.c = exploration_constant(self.mind.effects.exploration)
+        self.skills.openness = personality.openness
+        self._host.mark_dirty(self)
+        return personality
+
     def record_for(self, action: str) -> RecordCounts:
         kind = self._host.actions.spec(action).target_kind
         return self.records.setdefault((action, kind), RecordCounts())
@@ -332,6 +376,7 @@ class WebOpsAgent:
         re-check, until one fixes it or none is left. What worked is kept as a procedure.
         """
         outcome = await remedy.work(self, stimulus)
+        adapting.after_outcome(self, stimulus.situation, outcome)
         if self.memory.reflection_due:
             facts = await self.memory.reflect()
             self.emit(lambda: Reflected(agent=self.name, facts=len(facts), ts=self.now()))

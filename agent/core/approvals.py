@@ -30,6 +30,7 @@ from agent.errors import Conflict, NotFound
 from agent.events import ApprovalDecided, ApprovalRequested
 from agent.fresh import Fresh
 from agent.memory.learning import Feedback
+from agent.mind.drift import Experience
 from agent.mind.emotions import Appraisal
 from agent.ops.evidence import IncidentLog
 from agent.skills.actions import ActionRequest
@@ -231,6 +232,7 @@ class ApprovalGate:
         """A denial is feedback: criticism felt, the action's value lowered, remembered."""
         pending, agent, request = await self._decide(approval_id, "denied", by)
         agent.feel(Appraisal.CRITICISM, 0.4, cause=f"{by} denied {pending.action}")
+        agent.adapt(Experience.DENIED, f"{by} denied {pending.action}")
         if request.situation:
             agent.memory.learner.feedback(request.situation, request.action, Feedback.DENY)
         await agent.memory.remember(

@@ -30,3 +30,5 @@ class KernelConfig(BaseModel):
     #: Whether agents recall similar remedies and facts before choosing a remedy (a prior for
     #: the learner, cited in the explanation; agent/core/recollection.py). Off for ablations.
     recall_in_decisions: bool = True
+    #: Whether experience moves agents' traits (bounded drift, see `agent.mind.drift`).
+    adapt_personality: bool = True

@@ -146,6 +146,30 @@ class ReflectionProgress:
         await self._repository.save_reflection_pending(rows)
 
 
+class Drifts:
+    """How far experience moved each agent's traits (changes a few times per incident)."""
+
+    def __init__(self, agents: Agents, repository: AgentRepository) -> None:
+        self._agents = agents
+        self._repository = repository
+
+    def take_dirty(self) -> list[tuple[str, str]]:
+        rows = []
+        for agent in self._agents.values():
+            if agent.mind.drift_dirty:
+                agent.mind.drift_dirty = False
+                rows.append((agent.name, agent.mind.drift.model_dump_json()))
+        return rows
+
+    def restore(self, rows: list[tuple[str, str]]) -> None:
+        for name, _ in rows:
+            if (agent := self._agents.get(name)) is not None:
+                agent.mind.drift_dirty = True
+
+    async def write(self, rows: list[tuple[str, str]]) -> None:
+        await self._repository.save_drift(rows)
+
+
 class Records:
     """How each action went for each agent, by target kind (what autonomy is earned from)."""
 
@@ -245,11 +269,13 @@ def agent_state(
     agents: Agents, emotions: Emotions, database: Database, memory: MemoryBackend
 ) -> list[Flushable]:
     """The flush steps for what loaded agents hold, in the order they are written: episodes
-    first (they are the bulk), then emotions, reflection progress, records, values, skills."""
+    first (they are the bulk), then emotions, reflection progress, personality drift, records,
+    values, skills."""
     return [
         Rows(Episodes(agents, memory.episodes)),
         Rows(emotions),
         Rows(ReflectionProgress(agents, emotions.repository)),
+        Rows(Drifts(agents, emotions.repository)),
         Rows(Records(agents, ActionRecordRepository(database))),
         Rows(LearnedValues(agents, memory.values)),
         Rows(Skills(agents, SkillRepository(database))),

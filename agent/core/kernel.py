@@ -36,7 +36,14 @@ from agent.core.roster import Roster
 from agent.core.stimulus import Outcome, Stimulus
 from agent.core.supervisor import Supervisor
 from agent.core.tokens import IssuedToken, Tokens, TokenView
-from agent.core.views import AgentStatus, ApprovalStatus, ApprovalView, KernelHealth, RecordView
+from agent.core.views import (
+    AgentStatus,
+    ApprovalStatus,
+    ApprovalView,
+    KernelHealth,
+    RecordView,
+    TraitsReset,
+)
 from agent.core.write_behind import Rows, WriteBehind
 from agent.decision.reasoning import Decision
 from agent.decision.risk import RiskLevel
@@ -217,6 +224,29 @@ class Kernel:
         profile = await self.roster.delete(name)
         self._emotions.forget(name)
         return profile
+
+    async def reset_traits(self, name: str, by: str = "operator") -> TraitsReset:
+        """Take an agent's traits back to their base (undo its personality drift), at once
+        and audited."""
+        agent = await self.load_agent(name)
+        undone = agent.reset_traits()
+        agent.mind.drift_dirty = False
+        await self.roster.rows.save_drift([(name, agent.mind.drift.model_dump_json())])
+        await self.audit_trail.now(
+            actor=by,
+            event="traits_reset",
+            agent=name,
+            detail={"undone": {t: v for t, v in undone.items() if v}},
+            why="operator reset the personality drift",
+        )
+        mind = agent.mind
+        return TraitsReset(
+            name=name,
+            personality=mind.personality,
+            personality_base=mind.base,
+            personality_drift=mind.drift,
+            undone=undone,
+        )
 
     async def agent_names(self) -> list[str]:
         return await self.roster.names()

@@ -24,7 +24,7 @@ from agent.fresh import Fresh
 from agent.memory.memory import AgentMemory, IdAllocator, MemoryBackend
 from agent.mind.mind import Mind
 from agent.mind.personality import build_personality
-from agent.mind.profile import AgentProfile, check_agent_name, personality_of
+from agent.mind.profile import AgentProfile, check_agent_name, drift_of, personality_of
 from agent.skills.proficiency import SkillBook, SkillRegistry, SkillState
 from storage.database import Database
 from storage.repositories.action_values import ActionValueRepository
@@ -139,11 +139,26 @@ class Roster:
     def _profile(self, row: AgentRow) -> AgentProfile:
         loaded = self._agents.get(row.name)
         if loaded is not None:
-            return AgentProfile.from_row(row, loaded.mind.mood()).model_copy(
-                update={"state": loaded.state}
+            mind = loaded.mind
+            return AgentProfile.from_row(row, mind.mood()).model_copy(
+                update={
+                    "state": loaded.state,
+                    "personality": mind.personality,
+                    "drift": mind.drift.as_dict(),
+                }
             )
-        mind = Mind(personality_of(row), self._clock, json.loads(row.emotions), row.emotions_at)
-        return AgentProfile.from_row(row, mind.mood())
+        return AgentProfile.from_row(row, self._mind(row).mood())
+
+    def _mind(self, row: AgentRow) -> Mind:
+        """The agent's mind as stored: base traits, their drift, its last emotions."""
+        return Mind(
+            personality_of(row),
+            self._clock,
+            json.loads(row.emotions),
+            row.emotions_at,
+            drift_of(row),
+            adaptive=self._config().adapt_personality,
+        )
 
     async def _row(self, name: str) -> AgentRow:
         row = await self.rows.get(name)
@@ -166,7 +181,7 @@ class Roster:
             )
             for r in await self._records.for_agent(row.id)
         }
-        mind = Mind(personality_of(row), self._clock, json.loads(row.emotions), row.emotions_at)
+        mind = self._mind(row)
         values = await self.memory.values.for_agent(row.id)
         memory = AgentMemory(
             row.id,

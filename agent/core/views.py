@@ -18,6 +18,7 @@ from agent.core.resources import ResourceUsage
 from agent.errors import InvalidInput, NotFound
 from agent.memory.items import memory_kind
 from agent.memory.memory import KINDS, AgentMemory, MemoryItem, MemoryKind
+from agent.mind.drift import Drift
 from agent.mind.mood import Mood
 from agent.mind.personality import Personality, TraitEffects
 from agent.skills.proficiency import SkillView
@@ -61,7 +62,13 @@ class AgentStatus(BaseModel):
     name: str
     preset: str
     state: str
+    #: The current traits, what behaviour reads: `personality_base` + `personality_drift`.
     personality: Personality
+    personality_base: Personality
+    #: How far experience moved each trait (within +-0.15), with the reasons, newest first.
+    personality_drift: Drift
+    #: Whether experience moves the traits (`[agents] adapt_personality` in the config).
+    adapt_personality: bool
     effects: TraitEffects
     emotions: dict[str, float]
     baseline: dict[str, float]
@@ -72,6 +79,17 @@ class AgentStatus(BaseModel):
     records: list[RecordView]
     #: The kernel this process runs (not the agent's own): what it failed at and survived.
     kernel: KernelHealth = KernelHealth()
+
+
+class TraitsReset(BaseModel):
+    """`webops agent reset-traits --json`: the traits back at their base, and what was undone."""
+
+    name: str
+    personality: Personality
+    personality_base: Personality
+    personality_drift: Drift
+    #: The drift of each trait before the reset.
+    undone: dict[str, float]
 
 
 class ApprovalView(BaseModel):
@@ -138,6 +156,9 @@ async def agent_status(
         preset=agent.profile.preset,
         state=agent.state,
         personality=mind.personality,
+        personality_base=mind.base,
+        personality_drift=mind.drift,
+        adapt_personality=mind.adaptive,
         effects=mind.effects,
         emotions=mind.as_dict(),
         baseline={k: round(v, 4) for k, v in zip(mind.as_dict(), mind.rest, strict=True)},

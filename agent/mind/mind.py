@@ -10,6 +10,7 @@ import json
 from collections import deque
 from collections.abc import Callable
 
+from agent.mind import drift as dr
 from agent.mind import emotions as em
 from agent.mind.mood import Mood
 from agent.mind.personality import Personality, TraitEffects
@@ -27,15 +28,48 @@ class Mind:
         clock: Callable[[], float],
         emotions: dict[str, float] | None = None,
         emotions_at: float | None = None,
+        drift: dr.Drift | None = None,
+        *,
+        adaptive: bool = True,
     ) -> None:
-        self.personality = personality
-        self.effects = TraitEffects.of(personality)
-        self.rest = em.baseline(personality)
+        #: The traits the agent was created with; `personality` is base + `drift`.
+        self.base = personality
+        self.drift = drift or dr.Drift()
+        #: Whether experience moves the traits (`[agents] adapt_personality` in the config).
+        self.adaptive = adaptive
+        #: The drift changed since it was last written.
+        self.drift_dirty = False
+        self._become(dr.current(personality, self.drift))
         self._clock = clock
         self._emotions = em.from_dict(emotions or {}, self.rest)
         self._at = emotions_at if emotions_at else clock()
         self.history: deque[tuple[float, em.Vector]] = deque(maxlen=HISTORY)
         self.history.append((self._at, self._emotions))
+
+    def _become(self, personality: Personality) -> None:
+        """Take on `personality`: what behaviour reads (effects, the emotions' resting point)."""
+        self.personality = personality
+        self.effects = TraitEffects.of(personality)
+        self.rest = em.baseline(personality)
+
+    def adapt(self, experience: dr.Experience, detail: str = "") -> dr.DriftReason | None:
+        """Let an experience move the traits a little (see `agent.mind.drift`); the reason,
+        or None when adaptation is off or every trait it moves is at its bound."""
+        if not self.adaptive:
+            return None
+        moved = dr.apply(self.base, self.drift, experience, self._clock(), detail)
+        if moved is self.drift:
+            return None
+        self.drift = moved
+        self.drift_dirty = True
+        self._become(dr.current(self.base, moved))
+        return moved.reasons[0]
+
+    def reset_drift(self) -> None:
+        """Back to the base traits: experience so far no longer counts."""
+        self.drift = dr.Drift()
+        self.drift_dirty = True
+        self._become(self.base)
 
     @property
     def emotions(self) -> em.Vector:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict
 
 from agent.errors import InvalidInput
+from agent.mind.drift import Drift, current
 from agent.mind.mood import Mood, temperament
 from agent.mind.personality import Personality
 from storage.tables import AgentRow
@@ -33,24 +34,36 @@ class AgentProfile(BaseModel):
     name: str
     preset: str
     state: str
+    #: The current traits: the base ones plus what experience added (`drift`).
     personality: Personality
+    #: How far experience moved each trait from its base (`webops status` says why).
+    drift: dict[str, float]
     mood: Mood
     created_at: datetime
 
     @classmethod
     def from_row(cls, row: AgentRow, mood: Mood | None = None) -> AgentProfile:
-        personality = personality_of(row)
+        """`personality` is the current one: the base traits plus their drift."""
+        drift = drift_of(row)
+        personality = current(personality_of(row), drift)
         return cls(
             name=row.name,
             preset=row.preset,
             state=row.state,
             personality=personality,
+            drift=drift.as_dict(),
             mood=mood or temperament(personality),
             created_at=datetime.fromtimestamp(row.created_at, UTC),
         )
 
 
+def drift_of(row: AgentRow) -> Drift:
+    """How far experience moved the agent's traits ('{}', as migration 12 left it: none)."""
+    return Drift.model_validate_json(row.drift or "{}")
+
+
 def personality_of(row: AgentRow) -> Personality:
+    """The base traits, as the agent was created (see `drift_of` for what experience added)."""
     return Personality(
         openness=row.openness,
         conscientiousness=row.conscientiousness,

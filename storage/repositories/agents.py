@@ -80,3 +80,17 @@ class AgentRepository:
         async with self._db.session(write=True) as session:
             conn = await session.connection()
             await conn.execute(statement, params)
+
+    async def save_drift(self, updates: Sequence[tuple[str, str]]) -> None:
+        """Write (name, personality drift JSON) for many agents in one transaction."""
+        if not updates:
+            return
+        statement = (
+            update(AgentRow)
+            .where(col(AgentRow.name) == bindparam("b_name"))
+            .values(drift=bindparam("b_drift"))
+        )
+        params = [{"b_name": n, "b_drift": d} for n, d in updates]
+        async with self._db.session(write=True) as session:
+            conn = await session.connection()
+            await conn.execute(statement, params)

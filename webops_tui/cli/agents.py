@@ -1,4 +1,4 @@
-"""`webops agent ...`: create, list, show and delete agents."""
+"""`webops agent ...`: create, list, show and delete agents, and reset their traits."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from webops_tui.cli.runtime import with_kernel
 if TYPE_CHECKING:
     from agent.mind.profile import AgentProfile
 
-app = typer.Typer(help="Create, list, show and delete agents.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, list, show and delete agents; reset their traits.", no_args_is_help=True
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
 
@@ -138,3 +140,21 @@ def delete(
         emit_json(profile)
     else:
         console().print(f"deleted agent [bold]{profile.name}[/]")
+
+
+@app.command("reset-traits")
+def reset_traits(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """Undo an agent's personality drift: its traits go back to the ones it was created with.
+
+    Example: webops agent reset-traits anna --json | jq .undone
+    """
+    reset = with_kernel(ctx, lambda k: k.reset_traits(name))
+    if as_json:
+        emit_json(reset)
+        return
+    moved = {t: v for t, v in reset.undone.items() if v}
+    if not moved:
+        console().print(f"{name}'s traits had not drifted; nothing to undo", markup=False)
+        return
+    undone = ", ".join(f"{t} {-v:+.3f}" for t, v in moved.items())
+    console().print(f"{name}'s traits are back at their base: {undone}", markup=False)

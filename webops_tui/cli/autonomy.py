@@ -16,6 +16,7 @@ from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import settings_of
 
 if TYPE_CHECKING:
+    from agent.core.config import KernelConfig
     from agent.ops.incidents import ApprovalPolicy
     from webops_tui.demo.options import DemoOptions
     from webops_tui.demo.runner import DemoSummary
@@ -77,7 +78,8 @@ def run(
     async def main() -> Autopilot:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        async with await Kernel.open(settings_of(ctx).db_path) as kernel:
+        settings = settings_of(ctx)
+        async with await Kernel.open(settings.db_path, config=settings.kernel_config()) as kernel:
             if not kernel.ops.targets:
                 raise InvalidInput("no targets to watch: add one with 'webops target add'")
             autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)
@@ -160,7 +162,8 @@ def demo(
         if app.return_code:
             raise typer.Exit(app.return_code)
         return
-    summary = asyncio.run(_headless(settings.db_path, options, as_json))
+    config = settings.kernel_config(seed=options.seed)
+    summary = asyncio.run(_headless(settings.db_path, options, as_json, config))
     if as_json:
         emit_json(summary)
     else:
@@ -169,15 +172,16 @@ def demo(
         raise typer.Exit(1)
 
 
-async def _headless(db_path: Path, options: DemoOptions, quiet: bool) -> DemoSummary:
-    from agent.core.kernel import Kernel, KernelConfig
+async def _headless(
+    db_path: Path, options: DemoOptions, quiet: bool, config: KernelConfig
+) -> DemoSummary:
+    from agent.core.kernel import Kernel
     from webops_tui.demo.runner import run_demo
 
     stop = asyncio.Event()
     _stop_on_signals(stop)
     world = options.world()
     try:
-        config = KernelConfig(seed=options.seed)
         async with await Kernel.open(db_path, config=config) as kernel:
             return await run_demo(
                 kernel,

@@ -46,7 +46,8 @@ def chat(
         return await talk(kernel, name, text, operator=who, lang=lang)
 
     async def run() -> None:
-        async with await Kernel.open(settings_of(ctx).db_path) as kernel:
+        settings = settings_of(ctx)
+        async with await Kernel.open(settings.db_path, config=settings.kernel_config()) as kernel:
             await kernel.get_agent(name)
             if message is not None:
                 reply = await one(kernel, message)

@@ -27,7 +27,9 @@ def with_kernel(ctx: typer.Context, call: Callable[[Kernel], Awaitable[T]]) -> T
     from agent.core.kernel import Kernel
 
     async def run() -> T:
-        async with await Kernel.open(settings_of(ctx).db_path) as kernel:
+        settings = settings_of(ctx)
+        config = settings.kernel_config()
+        async with await Kernel.open(settings.db_path, config=config) as kernel:
             return await call(kernel)
 
     return asyncio.run(run())

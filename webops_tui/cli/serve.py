@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from webops_tui.cli.runtime import settings_of
+
+if TYPE_CHECKING:
+    from agent.core.config import KernelConfig
 
 
 def serve(
@@ -51,10 +54,10 @@ def serve(
     warning = exposure_warning(host)
     if warning:
         sys.stderr.write(warning + "\n")
-    asyncio.run(_serve(db_path, host, port, watch))
+    asyncio.run(_serve(db_path, host, port, watch, settings_of(ctx).kernel_config()))
 
 
-async def _serve(db_path: Path, host: str, port: int, watch: bool) -> None:
+async def _serve(db_path: Path, host: str, port: int, watch: bool, config: KernelConfig) -> None:
     import asyncio
 
     from agent.core.kernel import Kernel
@@ -62,7 +65,7 @@ async def _serve(db_path: Path, host: str, port: int, watch: bool) -> None:
     from webops_tui.api.app import create_app
     from webops_tui.api.server import serve
 
-    async with await Kernel.open(db_path) as kernel:
+    async with await Kernel.open(db_path, config=config) as kernel:
         app = create_app(kernel)
         tokens = await kernel.tokens.list()
         if not any(t.revoked_at is None for t in tokens):

@@ -36,12 +36,21 @@ def _render(status: AgentStatus) -> None:
         rest = status.baseline[name]
         emotions.add_row(name, _bar(value), f"{value:.2f}", f"rest {rest:.2f}")
     out.print(emotions)
-    effects = Table(title="personality", title_justify="left", show_header=False)
+    adapting = "adapts to experience" if status.adapt_personality else "adaptation off"
+    effects = Table(title=f"personality ({adapting})", title_justify="left")
+    for column in ("trait", "now", "base", "drift"):
+        effects.add_column(column, justify="left" if column == "trait" else "right")
+    base, drift = status.personality_base.as_dict(), status.personality_drift.as_dict()
     for trait, value in status.personality.as_dict().items():
-        effects.add_row(trait, f"{value:.2f}")
+        effects.add_row(trait, f"{value:.2f}", f"{base[trait]:.2f}", f"{drift[trait]:+.3f}")
     for effect, value in status.effects.model_dump().items():
         effects.add_row(effect.replace("_", " "), f"{value:.2f}", style="dim")
     out.print(effects)
+    for reason in status.personality_drift.reasons[:5]:
+        changes = ", ".join(f"{t} {v:+.3f}" for t, v in reason.changes.items())
+        detail = f" ({reason.detail})" if reason.detail else ""
+        line = f"  drift: {changes}: {reason.why}{detail}"
+        out.print(line, markup=False, style="dim")
     r = status.resources
     out.print(
         f"resources: {r.running_actions}/{r.limits.max_concurrent_actions} actions running, "
