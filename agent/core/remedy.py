@@ -66,7 +66,9 @@ MAX_ATTEMPTS = 4
 CONFIRMED_FRESH_S = 1.0
 #: What an incident's outcome says when the fault went away before any remedy ran.
 RECOVERED = "recovered by itself"
-#: A procedure runs by itself once it worked this often with this smoothed success rate.
+#: A procedure runs by itself once it worked this often with this smoothed success rate: the
+#: incident it was distilled from and the later ones it would have fixed count, failed replays
+#: count against it (agent/memory/procedures.py).
 TRUSTED_RUNS = 2
 TRUSTED_RATE = 0.6
 
@@ -111,7 +113,6 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
     tried: list[tuple[str, bool]] = []
     credits: list[Credit] = []
     taken: list[Step] = []
-    procedure_id: int | None = None
     confirmed_at = stimulus.confirmed_at
     #: What confirmed the fault at `confirmed_at`: the reason a remedy gets credit.
     confirmed_by = "failing check"
@@ -161,9 +162,8 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             None if procedure is None else await replay(agent, stimulus, procedure, confirmation())
         )
         if ran is not None:
-            procedure, run, replayed = ran
-            procedure_id = procedure.id
-            steps += run.steps_run
+            procedure, run, replayed, looks = ran
+            steps += run.steps_run + looks
             tried.extend((r.action, r.fixed) for r in run.results)
             credits.extend(replayed)
             if run.ok:
@@ -175,7 +175,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                     steps=steps,
                     tried=tuple(tried),
                     credits=tuple(credits),
-                    procedure_id=procedure_id,
+                    procedure_id=procedure.id,
                 )
     while True:
         current, choice = agent.choose(stimulus, {a for a, _ in tried})
@@ -291,7 +291,6 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                 steps=steps,
                 tried=tuple(tried),
                 credits=tuple(credits),
-                procedure_id=procedure_id,
             )
 
 
@@ -312,12 +311,14 @@ async def trusted_procedure(agent: WebOpsAgent, stimulus: Stimulus) -> Procedure
 
 async def replay(
     agent: WebOpsAgent, stimulus: Stimulus, procedure: Procedure, basis: str = CONFIRMED
-) -> tuple[Procedure, ProcedureRun, list[Credit]]:
+) -> tuple[Procedure, ProcedureRun, list[Credit], int]:
     """Run a trusted procedure, step by step, verifying after each (the caller confirmed the
     fault just before, `basis` says how; a failed verification confirms it for the next step).
-    Returns each step's credit with why, too."""
+    Returns each step's credit with why, too, and the checks the verifications took (steps
+    like any other)."""
     assert stimulus.situation is not None
     situation = stimulus.situation
+    looks = 0
 
     async def run_step(step: Step) -> tuple[bool, str]:
         request = ActionRequest(
@@ -327,9 +328,12 @@ async def replay(
         return result.ok, result.detail
 
     async def verify_step() -> bool:
+        nonlocal looks
         if stimulus.recheck is None:
             return False
-        return (await verify(agent, stimulus.recheck))[0]
+        fixed, checks = await verify(agent, stimulus.recheck)
+        looks += checks
+        return fixed
 
     run = await execute_procedure(
         procedure, run_step, verify_step if stimulus.recheck is not None else None
@@ -352,7 +356,7 @@ async def replay(
             else changes_nothing(r)
         )
     await agent.memory.save_procedure_stats(procedure)
-    return procedure, run, credits
+    return procedure, run, credits, looks
 
 
 async def verify_approved(
