@@ -13,7 +13,7 @@ from agent.clock import VirtualClock
 from agent.core.kernel import Kernel, KernelConfig
 from agent.core.resources import ResourceLimits
 from agent.events import Consolidated, KernelEvent, StateChanged
-from agent.memory.procedures import Procedure, Step, optimize, reinforce
+from agent.memory.procedures import Procedure, Step, fixing_step, optimize, reinforce
 from tests.conftest import CliRunner
 from webops_tui.demo.runner import DemoSummary, run_demo
 from webops_tui.demo.world import DemoWorld
@@ -125,7 +125,9 @@ def test_an_incident_reinforces_a_procedure_by_one_at_most_and_only_with_its_fix
     held: list[Step], incident: list[Step]
 ) -> None:
     procedure = Procedure("x", [Step(s.action, runs=s.runs, fixes=s.fixes) for s in held])
-    fixes = [s for s in incident if s.fixes > 0]
-    own = fixes and fixes[-1].action in procedure.signature
-    assert reinforce(procedure, incident) == bool(own)
-    assert procedure.successes == int(bool(own)) and procedure.failures == 0
+    fix, own = fixing_step(incident), fixing_step(procedure.steps)
+    same = fix is not None and own is not None and fix.action == own.action
+    fixes_before = sum(s.fixes for s in procedure.steps)
+    assert reinforce(procedure, incident) == same
+    assert procedure.successes == int(same) and procedure.failures == 0
+    assert sum(s.fixes for s in procedure.steps) == fixes_before + int(same)

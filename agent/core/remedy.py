@@ -48,7 +48,7 @@ from agent.core.credit import credit as credit  # the credit rule, where readers
 from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
 from agent.decision.reasoning import Decision, OptionKind
 from agent.decision.risk import RiskLevel
-from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure
+from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure, lean
 from agent.ops.evidence import Credit
 from agent.skills.actions import ActionRequest, ActionResult
 
@@ -295,11 +295,12 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
 
 
 async def trusted_procedure(agent: WebOpsAgent, stimulus: Stimulus) -> Procedure | None:
-    """The stored procedure for this situation when the record says it is trusted and no
+    """The stored procedure for this situation when the record says it is trusted, it holds
+    no step known to be useless (rest drops those, see agent/core/rest_schedule.py) and no
     step would need a human's approval."""
     assert stimulus.situation is not None
     procedure = await agent.memory.best_procedure(stimulus.situation)
-    if procedure is None or procedure.successes < TRUSTED_RUNS:
+    if procedure is None or procedure.successes < TRUSTED_RUNS or not lean(procedure):
         return None
     if procedure.success_rate < TRUSTED_RATE:
         return None

@@ -77,7 +77,7 @@ class Resources:
         finally:
             self._running -= 1
 
-    def monitor(self, episodes: int, mailbox: int = 0) -> ResourceUsage:
+    def monitor(self, episodes: int = 0, mailbox: int = 0) -> ResourceUsage:
         """Usage now; `episodes` is the agent's memory's count, `mailbox` its queue's depth."""
         self._trim(self._clock())
         return ResourceUsage(

@@ -50,14 +50,18 @@ class ProceduralMemory:
         self, situation: str, steps: Sequence[Step], sources: Sequence[int] = ()
     ) -> Procedure:
         """Keep a sequence of steps that worked (the incident it came from is its first
-        success). When an active procedure for the situation holds the step that fixed it, or
-        has the same steps, that one is reused, and reinforced by the fix (see
+        success). When an active procedure for the situation has the same fixing step, or the
+        same steps, that one is reused, and reinforced by the fix (see
         `procedures.reinforce`)."""
         active = [p for p in await self.all() if p.active and p.situation == situation]
         signature = tuple(s.action for s in steps)
         fix = fixing_step(steps)
         same = [p for p in active if p.signature == signature]
-        holding = [p for p in active if fix is not None and fix.action in p.signature]
+        holding = [
+            p
+            for p in active
+            if fix is not None and (own := fixing_step(p.steps)) and own.action == fix.action
+        ]
         for procedure in sorted(same + holding, key=lambda p: -p.success_rate):
             if reinforce(procedure, steps):
                 await self.save_stats(procedure)

@@ -128,13 +128,10 @@ def fixing_step(steps: Sequence[Step]) -> Step | None:
 
 def reinforce(procedure: Procedure, steps: Sequence[Step]) -> bool:
     """Count an incident fixed by `steps` as a success of `procedure` when the step that fixed
-    it is one of the procedure's (replayed, the procedure would have been that fix); whether
-    it was. The step's record grows by the run and the fix."""
-    fix = fixing_step(steps)
-    if fix is None:
-        return False
-    own = next((s for s in procedure.steps if s.action == fix.action), None)
-    if own is None:
+    it is the procedure's own fixing step (replayed, the procedure would have been that fix);
+    whether it was. That step's record grows by the run and the fix."""
+    fix, own = fixing_step(steps), fixing_step(procedure.steps)
+    if fix is None or own is None or fix.action != own.action:
         return False
     own.runs += 1
     own.fixes += 1
@@ -145,6 +142,13 @@ def reinforce(procedure: Procedure, steps: Sequence[Step]) -> bool:
 def _useless(step: Step, any_fixed: bool) -> bool:
     """A step that never fixed anything, and ran often enough to say so."""
     return step.fixes == 0 and step.runs >= (1 if any_fixed else MIN_RUNS_TO_DROP)
+
+
+def lean(procedure: Procedure) -> bool:
+    """No step that is known to be useless: what optimising (at rest) would drop. Only a lean
+    procedure runs by itself, so a replay never repeats a remedy that already failed."""
+    any_fixed = any(s.fixes > 0 for s in procedure.steps)
+    return not any(_useless(s, any_fixed) for s in procedure.steps)
 
 
 def optimize(procedure: Procedure) -> Procedure | None:
