@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from agent.clock import Clock
 from agent.core.kernel import Kernel
 from agent.core.lifecycle import LifecycleState
+from agent.errors import WebopsError
 from agent.events import Consolidated, Reflected
 
 #: Seconds without owning an incident after which an agent learns and rests.
@@ -76,7 +77,6 @@ class RestSchedule:
         self._rhythm: dict[str, _Rhythm] = {}
         #: The lifecycle states the team went through, in the order first seen.
         self.states_seen: list[str] = []
-        self.rests = 0
 
     def _saw(self, state: LifecycleState) -> None:
         if state not in self.states_seen:
@@ -90,11 +90,6 @@ class RestSchedule:
             loaded = self.kernel.loaded(name)
             if loaded is not None:
                 self._saw(loaded.state)
-
-    def away(self, name: str) -> bool:
-        """Whether `name` is learning or resting now."""
-        rhythm = self._rhythm.get(name)
-        return rhythm is not None and rhythm.wake is not None
 
     def closed(self, owner: str) -> None:
         """`owner` closed an incident it owned."""
@@ -154,13 +149,17 @@ class RestSchedule:
             report = await self.kernel.consolidate(
                 name, linger=lambda: self.clock.wait(wake, self.resting_s)
             )
-            self.rests += 1
             agent.emit(lambda: Consolidated(agent=name, ts=agent.now(), **report.model_dump()))
             self.say(
                 f"{name} rested: {len(facts)} fact(s) drawn, {report.compressed} episode(s) "
                 f"compressed, {report.trimmed} forgotten ({report.episodes} kept), "
                 f"{report.optimized} procedure(s) optimised"
             )
+        except WebopsError as exc:  # a locked file, say: the agent carries on unrested
+            self.say(f"{name} could not rest: {exc.message}")
+            loaded = self.kernel.loaded(name)
+            if loaded is not None and loaded.state is LifecycleState.LEARNING:
+                await loaded.transition(LifecycleState.ACTIVE)
         finally:
             rhythm.wake = None
             rhythm.task = None
