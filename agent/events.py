@@ -127,6 +127,21 @@ class PersonalityDrifted(KernelEvent):
     personality: dict[str, float]
 
 
+class Consolidated(KernelEvent):
+    """An agent rested (agent/core/rest_schedule.py): what consolidation did to its memory."""
+
+    kind: Literal["consolidated"] = "consolidated"
+    insights: int
+    compressed: int
+    trimmed: int
+    optimized: int
+    #: Each procedure given a better version, and why.
+    changes: list[str] = []
+    #: Episodes kept after the retention cap; relationships that faded for want of contact.
+    episodes: int = 0
+    faded: int = 0
+
+
 class TargetChecked(KernelEvent):
     """The autonomous loop checked a target (the workbench draws status and sparklines)."""
 

@@ -65,7 +65,8 @@ async def test_the_agent_learns_the_best_remedy_and_an_observer_learns_faster(
         _trials_to_reach(ada),
     )
     assert sum(f != BEST for f in obi[:50]) < sum(f != BEST for f in ada[:50])
-    assert ada_status.memory["episodic"] > 1000
+    # Every incident is remembered (a trusted procedure's replay, a habit, deliberates less).
+    assert ada_status.memory["episodic"] > 500
 
 
 async def test_learned_values_survive_a_restart(db_path: Path) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 from agent.core.kernel import Kernel, KernelConfig
 from agent.core.resources import ResourceLimits
 from agent.core.stimulus import Stimulus
-from agent.memory.procedures import Step
 from agent.memory.reflection import Insight
 from agent.skills.actions import ActionRequest
 from tests.conftest import CliRunner, FakeClock
@@ -37,36 +36,42 @@ async def test_what_worked_becomes_a_procedure_that_runs_and_gets_shorter(
     async with await Kernel.open(db_path, actions=toy_registry(service)) as kernel:
         await kernel.create_agent("ben", "bold")
         memory = (await kernel.load_agent("ben")).memory
-        # A procedure as a person might have recorded it: clear the cache, then restart.
-        procedure = await memory.store_procedure(
-            "shop:down", [Step("clear-cache"), Step("restart")]
-        )
-        await memory.store_procedure("shop:down", [Step("clear-cache"), Step("restart")])
-        assert len(await memory.procedures()) == 1  # the same steps are not stored twice
-        procedure.successes = 2  # trusted, as after two good runs
         outcomes = []
         for _ in range(3):
             service.healthy = False
             outcomes.append(await kernel.stimulate("ben", _outage()))
-        assert all(o.status == "succeeded" and o.procedure_id == procedure.id for o in outcomes)
-        assert service.log.count("clear-cache") == 3  # the procedure ran its steps in order
-        steps_before = outcomes[-1].steps
+        # The first incident: clear-cache tried first (the seeded draw between two untried
+        # remedies), then restart fixed it; both are kept, the incident is the first success.
+        assert outcomes[0].tried == (("clear-cache", False), ("restart", True))
+        (procedure,) = await memory.procedures()
+        assert procedure.signature == ("clear-cache", "restart")
+        # Then restart again (learned): the same fix reinforces the procedure. It is trusted
+        # by its record, but holds a step known to be useless: it does not run by itself yet.
+        assert [o.tried for o in outcomes[1:]] == [(("restart", True),)] * 2
+        assert [o.procedure_id for o in outcomes] == [None, None, None]
+        assert (procedure.successes, procedure.failures) == (3, 0)
+        steps_before = outcomes[0].steps
+        # Rest optimises it: the useless step goes, and why is kept.
         report = await kernel.consolidate("ben")
         assert report.optimized == 1
+        assert report.changes == [
+            "shop:down: v2, dropped clear-cache: ran 1 time(s), never fixed it"
+        ]
         procedures = await memory.procedures()
         old, new = sorted(procedures, key=lambda p: p.version)
         assert not old.active and new.active and new.parent_id == old.id
-        assert new.signature == ("restart",)  # clear-cache never fixed anything: dropped
-        service.healthy = False
-        service.log.clear()
-        outcome = await kernel.stimulate("ben", _outage())
-        assert outcome.procedure_id == new.id and outcome.steps < steps_before
-        assert service.log == ["restart", "check"]
-        items = await kernel.memory("ben", "procedural")
-        assert [i.id for i in items] == [old.id, new.id] or [i.id for i in items] == [
-            new.id,
-            old.id,
-        ]
+        assert new.signature == ("restart",) and new.successes == 3
+        for _ in range(2):  # now it runs by itself
+            service.healthy = False
+            service.log.clear()
+            outcome = await kernel.stimulate("ben", _outage())
+            assert outcome.procedure_id == new.id and outcome.steps < steps_before
+            assert service.log == ["restart", "check"]
+        items = {i.id: i for i in await kernel.memory("ben", "procedural")}
+        assert set(items) == {old.id, new.id}
+        assert items[new.id].details is not None
+        assert items[new.id].details["dropped"] == ["clear-cache: ran 1 time(s), never fixed it"]
+        assert "5 ok / 0 failed" in items[new.id].summary
 
 
 async def test_a_remedy_that_fixed_it_is_stored_as_a_procedure(db_path: Path) -> None:

@@ -29,6 +29,7 @@ from agent.clock import SYSTEM, Clock
 from agent.core import conflicts, credit, handover, remedy
 from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
+from agent.core.rest_schedule import RestSchedule
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
 from agent.errors import WebopsError
@@ -95,6 +96,8 @@ class Autopilot:
         #: When each target is checked, and each one's run of failing/passing checks.
         self.schedule = CheckSchedule(kernel)
         self.watch = self.schedule.watch
+        #: When each agent learns and rests (agent/core/rest_schedule.py).
+        self.rest = RestSchedule(kernel, clock, say=self.say)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
@@ -120,11 +123,13 @@ class Autopilot:
                 if other != watcher:
                     await self.kernel.watch(watcher, other, trust=0.8)
         await self._resume()
+        self.rest.begin(team)
         clock = self.clock
         deadline = None if duration_s is None else clock.monotonic() + duration_s
         while not stop.is_set() and (deadline is None or clock.monotonic() < deadline):
             self._schedule_checks()
             await self._follow_approvals()
+            self._schedule_rest()
             await clock.wait(stop, TICK_S)
         await self.shutdown()
 
@@ -137,6 +142,7 @@ class Autopilot:
         """Let running checks and handling finish (briefly), then save everything."""
         if self.kernel.gate.failing_at == self.watch.failing_at:
             self.kernel.gate.failing_at = lambda _target: None
+        self.rest.wake_all()
         if self._tasks:
             _done, pending = await self.clock.wait_tasks(self._tasks, WIND_DOWN_S)
             for task in pending:
@@ -173,6 +179,12 @@ class Autopilot:
                     elif self.policy != "human":
                         self._spawn(self._stand_in_operator(incident.approval_id))
                 self.open[row.target] = incident
+
+    def _schedule_rest(self) -> None:
+        """Agents free long enough, or after enough incidents, learn and rest."""
+        owners = {i.row.owner for i in self.open.values() if i.row.owner is not None}
+        for name in self.rest.due(owners):
+            self._spawn(self.rest.rest(name))
 
     def _schedule_checks(self) -> None:
         targets = self.kernel.ops.targets.values()
@@ -293,6 +305,7 @@ class Autopilot:
         runner_up: str | None = None
         if row.owner is None:
             bids = await self.bids(row.situation)
+            await self.rest.wake(bids[0].agent)  # rested before it owns the incident
             row.owner = bids[0].agent
             runner_up = bids[1].agent if len(bids) > 1 else None
             await self.kernel.messages.broadcast(
@@ -306,6 +319,7 @@ class Autopilot:
         incident.attempts += 1
         outcome = await self.kernel.stimulate(row.owner, stimulus)
         row.steps += outcome.steps
+        incident.procedure_id = outcome.procedure_id
         incident.record(outcome.tried)
         add_credits(row, outcome.credits)
         if outcome.status == "resolved" and not any(fixed for _, fixed in incident.tried):
@@ -448,6 +462,8 @@ class Autopilot:
         row.summary = summary
         row.closed_at = self.kernel.clock()
         self.open.pop(row.target, None)
+        if row.owner is not None:
+            self.rest.closed(row.owner)
         # A new incident on this target needs a new run of failing checks.
         self.schedule.closed(row.target)
         await self._changed(incident)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -270,9 +270,17 @@ class Kernel:
         """Hand a stimulus to an agent (starting it if needed) and wait for the outcome."""
         return await self.supervisor.stimulate(name, stimulus)
 
-    async def consolidate(self, name: str) -> ConsolidationReport:
-        """Rest and consolidate: reflect, compress old episodes, cap retention, tidy procedures."""
-        return await self.supervisor.consolidate(name, self.flush)
+    async def consolidate(
+        self, name: str, linger: Callable[[], Awaitable[object]] | None = None
+    ) -> ConsolidationReport:
+        """Rest and consolidate: reflect, compress old episodes, cap retention, tidy procedures,
+        let relationships without contact fade; rest until `linger` returns (see
+        agent/core/rest_schedule.py, which calls this on a schedule)."""
+
+        def fade() -> int:
+            return self.relationships.maintain_relationships(self.clock())
+
+        return await self.supervisor.consolidate(name, self.flush, fade, linger)
 
     async def feel(
         self, name: str, event: Appraisal, intensity: float = 1.0, cause: str = ""

@@ -49,7 +49,7 @@ from agent.core.recollection import recollect
 from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
 from agent.decision.reasoning import Decision, OptionKind
 from agent.decision.risk import RiskLevel
-from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure
+from agent.memory.procedures import Procedure, ProcedureRun, Step, execute_procedure, lean
 from agent.ops.evidence import Credit
 from agent.skills.actions import ActionRequest, ActionResult
 
@@ -67,7 +67,9 @@ MAX_ATTEMPTS = 4
 CONFIRMED_FRESH_S = 1.0
 #: What an incident's outcome says when the fault went away before any remedy ran.
 RECOVERED = "recovered by itself"
-#: A procedure runs by itself once it worked this often with this smoothed success rate.
+#: A procedure runs by itself once it worked this often with this smoothed success rate: the
+#: incident it was distilled from and the later ones it would have fixed count, failed replays
+#: count against it (agent/memory/procedures.py).
 TRUSTED_RUNS = 2
 TRUSTED_RATE = 0.6
 
@@ -112,7 +114,6 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
     tried: list[tuple[str, bool]] = []
     credits: list[Credit] = []
     taken: list[Step] = []
-    procedure_id: int | None = None
     confirmed_at = stimulus.confirmed_at
     #: What confirmed the fault at `confirmed_at`: the reason a remedy gets credit.
     confirmed_by = "failing check"
@@ -162,9 +163,8 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             None if procedure is None else await replay(agent, stimulus, procedure, confirmation())
         )
         if ran is not None:
-            procedure, run, replayed = ran
-            procedure_id = procedure.id
-            steps += run.steps_run
+            procedure, run, replayed, looks = ran
+            steps += run.steps_run + looks
             tried.extend((r.action, r.fixed) for r in run.results)
             credits.extend(replayed)
             if run.ok:
@@ -176,7 +176,7 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                     steps=steps,
                     tried=tuple(tried),
                     credits=tuple(credits),
-                    procedure_id=procedure_id,
+                    procedure_id=procedure.id,
                 )
     recalled = await recollect(agent, stimulus)
     while True:
@@ -294,16 +294,16 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
                 steps=steps,
                 tried=tuple(tried),
                 credits=tuple(credits),
-                procedure_id=procedure_id,
             )
 
 
 async def trusted_procedure(agent: WebOpsAgent, stimulus: Stimulus) -> Procedure | None:
-    """The stored procedure for this situation when the record says it is trusted and no
+    """The stored procedure for this situation when the record says it is trusted, it holds
+    no step known to be useless (rest drops those, see agent/core/rest_schedule.py) and no
     step would need a human's approval."""
     assert stimulus.situation is not None
     procedure = await agent.memory.best_procedure(stimulus.situation)
-    if procedure is None or procedure.successes < TRUSTED_RUNS:
+    if procedure is None or procedure.successes < TRUSTED_RUNS or not lean(procedure):
         return None
     if procedure.success_rate < TRUSTED_RATE:
         return None
@@ -315,12 +315,14 @@ async def trusted_procedure(agent: WebOpsAgent, stimulus: Stimulus) -> Procedure
 
 async def replay(
     agent: WebOpsAgent, stimulus: Stimulus, procedure: Procedure, basis: str = CONFIRMED
-) -> tuple[Procedure, ProcedureRun, list[Credit]]:
+) -> tuple[Procedure, ProcedureRun, list[Credit], int]:
     """Run a trusted procedure, step by step, verifying after each (the caller confirmed the
     fault just before, `basis` says how; a failed verification confirms it for the next step).
-    Returns each step's credit with why, too."""
+    Returns each step's credit with why, too, and the checks the verifications took (steps
+    like any other)."""
     assert stimulus.situation is not None
     situation = stimulus.situation
+    looks = 0
 
     async def run_step(step: Step) -> tuple[bool, str]:
         request = ActionRequest(
@@ -330,9 +332,12 @@ async def replay(
         return result.ok, result.detail
 
     async def verify_step() -> bool:
+        nonlocal looks
         if stimulus.recheck is None:
             return False
-        return (await verify(agent, stimulus.recheck))[0]
+        fixed, checks = await verify(agent, stimulus.recheck)
+        looks += checks
+        return fixed
 
     run = await execute_procedure(
         procedure, run_step, verify_step if stimulus.recheck is not None else None
@@ -356,7 +361,7 @@ async def replay(
             else changes_nothing(r)
         )
     await agent.memory.save_procedure_stats(procedure)
-    return procedure, run, credits
+    return procedure, run, credits, looks
 
 
 async def verify_approved(

@@ -1,7 +1,9 @@
 """Resource limits per agent: concurrent actions, actions per minute, episodes kept, timeouts.
 
 `allocate` refuses past a limit and says which; `monitor` reports usage against the limits.
-The clock is injectable so the per-minute window is testable without sleeping.
+The clock is injectable so the per-minute window is testable without sleeping. Episodes are
+counted by the agent's memory, not here (a counter kept here was never told of one, and
+`status` showed 0): `monitor` takes the memory's count.
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ class Resources:
         self._clock = clock
         self._running = 0
         self._recent: deque[float] = deque()
-        self.episodes = 0
 
     def _trim(self, now: float) -> None:
         while self._recent and now - self._recent[0] >= 60.0:
@@ -76,11 +77,13 @@ class Resources:
         finally:
             self._running -= 1
 
-    def monitor(self) -> ResourceUsage:
+    def monitor(self, episodes: int = 0, mailbox: int = 0) -> ResourceUsage:
+        """Usage now; `episodes` is the agent's memory's count, `mailbox` its queue's depth."""
         self._trim(self._clock())
         return ResourceUsage(
             running_actions=self._running,
             actions_last_minute=len(self._recent),
-            episodes=self.episodes,
+            episodes=episodes,
             limits=self.limits,
+            mailbox=mailbox,
         )

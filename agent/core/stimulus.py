@@ -85,6 +85,7 @@ class Outcome(BaseModel):
     steps: int = 1
     #: Remedies tried, in order, with whether each fixed it.
     tried: tuple[tuple[str, bool], ...] = ()
+    #: The trusted procedure whose replay fixed it (None when it ran and did not, or none ran).
     procedure_id: int | None = None
     #: Each remedy tried, in order, with the credit it got and why (agent/core/remedy.py).
     credits: tuple[Credit, ...] = ()

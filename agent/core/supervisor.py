@@ -52,17 +52,27 @@ class Supervisor:
         return await (await agent.submit(stimulus))
 
     async def consolidate(
-        self, name: str, flush: Callable[[], Awaitable[None]]
+        self,
+        name: str,
+        flush: Callable[[], Awaitable[None]],
+        fade: Callable[[], int] = lambda: 0,
+        linger: Callable[[], Awaitable[object]] | None = None,
     ) -> ConsolidationReport:
         """Rest and consolidate: reflect, compress old episodes, cap retention, tidy procedures
-        (after `flush`, so that every episode is in the file)."""
+        (after `flush`, so that every episode is in the file), let relationships without
+        contact `fade`; then stay resting until `linger` returns (the rest schedule's moment,
+        so the state can be seen)."""
         agent = await self._roster.load(name)
         was_running = agent.state in (LifecycleState.ACTIVE, LifecycleState.LEARNING)
         if was_running:
             await agent.transition(LifecycleState.RESTING)
         try:
             await flush()
-            return await agent.memory.consolidate()
+            report = await agent.memory.consolidate()
+            report.faded = fade()
+            if linger is not None:
+                await linger()
+            return report
         finally:
             if was_running:
                 await agent.transition(LifecycleState.ACTIVE)

@@ -151,6 +151,7 @@ async def agent_status(
     agent: WebOpsAgent, skills: list[SkillView], health: KernelHealth, mailbox: int
 ) -> AgentStatus:
     mind = agent.mind
+    episodes = await agent.memory.count_episodes()
     return AgentStatus(
         name=agent.name,
         preset=agent.profile.preset,
@@ -165,11 +166,11 @@ async def agent_status(
         mood=mind.mood(),
         skills=[v.model_dump() for v in skills],
         memory={
-            "episodic": await agent.memory.count_episodes(),
+            "episodic": episodes,
             "semantic": await agent.memory.count_facts(),
             "procedural": await agent.memory.count_procedures(),
         },
-        resources=agent.resources.monitor().model_copy(update={"mailbox": mailbox}),
+        resources=agent.resources.monitor(episodes, mailbox),
         records=[
             RecordView(
                 action=action,

@@ -202,10 +202,12 @@ class EpisodicMemory:
     # -- consolidation ---------------------------------------------------------------------
 
     async def compress_and_trim(self, max_episodes: int) -> tuple[int, int]:
-        """Drop old episodes' details and keep at most `max_episodes`: (compressed, trimmed)."""
+        """Drop old episodes' details and keep at most `max_episodes`, those not yet written
+        included: (compressed, trimmed)."""
         now = self._b.clock()
         compressed = await self._b.episodes.compress(self.agent_id, now - COMPRESS_AFTER_S)
-        trimmed = await self._b.episodes.trim(self.agent_id, max_episodes)
+        keep = max(0, max_episodes - len(self._pending))
+        trimmed = await self._b.episodes.trim(self.agent_id, keep)
         if trimmed and self._index is not None:
             self._index.remove(trimmed)
         self._count.invalidate()  # trimmed episodes: count them again

@@ -64,6 +64,12 @@ class ConsolidationReport(BaseModel):
     compressed: int
     trimmed: int
     optimized: int
+    #: Each procedure given a better version, and why ("status=503: v2, dropped ...").
+    changes: list[str] = []
+    #: Episodes kept after the retention cap.
+    episodes: int = 0
+    #: Relationships (the whole team's) that faded for want of contact (set by the kernel).
+    faded: int = 0
 
 
 class AgentMemory:
@@ -275,9 +281,16 @@ class AgentMemory:
     async def consolidate(self) -> ConsolidationReport:
         """Reflect, compress old episodes, enforce the retention cap, tidy procedures."""
         insights = len(await self.reflect()) if self._since_reflection else 0
+        changes = await self.procedural.optimize_all()
+        for change in changes:  # the record of why a procedure lost a step
+            await self.remember("procedure", f"optimised a procedure for {change}", importance=0.4)
         compressed, trimmed = await self.episodic.compress_and_trim(self.max_episodes)
-        optimized = await self.procedural.optimize_all()
         self.semantic.invalidate_count()  # merged facts: count them again
         return ConsolidationReport(
-            insights=insights, compressed=compressed, trimmed=trimmed, optimized=optimized
+            insights=insights,
+            compressed=compressed,
+            trimmed=trimmed,
+            optimized=len(changes),
+            changes=changes,
+            episodes=await self.count_episodes(),
         )

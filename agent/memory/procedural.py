@@ -13,7 +13,15 @@ from collections.abc import Sequence
 
 from agent.memory.backend import MemoryBackend
 from agent.memory.items import MemoryItem, timestamp
-from agent.memory.procedures import Procedure, Step, best_procedure, optimize
+from agent.memory.procedures import (
+    Procedure,
+    Step,
+    best_procedure,
+    dropped,
+    fixing_step,
+    optimize,
+    reinforce,
+)
 from storage.tables import ProcedureRow
 
 #: Sources kept per procedure (the newest).
@@ -41,17 +49,29 @@ class ProceduralMemory:
     async def store(
         self, situation: str, steps: Sequence[Step], sources: Sequence[int] = ()
     ) -> Procedure:
-        """Keep a sequence of steps that worked; the same steps again reuse the stored one."""
-        known = await self.all()
+        """Keep a sequence of steps that worked (the incident it came from is its first
+        success). When an active procedure for the situation has the same fixing step, or the
+        same steps, that one is reused, and reinforced by the fix (see
+        `procedures.reinforce`)."""
+        active = [p for p in await self.all() if p.active and p.situation == situation]
         signature = tuple(s.action for s in steps)
-        for procedure in known:
-            if (
-                procedure.active
-                and procedure.situation == situation
-                and (procedure.signature == signature)
-            ):
-                return procedure
-        procedure = Procedure(situation=situation, steps=list(steps), sources=list(sources))
+        fix = fixing_step(steps)
+        same = [p for p in active if p.signature == signature]
+        holding = [
+            p
+            for p in active
+            if fix is not None and (own := fixing_step(p.steps)) and own.action == fix.action
+        ]
+        for procedure in sorted(same + holding, key=lambda p: -p.success_rate):
+            if reinforce(procedure, steps):
+                await self.save_stats(procedure)
+            return procedure
+        procedure = Procedure(
+            situation=situation,
+            steps=list(steps),
+            sources=list(sources),
+            successes=1 if fix is not None else 0,
+        )
         return await self._insert(procedure)
 
     async def _insert(self, procedure: Procedure) -> Procedure:
@@ -94,20 +114,25 @@ class ProceduralMemory:
         procedure.active = False
         return await self._insert(better)
 
-    async def optimize_all(self) -> int:
-        """Optimise every active procedure; how many got a better version."""
-        optimized = 0
+    async def optimize_all(self) -> list[str]:
+        """Optimise every active procedure; for each that got a better version, what changed
+        and why ("status=503: dropped restart: ran 2 time(s), never fixed it")."""
+        changes = []
         for procedure in [p for p in await self.all() if p.active]:
-            if await self.optimize(procedure) is not None:
-                optimized += 1
-        return optimized
+            better = await self.optimize(procedure)
+            if better is not None:
+                why = "; ".join(dropped(procedure, better)) or "reordered by fixes"
+                changes.append(f"{procedure.situation}: v{better.version}, dropped {why}")
+        return changes
 
     async def count(self) -> int:
         return sum(1 for p in await self.all() if p.active)
 
     def items(self, procedures: Sequence[Procedure]) -> list[MemoryItem]:
+        by_id = {p.id: p for p in self._procedures or ()}
         items = []
         for p in procedures:
+            parent = by_id.get(p.parent_id) if p.parent_id is not None else None
             assert p.id is not None
             state = "" if p.active else " (superseded)"
             items.append(
@@ -124,6 +149,10 @@ class ProceduralMemory:
                         "parent_id": p.parent_id,
                         "active": p.active,
                         "success_rate": round(p.success_rate, 3),
+                        "successes": p.successes,
+                        "failures": p.failures,
+                        #: Why the steps of the version before are not in this one.
+                        "dropped": dropped(parent, p) if parent is not None else [],
                     },
                     sources=p.sources,
                 )

@@ -1,8 +1,15 @@
 """Procedural memory: the steps that resolved a kind of situation, run as a chain and improved.
 
 A step "fixed it" when the verification check passed right after it. `optimize` drops steps
-that have run often enough and never fixed anything (a re-check, say), orders the rest by how
-often each fixed it, and is stored as a new version; the old version is kept, inactive.
+that never fixed anything (a remedy tried first that failed, a re-check), orders the rest by how
+often each fixed it, and is stored as a new version; the old version is kept, inactive, and
+`dropped` says why each step went.
+
+Trust comes from outcomes, not from replays alone: the incident a procedure was distilled from
+counts as its first success, and each later incident in the same situation fixed by one of its
+steps (`reinforce`: the procedure would have been that fix) counts as another. A replay that
+does not fix it counts against it. So a procedure earns the right to run by itself from what
+the agent did before it had one, instead of waiting for runs it is never given.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Runs before a step that never fixed anything may be dropped.
+#: Runs before a step that never fixed anything may be dropped (one run is enough when
+#: another step of the procedure did fix it: the step was tried and the fault outlived it).
 MIN_RUNS_TO_DROP = 2
 
 
@@ -113,9 +121,40 @@ async def execute_procedure(
     return ProcedureRun(ok=ok, results=tuple(results))
 
 
+def fixing_step(steps: Sequence[Step]) -> Step | None:
+    """The step that fixed it (the last one that did), or None when none did."""
+    return next((s for s in reversed(steps) if s.fixes > 0), None)
+
+
+def reinforce(procedure: Procedure, steps: Sequence[Step]) -> bool:
+    """Count an incident fixed by `steps` as a success of `procedure` when the step that fixed
+    it is the procedure's own fixing step (replayed, the procedure would have been that fix);
+    whether it was. That step's record grows by the run and the fix."""
+    fix, own = fixing_step(steps), fixing_step(procedure.steps)
+    if fix is None or own is None or fix.action != own.action:
+        return False
+    own.runs += 1
+    own.fixes += 1
+    procedure.successes += 1
+    return True
+
+
+def _useless(step: Step, any_fixed: bool) -> bool:
+    """A step that never fixed anything, and ran often enough to say so."""
+    return step.fixes == 0 and step.runs >= (1 if any_fixed else MIN_RUNS_TO_DROP)
+
+
+def lean(procedure: Procedure) -> bool:
+    """No step that is known to be useless: what optimising (at rest) would drop. Only a lean
+    procedure runs by itself, so a replay never repeats a remedy that already failed."""
+    any_fixed = any(s.fixes > 0 for s in procedure.steps)
+    return not any(_useless(s, any_fixed) for s in procedure.steps)
+
+
 def optimize(procedure: Procedure) -> Procedure | None:
     """A better version, or None when there is nothing to improve."""
-    keep = [s for s in procedure.steps if s.fixes > 0 or s.runs < MIN_RUNS_TO_DROP]
+    any_fixed = any(s.fixes > 0 for s in procedure.steps)
+    keep = [s for s in procedure.steps if not _useless(s, any_fixed)]
     if not keep:
         keep = [max(procedure.steps, key=lambda s: (s.fixes, -s.runs))]
     keep.sort(key=lambda s: (s.fixes / s.runs) if s.runs else 0.5, reverse=True)
@@ -130,6 +169,16 @@ def optimize(procedure: Procedure) -> Procedure | None:
         failures=procedure.failures,
         sources=list(procedure.sources),
     )
+
+
+def dropped(old: Procedure, new: Procedure) -> list[str]:
+    """Why each step of `old` is not in `new`, one line each (the record an operator reads)."""
+    kept = {s.action for s in new.steps}
+    return [
+        f"{s.action}: ran {s.runs} time(s), never fixed it"
+        for s in old.steps
+        if s.action not in kept
+    ]
 
 
 def best_procedure(procedures: Sequence[Procedure], situation: str) -> Procedure | None:

@@ -83,6 +83,8 @@ class OpenIncident:
     tried: list[Tried] = field(default_factory=list)
     #: Someone is working on it right now (a handling task, or the opening itself).
     busy: bool = False
+    #: The owner's trusted procedure that fixed it, when one did.
+    procedure_id: int | None = None
 
     def set_status(self, status: IncidentStatus) -> None:
         self.row.status = status
@@ -103,6 +105,7 @@ class OpenIncident:
             actions=self.tried,
             health=fault_of(row.health),
             opened_at=row.opened_at,
+            procedure_id=self.procedure_id,
         )
 
     def record(self, tried: list[Tried] | tuple[Tried, ...]) -> None:
@@ -127,3 +130,5 @@ class IncidentView(BaseModel):
     health: Fault = "down"
     #: When it opened (epoch seconds, the kernel's clock).
     opened_at: float | None = None
+    #: The owner's trusted procedure that fixed it (agent/core/remedy.py), when one did.
+    procedure_id: int | None = None

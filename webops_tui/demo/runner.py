@@ -74,6 +74,11 @@ class DemoSummary(BaseModel):
     decisions_citing_memory: int = 0
     #: Incidents an owner handed to a teammate clearly better at the remedies (handover.py).
     handovers: int = 0
+    #: Incidents a trusted procedure fixed (the owner replayed what it had kept, see
+    #: agent/core/remedy.py): in all, and among the last third of the closed incidents.
+    procedure_runs: dict[str, int | float] = Field(default_factory=dict)
+    #: The lifecycle states the team went through during the run, in the order first seen.
+    states_seen: list[str] = Field(default_factory=list)
 
 
 async def prepare(kernel: Kernel, world: DemoWorld) -> list[str]:
@@ -159,6 +164,18 @@ async def run_demo(
         stop.set()
         await injector
     return await summarise(kernel, autopilot, world, seed=seed, approve=approve, started=started)
+
+
+def procedure_runs(log: list[IncidentView]) -> dict[str, int | float]:
+    """How many incidents a procedure fixed, in all and in the last third of `log` (by id)."""
+    last = sorted(log, key=lambda i: i.id)[-(len(log) // 3) :] if len(log) >= 3 else []
+    ran = sum(i.procedure_id is not None for i in last)
+    return {
+        "all": sum(i.procedure_id is not None for i in log),
+        "last_third": ran,
+        "incidents_last_third": len(last),
+        "share_last_third": round(ran / len(last), 3) if last else 0.0,
+    }
 
 
 def _mean(values: list[int]) -> float | None:
@@ -346,4 +363,6 @@ async def summarise(
         first_seen_steps=_mean([i.steps for i in first_seen]),
         first_seen_incidents=len(first_seen),
         decisions_citing_memory=citing,
+        procedure_runs=procedure_runs(log),
+        states_seen=autopilot.rest.states_seen,
     )
