@@ -107,7 +107,8 @@ async def test_a_flush_against_a_locked_file_is_logged_counted_and_loses_nothing
     assert failure.exc_info and "flush failed" in failure.getMessage()
     with sqlite3.connect(db_path) as conn:
         (stored,) = conn.execute("SELECT emotions FROM agent WHERE name = 'anna'").fetchone()
-    assert json.loads(stored)["fear"] == pytest.approx(fear)
+    # Written after all (fear fades a hair while a loaded machine gets there).
+    assert json.loads(stored)["fear"] == pytest.approx(fear, abs=0.01)
 
 
 def test_log_file_option_and_environment_variable_write_the_log_not_the_terminal(

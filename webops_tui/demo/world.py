@@ -38,8 +38,8 @@ Criticality = Literal["low", "medium", "high", "critical"]
 VERSION = "1.4.2"
 #: How long a slow service takes to answer; the targets allow `LATENCY_LIMIT_MS`. Short next to
 #: the check interval, so two slow checks confirm the fault within two intervals.
-SLOW_S = 0.1
-LATENCY_LIMIT_MS = 60
+SLOW_S = 0.12
+LATENCY_LIMIT_MS = 80
 #: How often a server's loop looks for a stop: a crash (and `stop`) waits for that look, on the
 #: event loop, so the standard library's 0.5 s would stall everything at each injected crash.
 POLL_S = 0.02
