@@ -69,28 +69,22 @@ class AgentRepository:
 
     async def save_reflection_pending(self, updates: Sequence[tuple[str, float]]) -> None:
         """Write (name, importance since the last reflection) for many agents in one transaction."""
-        if not updates:
-            return
-        statement = (
-            update(AgentRow)
-            .where(col(AgentRow.name) == bindparam("b_name"))
-            .values(importance_since_reflection=bindparam("b_importance"))
-        )
-        params = [{"b_name": n, "b_importance": i} for n, i in updates]
-        async with self._db.session(write=True) as session:
-            conn = await session.connection()
-            await conn.execute(statement, params)
+        await self._save_column("importance_since_reflection", updates)
 
     async def save_drift(self, updates: Sequence[tuple[str, str]]) -> None:
         """Write (name, personality drift JSON) for many agents in one transaction."""
+        await self._save_column("drift", updates)
+
+    async def _save_column(self, column: str, updates: Sequence[tuple[str, object]]) -> None:
+        """One column of many agents' rows, by name, in one transaction (one executemany)."""
         if not updates:
             return
         statement = (
             update(AgentRow)
             .where(col(AgentRow.name) == bindparam("b_name"))
-            .values(drift=bindparam("b_drift"))
+            .values({column: bindparam("b_value")})
         )
-        params = [{"b_name": n, "b_drift": d} for n, d in updates]
+        params = [{"b_name": n, "b_value": v} for n, v in updates]
         async with self._db.session(write=True) as session:
             conn = await session.connection()
             await conn.execute(statement, params)
