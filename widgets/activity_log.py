@@ -24,6 +24,7 @@ from agent.events import (
 )
 from widgets.bursts import OncePerBurst
 from widgets.kernel_messages import KernelEventArrived
+from widgets.literal_text import printable
 
 MAX_LINES = 2_000
 #: Lines written per repaint; a burst beyond that is summarised (nobody reads 200 lines a
@@ -104,5 +105,5 @@ class ActivityLog(RichLog):
         for ts, line in lines:
             stamp = datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
             text = Text(stamp + " ", style="dim")
-            text.append(line)
+            text.append(printable(line))
             self.write(text)

@@ -21,6 +21,7 @@ from agent.events import ApprovalDecided, ApprovalRequested, KernelEvent
 from widgets.bursts import OncePerBurst
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.kernel_messages import KernelEventArrived
+from widgets.literal_text import literal
 
 CONFIRM_RISKS = frozenset({"high", "critical"})
 #: How long the queue gathers approval events before it asks once to be reloaded.
@@ -83,7 +84,14 @@ class ApprovalsQueue(Vertical):
         row = table.cursor_row
         table.clear()
         for p in self.pending:
-            table.add_row(str(p.id), p.agent, p.action, p.target or "", p.risk, key=str(p.id))
+            table.add_row(
+                str(p.id),
+                literal(p.agent),
+                literal(p.action),
+                literal(p.target or ""),
+                p.risk,
+                key=str(p.id),
+            )
         if self.pending:
             table.move_cursor(row=min(row, len(self.pending) - 1))
             self._explain(table.cursor_row)
@@ -102,7 +110,7 @@ class ApprovalsQueue(Vertical):
             text = f"{p.agent} wants to run {p.action}: {p.summary}"
             if autonomy:
                 text += f"\nNot auto-approved: {autonomy}"
-            self.query_one("#approval-why", Static).update(text)
+            self.query_one("#approval-why", Static).update(literal(text))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

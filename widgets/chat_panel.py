@@ -18,6 +18,7 @@ from textual.widgets import Collapsible, Input, Static, Tab, Tabs
 
 from agent.events import AgentSaid, KernelEvent
 from widgets.kernel_messages import KernelEventArrived
+from widgets.literal_text import assemble, literal
 
 MAX_MESSAGES = 200
 
@@ -135,7 +136,7 @@ class ChatPanel(Vertical):
         self.post_message(self.Sent(text, self.channel))
 
     def add_line(self, who: str, text: str, style: str) -> Static:
-        line = Static(f"[b]{who}[/b]: {text}", classes=style, markup=True)
+        line = Static(assemble((who, "bold"), ": ", text), classes=style)
         self._mount(line)
         self.transcript.append((who, text))
         return line
@@ -150,9 +151,7 @@ class ChatPanel(Vertical):
             options = explanation.get("options") or []
             if options:
                 body += "\n" + "\n".join(f"  {o['option']}: {o['utility']:+.2f}" for o in options)
-            self._mount(
-                Collapsible(Static(body, markup=False), title=f"why ({detail})", collapsed=True)
-            )
+            self._mount(Collapsible(Static(literal(body)), title=f"why ({detail})", collapsed=True))
 
     def show_team(self, sender: str, text: str) -> None:
         self.add_line(f"{sender} → team", text, "chat-team")

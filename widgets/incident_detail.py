@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from agent.ops.evidence import Credit, IncidentDetail
+from widgets.literal_text import scrub
 
 #: How each way an incident stands, or its fault showed, is drawn (ANSI names: every theme).
 STYLES = {
@@ -94,7 +95,7 @@ def incident_lines(detail: IncidentDetail) -> list[Text]:
                 ")",
             )
         )
-    return lines
+    return [scrub(line) for line in lines]
 
 
 class IncidentDetailDialog(ModalScreen[None]):

@@ -20,6 +20,7 @@ from textual.reactive import var
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from agent.memory.memory import MemoryItem, MemoryKind
+from widgets.literal_text import literal, scrub
 
 KIND_OF_TAB: dict[str, MemoryKind] = {
     "tab-episodic": "episodic",
@@ -122,7 +123,7 @@ class MemoryBrowser(Vertical):
         table.clear()
         for i, item in enumerate(self.items):
             score = "" if item.score is None else f"{item.score:.2f}"
-            table.add_row(score, item.summary, key=str(i))
+            table.add_row(score, literal(item.summary, newlines=False), key=str(i))
         if not self.items:
             self.query_one("#memory-detail", Static).update(
                 "Nothing here yet." if not self.search_text else "No match."
@@ -141,7 +142,7 @@ class MemoryBrowser(Vertical):
             text.append(json.dumps(item.details, indent=1, default=str), style="dim")
         if item.sources:
             text.append("\nsources: episodes " + ", ".join(f"#{s}" for s in item.sources))
-        self.query_one("#memory-detail", Static).update(text)
+        self.query_one("#memory-detail", Static).update(scrub(text))
 
     @on(DataTable.RowHighlighted, "#memory-results")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -13,6 +13,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from widgets.literal_text import assemble
+
 
 class QuickChat(Horizontal):
     DEFAULT_CSS = """
@@ -48,4 +50,4 @@ class QuickChat(Horizontal):
             self.post_message(self.Sent(text))
 
     def show_reply(self, agent: str, text: str) -> None:
-        self.query_one("#quick-reply", Static).update(f"[b]{agent}[/b]: {text}")
+        self.query_one("#quick-reply", Static).update(assemble((agent, "bold"), ": ", text))

@@ -22,6 +22,7 @@ from agent.skills.proficiency import SkillView
 from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import gauge
 from widgets.kernel_messages import KernelEventArrived
+from widgets.literal_text import literal
 
 #: How long the panel gathers reasons to reload before it asks once.
 STALE_DELAY_S = 0.5
@@ -106,7 +107,7 @@ class SkillsPanel(Vertical):
         if 0 <= row < len(self.views):
             v = self.views[row]
             self.query_one("#skills-why", Static).update(
-                f"{v.name}: {v.successes} ok, {v.failures} failed. Autonomy: {v.why}"
+                literal(f"{v.name}: {v.successes} ok, {v.failures} failed. Autonomy: {v.why}")
             )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

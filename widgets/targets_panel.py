@@ -27,6 +27,7 @@ from agent.ops.confirmation import Health
 from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import sparkline
 from widgets.kernel_messages import KernelEventArrived
+from widgets.literal_text import literal
 
 HISTORY = 24
 #: Closed incidents kept listed (newest first) under the open ones, to look into.
@@ -161,7 +162,14 @@ class TargetsPanel(Vertical):
             spark = sparkline([v / top for v in state.latencies], HISTORY)
             status = Text(WORDS[state.health], style=styles[state.health])
             ms = f"{state.latency_ms:.0f}" if state.latency_ms is not None else "-"
-            table.add_row(Text(name), status, ms, spark, Text(state.detail[:40]), key=name)
+            table.add_row(
+                literal(name),
+                status,
+                ms,
+                spark,
+                literal(state.detail[:40], newlines=False),
+                key=name,
+            )
         incidents = self.query_one("#incidents-table", DataTable)
         chosen = self.chosen_incident() if incidents.has_focus else None
         incidents.clear()
@@ -173,11 +181,11 @@ class TargetsPanel(Vertical):
         for inc in shown.values():
             incidents.add_row(
                 str(inc.incident_id),
-                Text(inc.target),
-                Text(inc.situation),
+                literal(inc.target),
+                literal(inc.situation, newlines=False),
                 Text(WORDS[inc.health], style=styles[inc.health]),
                 inc.status,
-                Text(inc.owner or "-"),
+                literal(inc.owner or "-"),
                 str(inc.steps),
                 key=str(inc.incident_id),
             )

@@ -9,6 +9,7 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
+from widgets.literal_text import assemble
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
 
@@ -30,7 +31,7 @@ def task(
         emit_json(result)
     else:
         style = {"succeeded": "green", "failed": "red"}.get(result.status, "yellow")
-        console().print(f"[{style}]{result.status}[/]: {result.summary}")
+        console().print(assemble((result.status, style), ": ", result.summary))
         if result.approval_id is not None:
             console().print(f"approve with: webops approvals --approve {result.approval_id}")
     if result.status == "failed":
@@ -104,7 +105,9 @@ def audit(
             console().print(f"audit chain intact: {result.entries} entries")
         else:
             console().print(
-                f"[red]audit chain broken at entry {result.first_bad}[/]: {result.reason}"
+                assemble(
+                    (f"audit chain broken at entry {result.first_bad}", "red"), ": ", result.reason
+                )
             )
         if not result.ok:
             raise typer.Exit(1)

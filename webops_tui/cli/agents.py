@@ -9,6 +9,7 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
+from widgets.literal_text import assemble
 
 if TYPE_CHECKING:
     from agent.mind.profile import AgentProfile
@@ -139,7 +140,7 @@ def delete(
     if as_json:
         emit_json(profile)
     else:
-        console().print(f"deleted agent [bold]{profile.name}[/]")
+        console().print(assemble("deleted agent ", (profile.name, "bold")))
 
 
 @app.command("reset-traits")

@@ -14,6 +14,7 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import settings_of
+from widgets.literal_text import assemble, printable
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
@@ -44,7 +45,7 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
     def say(line: str) -> None:
         if not quiet:
-            sys.stderr.write(f"[{time.monotonic() - started:7.1f}s] {line}\n")
+            sys.stderr.write(f"[{time.monotonic() - started:7.1f}s] {printable(line)}\n")
             sys.stderr.flush()
 
     return say
@@ -202,8 +203,12 @@ def _render(summary: DemoSummary) -> None:
     out = console()
     i = summary.incidents
     out.print(
-        f"[bold]{i['opened']}[/] incidents, [bold]{i['resolved']}[/] resolved "
-        f"({summary.resolution_rate:.0%}), {i['open']} open, {i['failed']} escalated"
+        assemble(
+            (str(i["opened"]), "bold"),
+            " incidents, ",
+            (str(i["resolved"]), "bold"),
+            f" resolved ({summary.resolution_rate:.0%}), {i['open']} open, {i['failed']} escalated",
+        )
     )
     if summary.steps_ratio_last_vs_first is not None:
         out.print(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.output import console, emit_json, error_line
 from webops_tui.cli.runtime import settings_of
 from webops_tui.paths import APP_NAME
+from widgets.literal_text import assemble
 
 if TYPE_CHECKING:
     from agent.core.conversation import ChatReply
@@ -63,7 +63,9 @@ def chat(
 
 def _show(name: str, reply: ChatReply) -> None:
     console().print(
-        f"[bold]{name}[/] [dim]({reply.mood.label}, {reply.intent})[/]: {reply.reply}",
+        assemble(
+            (name, "bold"), " ", (f"({reply.mood.label}, {reply.intent})", "dim"), ": ", reply.reply
+        ),
         highlight=False,
     )
 
@@ -76,7 +78,9 @@ async def _conversation(
 
     history = _readline_history()
     out = console()
-    out.print(f"Talking to [bold]{name}[/]. Ctrl-D to leave; 'help' for what it can do.")
+    out.print(
+        assemble("Talking to ", (name, "bold"), ". Ctrl-D to leave; 'help' for what it can do.")
+    )
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -92,7 +96,7 @@ async def _conversation(
         try:
             _show(name, await one(kernel, text))
         except WebopsError as exc:
-            sys.stderr.write(f"webops: error: {exc.message}\n")
+            error_line(exc.message)
     if history is not None:
         history()
 

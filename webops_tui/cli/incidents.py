@@ -51,9 +51,9 @@ def list_incidents(
         console().print("no incidents" + (f" with status {status}" if status else ""))
         return
     from rich.table import Table
-    from rich.text import Text
 
     from widgets.incident_detail import STYLES, when
+    from widgets.literal_text import literal
 
     table = Table()
     for column in ("id", "target", "symptom", "health", "status", "owner", "steps"):
@@ -62,11 +62,11 @@ def list_incidents(
     for i in incidents:
         table.add_row(
             str(i.id),
-            Text(i.target),
-            Text(i.situation),
-            Text(i.health, style=STYLES[i.health]),
-            Text(i.status, style=STYLES[i.status]),
-            Text(i.owner or "-"),
+            literal(i.target),
+            literal(i.situation),
+            literal(i.health, style=STYLES[i.health]),
+            literal(i.status, style=STYLES[i.status]),
+            literal(i.owner or "-"),
             str(i.steps),
             when(i.opened_at)[5:],  # month-day and time: the year is rarely news
         )

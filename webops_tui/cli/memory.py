@@ -58,15 +58,15 @@ def memory(
 def _render_one(item: MemoryItem) -> None:
     import json
 
-    from rich.text import Text
+    from widgets.literal_text import literal
 
     out = console()
-    out.print(Text(f"{item.kind} {item.id}, {item.ts:%Y-%m-%d %H:%M:%S}: {item.summary}"))
+    out.print(literal(f"{item.kind} {item.id}, {item.ts:%Y-%m-%d %H:%M:%S}: {item.summary}"))
     for key, value in (item.details or {}).items():
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
-        out.print(Text(f"  {key}: {shown}"))
+        out.print(literal(f"  {key}: {shown}"))
     if item.sources:
-        out.print(Text(f"  sources: {', '.join(map(str, item.sources))}"))
+        out.print(literal(f"  sources: {', '.join(map(str, item.sources))}"))
 
 
 def _render(items: list[MemoryItem], searching: bool) -> None:

@@ -11,6 +11,7 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
+from widgets.literal_text import assemble
 
 if TYPE_CHECKING:
     from agent.core.kernel import Kernel
@@ -121,7 +122,9 @@ def target_add(
     if as_json:
         emit_json(spec)
     else:
-        console().print(f"added target [bold]{spec.name}[/] ({spec.kind} {spec.address})")
+        console().print(
+            assemble("added target ", (spec.name, "bold"), f" ({spec.kind} {spec.address})")
+        )
 
 
 @targets.command("list")
@@ -150,7 +153,7 @@ def target_remove(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> N
     if as_json:
         emit_json(spec)
     else:
-        console().print(f"removed target [bold]{spec.name}[/]")
+        console().print(assemble("removed target ", (spec.name, "bold")))
 
 
 def _import(ctx: typer.Context, file: Path, as_json: bool) -> None:
@@ -244,7 +247,7 @@ def runbook_add(
     if as_json:
         emit_json(spec.public())
     else:
-        console().print(f"added runbook [bold]{spec.name}[/] (risk {spec.risk})")
+        console().print(assemble("added runbook ", (spec.name, "bold"), f" (risk {spec.risk})"))
 
 
 @runbooks.command("list")
@@ -280,7 +283,7 @@ def runbook_remove(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> 
     if as_json:
         emit_json(spec.public())
     else:
-        console().print(f"removed runbook [bold]{spec.name}[/]")
+        console().print(assemble("removed runbook ", (spec.name, "bold")))
 
 
 @runbooks.command("import")

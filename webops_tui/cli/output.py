@@ -25,12 +25,31 @@ def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any]
 
 
 def console() -> Console:
-    from rich.console import Console
+    """A console that shows strings literally: no markup, no escape sequences from stored text.
 
-    return Console(highlight=False)
+    Names, summaries and addresses come from people, agents and targets; a `[/]` in them must
+    print as `[/]` (not crash the listing) and an OSC 52 in them must not reach the terminal.
+    Styled lines are built as `Text` (`widgets.literal_text.assemble`).
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    from widgets.literal_text import printable, scrub
+
+    class LiteralConsole(Console):
+        def render_str(self, text: str, **options: Any) -> Text:
+            return super().render_str(printable(text), **options)
+
+        def print(self, *objects: Any, **options: Any) -> None:
+            cleaned = (scrub(o) if isinstance(o, Text) else o for o in objects)
+            super().print(*cleaned, **options)
+
+    return LiteralConsole(highlight=False, markup=False)
 
 
 def error_line(message: str) -> None:
     """One line on stderr, never a traceback: what was wrong, in the operator's terms."""
+    from widgets.literal_text import printable
+
     first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    sys.stderr.write(f"webops: error: {first}\n")
+    sys.stderr.write(f"webops: error: {printable(first, newlines=False)}\n")

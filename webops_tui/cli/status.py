@@ -8,6 +8,7 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
+from widgets.literal_text import assemble
 
 if TYPE_CHECKING:
     from agent.core.kernel import Kernel
@@ -28,8 +29,14 @@ def _render(status: AgentStatus) -> None:
     m = status.mood
     out = console()
     out.print(
-        f"[bold]{status.name}[/] ({status.preset}) is [bold]{status.state}[/], feeling "
-        f"[bold]{m.label}[/] (P {m.pleasure:+.2f}  A {m.arousal:+.2f}  D {m.dominance:+.2f})"
+        assemble(
+            (status.name, "bold"),
+            f" ({status.preset}) is ",
+            (status.state, "bold"),
+            ", feeling ",
+            (m.label, "bold"),
+            f" (P {m.pleasure:+.2f}  A {m.arousal:+.2f}  D {m.dominance:+.2f})",
+        )
     )
     emotions = Table(title="emotions", title_justify="left", show_header=False)
     for name, value in status.emotions.items():

@@ -11,6 +11,7 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
+from widgets.literal_text import assemble
 
 app = typer.Typer(help="Create, list and revoke REST API tokens.", no_args_is_help=True)
 
@@ -49,7 +50,9 @@ def create(
         emit_json(issued)
         return
     out = console()
-    out.print(f"token [bold]{issued.name}[/] ({issued.role}); it is shown only this once:")
+    out.print(
+        assemble("token ", (issued.name, "bold"), f" ({issued.role}); it is shown only this once:")
+    )
     sys.stdout.write(issued.token + "\n")
     out.print("send it as the header  Authorization: Bearer <token>", style="dim")
 
@@ -88,4 +91,4 @@ def revoke(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(view)
     else:
-        console().print(f"revoked token [bold]{view.name}[/]")
+        console().print(assemble("revoked token ", (view.name, "bold")))

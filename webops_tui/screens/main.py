@@ -263,7 +263,7 @@ class MainScreen(Screen[None]):
         try:
             detail = await self.kernel.incident(incident_id)
         except WebopsError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.message, severity="error", markup=False)
             return
         if self.is_attached:
             self.app.push_screen(IncidentDetailDialog(detail))
@@ -283,12 +283,12 @@ class MainScreen(Screen[None]):
             if approve:
                 view = await self.kernel.approve(approval_id, by=_operator())
                 outcome = view.result["status"] if view.result else view.status
-                self.notify(f"approval {approval_id}: {view.action} {outcome}")
+                self.notify(f"approval {approval_id}: {view.action} {outcome}", markup=False)
             else:
                 await self.kernel.deny(approval_id, by=_operator())
                 self.notify(f"approval {approval_id} denied")
         except WebopsError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.message, severity="error", markup=False)
         if self.is_attached:  # not while the app closes
             self._refresh_approvals()
             self._refresh_skills()
@@ -351,7 +351,7 @@ class MainScreen(Screen[None]):
         try:
             await self.kernel.create_agent(name, preset)
         except WebopsError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(exc.message, severity="error", markup=False)
             return
         await self.action_refresh()
         if self.is_attached:
