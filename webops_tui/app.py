@@ -32,7 +32,7 @@ class WebopsApp(App[None]):
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding("question_mark", "show_help_panel", "Keys", id="app.keys"),
+        Binding("question_mark", "toggle_help", "Keys", id="app.keys"),
         Binding("y", "screen.copy", "Copy", id="app.copy", show=False),
         Binding("n", "screen.new_agent", "New agent", id="app.new_agent", show=False),
         Binding("t", "screen.show_tab('team')", "Team", id="app.team", show=False),
@@ -44,6 +44,9 @@ class WebopsApp(App[None]):
         Binding("l", "screen.show_tab('activity')", "Log", id="app.activity", show=False),
         Binding("slash", "screen.search_memory", "Search", id="app.search_memory"),
         Binding("r", "screen.refresh", "Refresh", id="app.refresh", show=False),
+        Binding("escape", "screen.leave", "Leave", id="app.leave", show=False),
+        Binding("j", "screen.cursor(True)", "Down", id="app.down", show=False),
+        Binding("k", "screen.cursor(False)", "Up", id="app.up", show=False),
     ]
 
     def __init__(
@@ -106,6 +109,13 @@ class WebopsApp(App[None]):
             self.settings.remember_theme(self.theme)
         except (OSError, WebopsError) as exc:
             self.notify(f"could not save the theme: {exc}", severity="warning")
+
+    def action_toggle_help(self) -> None:
+        """`?` opens the keys panel and closes it again (so does Escape)."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
 
     def action_set_theme(self, theme: str) -> None:
         self.theme = theme

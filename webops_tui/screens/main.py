@@ -16,10 +16,12 @@ from typing import TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.containers import ScrollableContainer
 from textual.reactive import var
 from textual.screen import Screen
+from textual.scroll_view import ScrollView
 from textual.widget import Widget
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Input, TabbedContent, TabPane
 
 from agent.core.kernel import Kernel
 from agent.errors import WebopsError
@@ -28,6 +30,7 @@ from agent.mind.mind import Mind
 from webops_tui.demo.in_app import InAppDemo
 from webops_tui.demo.options import DemoOptions
 from webops_tui.screens.kernel_feed import KernelFeed
+from webops_tui.screens.tab_focus import after_input, main_widget
 from widgets.activity_log import ActivityLog
 from widgets.agent_roster import AgentRoster
 from widgets.approvals_queue import ApprovalsQueue
@@ -242,16 +245,38 @@ class MainScreen(Screen[None]):
     # -- what the operator does: messages up -------------------------------------------------
 
     def action_show_tab(self, tab: str) -> None:
+        """Switch from any focus: drop focus first (a focused widget in the pane being hidden
+        would pull its tab back), then focus the tab's main widget once it is shown."""
+        self.set_focus(None)
         self.query_one(TabbedContent).active = tab
         if tab == "memory":
             self.query_one(MemoryBrowser).request()
         elif tab == "skills":
             self._refresh_skills()
-        elif tab == "chat":
-            self.query_one(ChatPanel).focus_input()
         elif tab == "approvals":
             self._refresh_approvals()
-            self.query_one(ApprovalsQueue).focus_table()
+        self.call_after_refresh(self._focus_tab, tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        if self.query_one(TabbedContent).active == tab and (widget := main_widget(self, tab)):
+            widget.focus()
+
+    def action_leave(self) -> None:
+        """Escape: close the help, or give up a focused input (so tab keys work again)."""
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+            return
+        focused = self.focused
+        if isinstance(focused, Input):
+            self.set_focus(after_input(self, self.query_one(TabbedContent).active))
+
+    def action_cursor(self, down: bool) -> None:
+        """j/k: move the cursor of the focused list or table (or scroll a log) like arrows."""
+        focused = self.focused
+        if isinstance(focused, DataTable):
+            focused.action_cursor_down() if down else focused.action_cursor_up()
+        elif isinstance(focused, ScrollView | ScrollableContainer):
+            focused.scroll_down() if down else focused.scroll_up()
 
     @on(TargetsPanel.IncidentSelected)
     def _incident_selected(self, message: TargetsPanel.IncidentSelected) -> None:
