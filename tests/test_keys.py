@@ -110,19 +110,32 @@ async def test_j_and_k_move_like_the_arrows(db_path: Path) -> None:
         assert app.main_screen.selected_agent == "ben"
 
 
-async def test_question_mark_toggles_the_help_and_escape_closes_it(db_path: Path) -> None:
+async def test_question_mark_toggles_every_key_over_the_app_and_escape_closes_it(
+    tmp_path: Path,
+) -> None:
+    from webops_tui.config import ConfigFile, save_config
+    from widgets.keys_help import KeysHelp
+
+    db_path, config = tmp_path / "webops.db", tmp_path / "config.toml"
+    save_config(config, ConfigFile(keys={"app.memory": "f5"}))
     await _create(db_path, "anna")
-    app = make_app(Settings(db_path=db_path))
+    app = make_app(Settings.resolve(db_path, config_path=config))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        await pilot.press("o", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, KeysHelp)
+        assert app.main_screen.query_one(TabbedContent).size.width == 80  # not squeezed
+        shown = str(app.screen.query_one("#keys-help-text").render())
+        for heading in ("Anywhere", "Team", "Chat", "Memory", "Skills", "Approvals", "Ops"):
+            assert f"\n{heading}" in "\n" + shown
+        assert "f5  Memory" in shown and "filter targets and incidents" in shown
         await pilot.press("question_mark")
         await pilot.pause()
-        assert app.screen.query("HelpPanel")
-        await pilot.press("question_mark")
+        assert app.screen is app.main_screen
+        await pilot.press("question_mark", "escape")
         await pilot.pause()
-        assert not app.screen.query("HelpPanel")
-        await pilot.press("question_mark")
+        assert app.screen is app.main_screen
+        await pilot.press("s")  # the tab keys work again
         await pilot.pause()
-        await pilot.press("escape")
-        await pilot.pause()
-        assert not app.screen.query("HelpPanel")
+        assert app.query_one(TabbedContent).active == "skills"

@@ -22,6 +22,7 @@ from webops_tui.commands import WorkbenchCommands
 from webops_tui.config import DEFAULT_THEME, Settings
 from webops_tui.demo.options import DemoOptions
 from webops_tui.screens.main import MainScreen
+from widgets.keys_help import KeysHelp
 
 __all__ = ["DemoOptions", "WebopsApp", "make_app"]
 
@@ -44,9 +45,9 @@ class WebopsApp(App[None]):
         Binding("l", "screen.show_tab('activity')", "Log", id="app.activity", show=False),
         Binding("slash", "screen.search_memory", "Search", id="app.search_memory"),
         Binding("r", "screen.refresh", "Refresh", id="app.refresh", show=False),
-        Binding("escape", "screen.leave", "Leave", id="app.leave", show=False),
-        Binding("j", "screen.cursor(True)", "Down", id="app.down", show=False),
-        Binding("k", "screen.cursor(False)", "Up", id="app.up", show=False),
+        Binding("escape", "screen.leave", "Leave input", id="app.leave", show=False),
+        Binding("j", "screen.cursor(True)", "Down (like ↓)", id="app.down", show=False),
+        Binding("k", "screen.cursor(False)", "Up (like ↑)", id="app.up", show=False),
     ]
 
     def __init__(
@@ -111,11 +112,20 @@ class WebopsApp(App[None]):
             self.notify(f"could not save the theme: {exc}", severity="warning")
 
     def action_toggle_help(self) -> None:
-        """`?` opens the keys panel and closes it again (so does Escape)."""
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """`?` opens every key over the app (the overlay's own `?` and Escape close it): the
+        app's keys as remapped by the config, then each tab's."""
+        if isinstance(self.screen, KeysHelp):
+            self.screen.dismiss(None)
+            return
+        anywhere: dict[str, tuple[str, str]] = {}
+        for active in self.main_screen.active_bindings.values():
+            binding = active.binding
+            if active.node is self and binding.description and binding.id not in anywhere:
+                anywhere[binding.id or binding.action] = (
+                    self.get_key_display(binding),
+                    binding.description,
+                )
+        self.push_screen(KeysHelp(list(anywhere.values())))
 
     def action_set_theme(self, theme: str) -> None:
         self.theme = theme

@@ -135,7 +135,7 @@ class MainScreen(Screen[None]):
         await self.action_refresh()
         self._refresh_approvals()
         if self._start_demo is not None:
-            self.query_one(TabbedContent).active = "ops"
+            self.action_show_tab("ops")
         else:
             roster = self.query_one(AgentRoster)
             roster.focus_table()
@@ -262,10 +262,7 @@ class MainScreen(Screen[None]):
             widget.focus()
 
     def action_leave(self) -> None:
-        """Escape: close the help, or give up a focused input (so tab keys work again)."""
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
-            return
+        """Escape: give up a focused input (so tab keys work again)."""
         focused = self.focused
         if isinstance(focused, Input):
             self.set_focus(after_input(self, self.query_one(TabbedContent).active))
@@ -401,8 +398,8 @@ class MainScreen(Screen[None]):
 
     async def _show_demo(self) -> None:
         await self.action_refresh()
-        if tabs := self._shown(TabbedContent):
-            tabs.active = "ops"
+        if self.is_attached:
+            self.action_show_tab("ops")
 
     def _narrate(self, line: str) -> None:
         if log := self._shown(ActivityLog):  # the demo may still talk while the app closes
