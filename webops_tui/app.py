@@ -22,6 +22,7 @@ from webops_tui.commands import WorkbenchCommands
 from webops_tui.config import DEFAULT_THEME, Settings
 from webops_tui.demo.options import DemoOptions
 from webops_tui.screens.main import MainScreen
+from widgets.keys_help import KeysHelp
 
 __all__ = ["DemoOptions", "WebopsApp", "make_app"]
 
@@ -32,7 +33,7 @@ class WebopsApp(App[None]):
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding("question_mark", "show_help_panel", "Keys", id="app.keys"),
+        Binding("question_mark", "toggle_help", "Keys", id="app.keys"),
         Binding("y", "screen.copy", "Copy", id="app.copy", show=False),
         Binding("n", "screen.new_agent", "New agent", id="app.new_agent", show=False),
         Binding("t", "screen.show_tab('team')", "Team", id="app.team", show=False),
@@ -44,6 +45,9 @@ class WebopsApp(App[None]):
         Binding("l", "screen.show_tab('activity')", "Log", id="app.activity", show=False),
         Binding("slash", "screen.search_memory", "Search", id="app.search_memory"),
         Binding("r", "screen.refresh", "Refresh", id="app.refresh", show=False),
+        Binding("escape", "screen.leave", "Leave input", id="app.leave", show=False),
+        Binding("j", "screen.cursor(True)", "Down (like ↓)", id="app.down", show=False),
+        Binding("k", "screen.cursor(False)", "Up (like ↑)", id="app.up", show=False),
     ]
 
     def __init__(
@@ -106,6 +110,22 @@ class WebopsApp(App[None]):
             self.settings.remember_theme(self.theme)
         except (OSError, WebopsError) as exc:
             self.notify(f"could not save the theme: {exc}", severity="warning")
+
+    def action_toggle_help(self) -> None:
+        """`?` opens every key over the app (the overlay's own `?` and Escape close it): the
+        app's keys as remapped by the config, then each tab's."""
+        if isinstance(self.screen, KeysHelp):
+            self.screen.dismiss(None)
+            return
+        anywhere: dict[str, tuple[str, str]] = {}
+        for active in self.main_screen.active_bindings.values():
+            binding = active.binding
+            if active.node is self and binding.description and binding.id not in anywhere:
+                anywhere[binding.id or binding.action] = (
+                    self.get_key_display(binding),
+                    binding.description,
+                )
+        self.push_screen(KeysHelp(list(anywhere.values())))
 
     def action_set_theme(self, theme: str) -> None:
         self.theme = theme

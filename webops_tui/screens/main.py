@@ -16,10 +16,12 @@ from typing import TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.containers import ScrollableContainer
 from textual.reactive import var
 from textual.screen import Screen
+from textual.scroll_view import ScrollView
 from textual.widget import Widget
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Input, TabbedContent, TabPane
 
 from agent.core.kernel import Kernel
 from agent.errors import WebopsError
@@ -28,6 +30,7 @@ from agent.mind.mind import Mind
 from webops_tui.demo.in_app import InAppDemo
 from webops_tui.demo.options import DemoOptions
 from webops_tui.screens.kernel_feed import KernelFeed
+from webops_tui.screens.tab_focus import after_input, main_widget
 from widgets.activity_log import ActivityLog
 from widgets.agent_roster import AgentRoster
 from widgets.approvals_queue import ApprovalsQueue
@@ -132,7 +135,7 @@ class MainScreen(Screen[None]):
         await self.action_refresh()
         self._refresh_approvals()
         if self._start_demo is not None:
-            self.query_one(TabbedContent).active = "ops"
+            self.action_show_tab("ops")
         else:
             roster = self.query_one(AgentRoster)
             roster.focus_table()
@@ -242,16 +245,35 @@ class MainScreen(Screen[None]):
     # -- what the operator does: messages up -------------------------------------------------
 
     def action_show_tab(self, tab: str) -> None:
+        """Switch from any focus: drop focus first (a focused widget in the pane being hidden
+        would pull its tab back), then focus the tab's main widget once it is shown."""
+        self.set_focus(None)
         self.query_one(TabbedContent).active = tab
         if tab == "memory":
             self.query_one(MemoryBrowser).request()
         elif tab == "skills":
             self._refresh_skills()
-        elif tab == "chat":
-            self.query_one(ChatPanel).focus_input()
         elif tab == "approvals":
             self._refresh_approvals()
-            self.query_one(ApprovalsQueue).focus_table()
+        self.call_after_refresh(self._focus_tab, tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        if self.query_one(TabbedContent).active == tab and (widget := main_widget(self, tab)):
+            widget.focus()
+
+    def action_leave(self) -> None:
+        """Escape: give up a focused input (so tab keys work again)."""
+        focused = self.focused
+        if isinstance(focused, Input):
+            self.set_focus(after_input(self, self.query_one(TabbedContent).active))
+
+    def action_cursor(self, down: bool) -> None:
+        """j/k: move the cursor of the focused list or table (or scroll a log) like arrows."""
+        focused = self.focused
+        if isinstance(focused, DataTable):
+            focused.action_cursor_down() if down else focused.action_cursor_up()
+        elif isinstance(focused, ScrollView | ScrollableContainer):
+            focused.scroll_down() if down else focused.scroll_up()
 
     @on(TargetsPanel.IncidentSelected)
     def _incident_selected(self, message: TargetsPanel.IncidentSelected) -> None:
@@ -376,8 +398,8 @@ class MainScreen(Screen[None]):
 
     async def _show_demo(self) -> None:
         await self.action_refresh()
-        if tabs := self._shown(TabbedContent):
-            tabs.active = "ops"
+        if self.is_attached:
+            self.action_show_tab("ops")
 
     def _narrate(self, line: str) -> None:
         if log := self._shown(ActivityLog):  # the demo may still talk while the app closes
