@@ -120,18 +120,49 @@ async def test_activity_wraps_at_the_visible_width(db_path: Path) -> None:
         kernel = _on_the_team(app.kernel)
         await pilot.press("l")
         await pilot.pause()
+        await pilot.press("t")  # the line arrives while another tab is shown
         await kernel.messages.broadcast("ben", "team", long)
         await pilot.pause(0.5)
+        await pilot.press("l")
+        await pilot.pause()
         log = app.query_one(ActivityLog)
         width = log.scrollable_content_region.width
         assert 60 <= width < 80
         shown = [strip.text.rstrip() for strip in log.lines]
         assert all(len(line) <= width for line in shown)
-        assert len(shown) > 2 and shown[-1].endswith("the-last-word")
+        assert 2 < len(shown) < 12 and shown[-1].endswith("the-last-word")
         assert "word59" in " ".join(shown)  # nothing cut off
+        await pilot.resize_terminal(140, 30)  # wider: the same line, rewrapped
+        await pilot.pause(0.3)
+        wider = [strip.text.rstrip() for strip in log.lines]
+        assert len(wider) < len(shown) and max(map(len, wider)) > 80
+        assert wider[-1].endswith("the-last-word")
 
 
 def test_clip_cuts_at_a_word() -> None:
     assert clip("short", 80) == "short"
     cut = clip("restarted the shop service after checking its health endpoint", 30)
     assert cut == "restarted the shop service…" and len(cut) <= 30
+
+
+async def test_the_demo_logs_each_resolution_once(db_path: Path) -> None:
+    import re
+
+    from webops_tui.demo.options import DemoOptions
+    from widgets.targets_panel import TargetsPanel
+
+    app = make_app(Settings(db_path=db_path), demo=DemoOptions(seed=3, approve="all"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = app.query_one(TargetsPanel)
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if panel.resolved >= 2:
+                break
+        await pilot.pause(0.5)
+        log = app.query_one(ActivityLog)
+        lines = [text.plain[9:] for text in log.history]  # without the time stamp
+        closed = [m.group(1) for line in lines if (m := re.match(r"incident (\d+) resolved", line))]
+        assert len(closed) >= 2 and len(closed) == len(set(closed)), lines
+        steps = [line for line in lines if re.match(r"incident \d+ open:", line)]
+        assert steps == []  # a step counted is not a line; the narration says it opened
+        await pilot.press("ctrl+q")
