@@ -84,7 +84,7 @@ async def test_kernel_events_reach_the_panels_that_follow_them(db_path: Path) ->
         await pilot.pause()
         panel = app.query_one(TargetsPanel)
         assert panel.targets["shop"].healthy is False
-        assert app.query_one(ChatPanel).transcript[-1] == ("anna → team", "shop is down")
+        assert app.query_one(ChatPanel).transcripts["team"][-1] == ("anna → team", "shop is down")
         assert app.query_one(ActivityLog).total == logged + 1  # the team line, not the check
 
 

@@ -1,15 +1,18 @@
 """Pending approvals: what an agent wants to do, its risk and its reasons; approve or deny.
 
 Approving or denying an action of high or critical risk asks for a confirmation first. The
-queue follows approval events and says once per burst that it is out of date (`Stale`); the
-screen reads the pending approvals and hands them back (`show_pending`).
+detail and the confirmation show the exact request that will run (argv, or METHOD URL and
+body, secrets masked), so nobody approves a name. A new approval raises a toast. The queue
+follows approval events and says once per burst that it is out of date (`Stale`); the screen
+reads the pending approvals and hands them back (`show_pending`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,14 +21,45 @@ from textual.widgets import DataTable, Static
 
 from agent.core.kernel import ApprovalView
 from agent.events import ApprovalDecided, ApprovalRequested, KernelEvent
+from agent.ops.runbooks import shown_request
+from agent.ops.targets import RunbookSpec
 from widgets.bursts import OncePerBurst
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.kernel_messages import KernelEventArrived
-from widgets.literal_text import literal
+from widgets.literal_text import literal, scrub
 
 CONFIRM_RISKS = frozenset({"high", "critical"})
 #: How long the queue gathers approval events before it asks once to be reloaded.
 STALE_DELAY_S = 0.5
+#: How long the toast for a new approval stays up.
+TOAST_S = 8.0
+
+
+def describe_approval(
+    approval: ApprovalView, runbooks: Mapping[str, RunbookSpec], verb: str | None = None
+) -> Text:
+    """Approval N, who asks, what exactly will run, on what, at what risk, and why: literal
+    text (names and arguments are never markup)."""
+    head = f"{verb} approval {approval.id}" if verb else f"approval {approval.id}"
+    text = Text.assemble(
+        (head, "bold"),
+        f": {approval.agent} asks to run {approval.action}",
+        f" on {approval.target}" if approval.target else "",
+        " · risk ",
+        (approval.risk, "bold"),
+    )
+    spec = runbooks.get(approval.action)
+    if spec is not None:
+        for line in shown_request(spec, approval.target):
+            text.append("\n  ")
+            text.append(line, style="bold")
+    else:
+        text.append(f"\n  the built-in action {approval.action}")
+    text.append(f"\nwhy: {approval.summary}")
+    autonomy = (approval.explanation.get("autonomy") or {}).get("why", "")
+    if autonomy:
+        text.append(f"\nnot auto-approved: {autonomy}")
+    return scrub(text)
 
 
 class ApprovalsQueue(Vertical):
@@ -39,7 +73,7 @@ class ApprovalsQueue(Vertical):
     }
     ApprovalsQueue > #approval-why {
         height: auto;
-        max-height: 8;
+        max-height: 12;
         padding: 0 1;
     }
     """
@@ -62,9 +96,21 @@ class ApprovalsQueue(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.pending: list[ApprovalView] = []
+        #: The runbooks as last read, for the request an approval will run.
+        self.runbooks: Mapping[str, RunbookSpec] = {}
         self._stale = OncePerBurst(self, STALE_DELAY_S, lambda: self.post_message(self.Stale()))
 
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
+        event = message.event
+        if isinstance(event, ApprovalRequested):
+            where = f" on {event.target}" if event.target else ""
+            self.notify(
+                f"{event.agent or '-'} asks to run {event.action}{where} ({event.risk})",
+                title=f"approval {event.approval_id}: press p to review",
+                severity="warning",
+                timeout=TOAST_S,
+                markup=False,
+            )
         self._stale.poke()
 
     def focus_table(self) -> None:
@@ -77,8 +123,12 @@ class ApprovalsQueue(Vertical):
         yield table
         yield Static("No action is waiting for you.", id="approval-why")
 
-    def show_pending(self, pending: Sequence[ApprovalView]) -> None:
+    def show_pending(
+        self, pending: Sequence[ApprovalView], runbooks: Mapping[str, RunbookSpec] | None = None
+    ) -> None:
         self.pending = list(pending)
+        if runbooks is not None:
+            self.runbooks = runbooks
         self.border_title = f"Approvals ({len(self.pending)} waiting)"
         table = self.query_one(DataTable)
         row = table.cursor_row
@@ -105,12 +155,8 @@ class ApprovalsQueue(Vertical):
 
     def _explain(self, row: int) -> None:
         if 0 <= row < len(self.pending):
-            p = self.pending[row]
-            autonomy = (p.explanation.get("autonomy") or {}).get("why", "")
-            text = f"{p.agent} wants to run {p.action}: {p.summary}"
-            if autonomy:
-                text += f"\nNot auto-approved: {autonomy}"
-            self.query_one("#approval-why", Static).update(literal(text))
+            detail = describe_approval(self.pending[row], self.runbooks)
+            self.query_one("#approval-why", Static).update(detail)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
@@ -124,11 +170,8 @@ class ApprovalsQueue(Vertical):
         if chosen.risk not in CONFIRM_RISKS:
             self.post_message(self.Decided(chosen.id, approve))
             return
-        verb = "Approve and run" if approve else "Deny"
-        question = (
-            f"{verb} {chosen.action}"
-            + (f" on {chosen.target}" if chosen.target else "")
-            + f" for {chosen.agent}?\nRisk: {chosen.risk}. {chosen.summary}"
+        question = describe_approval(
+            chosen, self.runbooks, "Approve and run" if approve else "Deny"
         )
 
         def answered(yes: bool | None) -> None:

@@ -1,6 +1,10 @@
 """Chat with the selected agent, and the team channel: input with history, replies as they
 come, each reply's decision and explanation folded away until asked for.
 
+The conversation and the team channel are two logs (the Agent and Team sub-tabs): team
+announcements arrive several a second in an incident and would scroll a reply away. Each log
+follows new lines only while scrolled to the bottom (see `widgets.follow`).
+
 The selected agent comes down from the screen (`agent`, data-bound); what the operator types
 goes up as `Sent`; what agents say to the team arrives as kernel events."""
 
@@ -17,6 +21,7 @@ from textual.reactive import var
 from textual.widgets import Collapsible, Input, Static, Tab, Tabs
 
 from agent.events import AgentSaid, KernelEvent
+from widgets.follow import PAUSED, at_bottom
 from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import assemble, literal
 
@@ -57,15 +62,38 @@ class HistoryInput(Input):
         self.cursor_position = len(self.value)
 
 
+class ChatLog(VerticalScroll):
+    """One channel's lines; follows new ones only while scrolled to the bottom."""
+
+    #: False while the reader has scrolled up: new lines arrive without moving the view.
+    following: var[bool] = var(True)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = at_bottom(self, new_value)
+
+    def append(self, widget: Static | Collapsible) -> None:
+        """Add a line (dropping the oldest beyond `MAX_MESSAGES`), following if following."""
+        self.mount(widget)
+        extra = len(self.children) - MAX_MESSAGES
+        for old in list(self.children)[: max(0, extra)]:
+            old.remove()
+        if self.following:
+            self.scroll_end(animate=False)
+
+
 class ChatPanel(Vertical):
     KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (AgentSaid,)
     DEFAULT_CSS = """
     ChatPanel {
         height: 1fr;
     }
-    ChatPanel > #chat-log {
+    ChatPanel > ChatLog {
         height: 1fr;
         padding: 0 1;
+    }
+    ChatPanel > #chat-team-log {
+        display: none;
     }
     ChatPanel .chat-operator {
         color: $text-muted;
@@ -98,18 +126,48 @@ class ChatPanel(Vertical):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.transcript: list[tuple[str, str]] = []
+        #: (who, text) per channel, "agent" and "team", as shown.
+        self.transcripts: dict[str, list[tuple[str, str]]] = {"agent": [], "team": []}
+
+    @property
+    def transcript(self) -> list[tuple[str, str]]:
+        """The conversation with the agents (not the team channel)."""
+        return self.transcripts["agent"]
 
     def compose(self) -> ComposeResult:
         yield Tabs(Tab("Agent", id="chat-agent"), Tab("Team", id="chat-team"), id="chat-tabs")
-        yield VerticalScroll(id="chat-log")
+        yield ChatLog(id="chat-agent-log")
+        yield ChatLog(id="chat-team-log")
         yield HistoryInput(
             placeholder="talk to the agent: how are you feeling? check shop …", id="chat-input"
         )
 
+    def on_mount(self) -> None:
+        for log in self.query(ChatLog):
+            self.watch(log, "following", self._show_following)
+
     @property
     def channel(self) -> str:
         return "team" if self.query_one(Tabs).active == "chat-team" else "agent"
+
+    def channel_log(self, channel: str) -> ChatLog:
+        """The log of `channel`, "agent" or "team"."""
+        return self.query_one(f"#chat-{channel}-log", ChatLog)
+
+    @on(Tabs.TabActivated, "#chat-tabs")
+    def _channel_shown(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        shown = self.channel
+        for channel in ("agent", "team"):
+            self.channel_log(channel).display = channel == shown
+        log = self.channel_log(shown)
+        if log.following:
+            log.scroll_end(animate=False)
+        self._show_following()
+
+    def _show_following(self, _following: bool = True) -> None:
+        if self.is_attached:
+            self.border_subtitle = "" if self.channel_log(self.channel).following else PAUSED
 
     def watch_agent(self, name: str | None) -> None:
         if name is not None:
@@ -132,13 +190,14 @@ class ChatPanel(Vertical):
         field = self.query_one(HistoryInput)
         field.remember(text)
         field.value = ""
-        self.add_line("you", text, "chat-operator")
+        self.add_line("you", text, "chat-operator", self.channel)
         self.post_message(self.Sent(text, self.channel))
 
-    def add_line(self, who: str, text: str, style: str) -> Static:
+    def add_line(self, who: str, text: str, style: str, channel: str = "agent") -> Static:
+        """A line in `channel`'s log, shown literally (brackets are text, not markup)."""
         line = Static(assemble((who, "bold"), ": ", text), classes=style)
-        self._mount(line)
-        self.transcript.append((who, text))
+        self._mount(line, channel)
+        self.transcripts[channel].append((who, text))
         return line
 
     def show_reply(
@@ -154,14 +213,9 @@ class ChatPanel(Vertical):
             self._mount(Collapsible(Static(literal(body)), title=f"why ({detail})", collapsed=True))
 
     def show_team(self, sender: str, text: str) -> None:
-        self.add_line(f"{sender} → team", text, "chat-team")
+        self.add_line(f"{sender} → team", text, "chat-team", "team")
 
-    def _mount(self, widget: Static | Collapsible) -> None:
+    def _mount(self, widget: Static | Collapsible, channel: str = "agent") -> None:
         if not self.is_attached:  # a line arriving while the app closes has nowhere to go
             return
-        log = self.query_one("#chat-log", VerticalScroll)
-        log.mount(widget)
-        extra = len(log.children) - MAX_MESSAGES
-        for old in list(log.children)[: max(0, extra)]:
-            old.remove()
-        log.scroll_end(animate=False)
+        self.channel_log(channel).append(widget)

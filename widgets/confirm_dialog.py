@@ -1,7 +1,10 @@
-"""A yes/no question in a modal: used before approving or denying a high-risk action."""
+"""A yes/no question in a modal: used before approving or denying a high-risk action.
+
+The question is literal text (a `str` is not read as markup): it quotes names and arguments."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -38,13 +41,16 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str | Text) -> None:
         super().__init__()
         self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(literal(self.question), id="confirm-question")
+            question = self.question
+            yield Static(
+                literal(question) if isinstance(question, str) else question, id="confirm-question"
+            )
             with Horizontal():
                 yield Button("No (n)", id="no")
                 yield Button("Yes (y)", id="yes", variant="warning")

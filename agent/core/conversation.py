@@ -91,6 +91,24 @@ async def chat(
     )
 
 
+async def decision_asked(kernel: Kernel, text: str) -> tuple[int, bool] | None:
+    """(approval id, approve?) when `text` asks to approve or deny one pending approval, as
+    `chat` would understand it; None for anything else. The workbench asks the operator to
+    confirm such a message before deciding, instead of letting a chat line run an action."""
+    context = Context(
+        targets=sorted(kernel.ops.targets),
+        runbooks=sorted(kernel.ops.runbooks),
+        pending_approvals=await kernel.pending_approval_ids(),
+    )
+    meaning = understand(text, context)
+    if meaning.intent not in (Intent.APPROVE, Intent.DENY) or meaning.clarify:
+        return None
+    wanted = meaning.entities.get("approval_id", "")
+    if not wanted.isdigit() or int(wanted) not in context.pending_approvals:
+        return None
+    return int(wanted), meaning.intent is Intent.APPROVE
+
+
 async def record_chat(
     messages: MessageBus,
     agent: str,

@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import os
 import re
+import shlex
 import time
 
 from agent.ops.targets import PLACEHOLDER, RunbookSpec
 from agent.skills.actions import ActionOutput
 
 OUTPUT_LIMIT = 4_000
+#: Headers that carry credentials even when written without a {secret:NAME}: never shown.
+_CREDENTIAL_HEADER = re.compile(r"auth|cookie|token|key|secret|password", re.IGNORECASE)
 
 
 def _fill(text: str, target: str | None, secrets: dict[str, str]) -> str:
@@ -26,6 +29,23 @@ def _fill(text: str, target: str | None, secrets: dict[str, str]) -> str:
         return secrets[key[len("secret:") :]]
 
     return PLACEHOLDER.sub(replace, text)
+
+
+def shown_request(spec: RunbookSpec, target: str | None) -> list[str]:
+    """What running `spec` on `target` will do, exactly, as lines a person approves: the argv
+    (and environment), or METHOD URL, headers and body; every secret shown as ******."""
+    masked = {name: "******" for name in spec.secrets}
+    if spec.kind == "command":
+        lines = ["run: " + shlex.join(_fill(arg, target, masked) for arg in spec.argv)]
+        lines += [f"env: {k}={_fill(v, target, masked)}" for k, v in spec.env.items()]
+        return lines
+    lines = [f"{spec.method} {_fill(spec.url, target, masked)}"]
+    for key, value in spec.headers.items():
+        shown = "******" if _CREDENTIAL_HEADER.search(key) else _fill(value, target, masked)
+        lines.append(f"{key}: {shown}")
+    if spec.body is not None:
+        lines.append("body: " + _fill(spec.body, target, masked))
+    return lines
 
 
 def scrub(text: str, secrets: dict[str, str]) -> str:

@@ -33,8 +33,9 @@ from webops_tui.screens.kernel_feed import KernelFeed
 from webops_tui.screens.tab_focus import after_input, main_widget
 from widgets.activity_log import ActivityLog
 from widgets.agent_roster import AgentRoster
-from widgets.approvals_queue import ApprovalsQueue
+from widgets.approvals_queue import ApprovalsQueue, describe_approval
 from widgets.chat_panel import ChatPanel
+from widgets.confirm_dialog import ConfirmDialog
 from widgets.emotion_gauges import EmotionGauges
 from widgets.incident_detail import IncidentDetailDialog
 from widgets.memory_browser import MemoryBrowser
@@ -215,7 +216,9 @@ class MainScreen(Screen[None]):
     async def _refresh_approvals(self) -> None:
         pending = await self.kernel.approvals()
         if queue := self._shown(ApprovalsQueue):
-            queue.show_pending(pending)
+            queue.show_pending(pending, self.kernel.ops.runbooks)
+            waiting = f" ({len(pending)})" if pending else ""
+            self.query_one(TabbedContent).get_tab("approvals").label = f"Approvals{waiting}"
 
     def on_skills_panel_stale(self) -> None:
         self._refresh_skills()
@@ -299,18 +302,22 @@ class MainScreen(Screen[None]):
         self._decide(message.approval_id, message.approve)
 
     @work(group="decide")
-    async def _decide(self, approval_id: int, approve: bool) -> None:
+    async def _decide(self, approval_id: int, approve: bool, in_chat: bool = False) -> None:
         """Approving runs the action, which may take a while: never on the UI's path."""
         try:
             if approve:
                 view = await self.kernel.approve(approval_id, by=_operator())
                 outcome = view.result["status"] if view.result else view.status
-                self.notify(f"approval {approval_id}: {view.action} {outcome}", markup=False)
+                said = f"approval {approval_id}: {view.action} {outcome}"
             else:
-                await self.kernel.deny(approval_id, by=_operator())
-                self.notify(f"approval {approval_id} denied")
+                view = await self.kernel.deny(approval_id, by=_operator())
+                said = f"approval {approval_id} ({view.action}) denied"
+            self.notify(said, markup=False)
         except WebopsError as exc:
-            self.notify(exc.message, severity="error", markup=False)
+            said = exc.message
+            self.notify(said, severity="error", markup=False)
+        if in_chat and (panel := self._shown(ChatPanel)):
+            panel.add_line("webops", said, "chat-team")
         if self.is_attached:  # not while the app closes
             self._refresh_approvals()
             self._refresh_skills()
@@ -339,8 +346,11 @@ class MainScreen(Screen[None]):
             if channel == "team":
                 await self.kernel.messages.broadcast(_operator(), "team", text)
                 return
-            from agent.core.conversation import chat
+            from agent.core.conversation import chat, decision_asked
 
+            if asked := await decision_asked(self.kernel, text):
+                await self._confirm_in_chat(*asked)
+                return
             reply = await chat(self.kernel, name, text, operator=_operator())
         except WebopsError as exc:
             panel.add_line("webops", exc.message, "chat-team")
@@ -352,6 +362,24 @@ class MainScreen(Screen[None]):
         quick.show_reply(name, reply.reply)
         why = (reply.explanation or {}).get("summary", "")
         self.last_reply = f"{name}: {reply.reply}" + (f"\nwhy: {why}" if why else "")
+
+    async def _confirm_in_chat(self, approval_id: int, approve: bool) -> None:
+        """`approve N` typed in chat: the same confirmation as the Approvals tab, naming the
+        approval, its request and who asked, before anything runs."""
+        pending = {view.id: view for view in await self.kernel.approvals()}
+        view = pending.get(approval_id)
+        if view is None or not self.is_attached:
+            return
+        verb = "Approve and run" if approve else "Deny"
+        question = describe_approval(view, self.kernel.ops.runbooks, verb)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._decide(approval_id, approve, in_chat=True)
+            elif panel := self._shown(ChatPanel):
+                panel.add_line("webops", f"approval {approval_id} left waiting", "chat-team")
+
+        self.app.push_screen(ConfirmDialog(question), answered)
 
     def action_copy(self) -> None:
         """Copy the last reply (with its explanation) to the clipboard: OSC 52 over SSH."""
