@@ -209,6 +209,12 @@ def test_incidents_lists_open_ones_and_with_all_the_history(db_path: Path, cli: 
     assert cli("incident", "list", "--target", "nope").out.strip() == "no incidents on nope"
     table = cli("incidents", "--all")
     assert table.code == 0 and "resolved" in table.out and "shop" in table.out
+    # stdout is not a terminal: plain columns a script can split, no box drawing, no folding.
+    header, row = table.out.splitlines()
+    columns = ["id", "target", "symptom", "health", "status", "owner", "steps", "opened"]
+    assert header.split() == columns
+    assert row.split()[:5] == [str(closed.id), "shop", "status=503", "down", "resolved"]
+    assert not set(table.out) & set("│┃━─┏┗┡╇")
 
 
 def test_incidents_shows_one_still_waiting_for_approval(db_path: Path, cli: CliRunner) -> None:

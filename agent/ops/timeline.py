@@ -70,7 +70,7 @@ def _approval(entry: AuditEntry) -> TimelineStep:
     number = detail.get("approval_id", "?")
     verb = "asked approval" if entry.event == "approval_requested" else entry.event
     text = f"{verb} #{number} for {entry.action or '?'}"
-    if entry.why:
+    if entry.why and entry.event == "approval_requested":  # a decision repeats the same why
         text += f": {entry.why}"
     return TimelineStep(ts=entry.ts, kind="approval", actor=entry.actor, text=text)
 

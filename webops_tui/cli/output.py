@@ -24,10 +24,31 @@ def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any]
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def console() -> Console:
-    from rich.console import Console
+#: How wide a line may get when stdout is a pipe or a file: wide enough that no cell folds
+#: mid-word (`clear-cach│e`); a script splits columns on whitespace.
+PIPE_WIDTH = 1000
 
-    return Console(highlight=False)
+
+def console() -> Console:
+    """Rich tables for a person at a terminal; plain text when stdout is a pipe or a file:
+    no box drawing, no colour, no folding, columns separated by spaces (as `ps` or `kubectl
+    get` print them), so `grep`, `awk` and `cut` work on it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+
+    class PlainConsole(Console):
+        def print(self, *objects: Any, **options: Any) -> None:
+            for thing in objects:
+                if isinstance(thing, Table):
+                    thing.box = None
+                    thing.show_edge = False
+                    thing.pad_edge = False
+            super().print(*objects, **options)
+
+    return PlainConsole(highlight=False, width=PIPE_WIDTH, no_color=True)
 
 
 def error_line(message: str) -> None:
