@@ -163,6 +163,7 @@ def test_an_incident_shows_the_checks_that_confirmed_it_and_the_credit_of_its_fi
 
 
 def test_bad_incident_requests_are_one_line_errors(db_path: Path, cli: CliRunner) -> None:
+    assert cli("agent", "create", "anna").code == 0
     assert cli("incident", "list").out.strip() == "no incidents"
     assert cli("incident", "list", "--json").json() == []
     for args, says in (
