@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.conftest import CliRunner
 
 EMOTIONS = {"joy", "trust", "fear", "surprise", "sadness", "disgust", "anger", "anticipation"}
@@ -31,6 +35,7 @@ def test_status_json_has_the_contract_fields(cli: CliRunner) -> None:
 
 
 def test_status_of_everyone_and_of_no_one(cli: CliRunner) -> None:
+    cli("token", "create", "ci", "--role", "viewer")  # a database with no agents in it
     assert cli("status", "--json").json() == []
     cli("agent", "create", "anna")
     cli("agent", "create", "ben", "-p", "bold")
@@ -40,6 +45,7 @@ def test_status_of_everyone_and_of_no_one(cli: CliRunner) -> None:
 
 
 def test_status_of_a_missing_agent_is_exit_2(cli: CliRunner) -> None:
+    cli("agent", "create", "anna")
     result = cli("status", "zed")
     assert result.code == 2 and result.err == "webops: error: no agent named 'zed'\n"
 
@@ -61,3 +67,37 @@ def test_emotions_survive_between_processes(cli: CliRunner, db_path) -> None:
     scared = cli("status", "anna", "--json").json()
     assert scared["emotions"]["fear"] > calm + 0.2
     assert scared["mood"]["label"] == "anxious"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("status",),
+        ("status", "--json"),
+        ("memory", "anna"),
+        ("team",),
+        ("skills", "anna"),
+        ("audit",),
+        ("audit", "--verify"),
+        ("approvals",),
+        ("agent", "list"),
+        ("target", "list"),
+        ("runbook", "list"),
+        ("incident", "list"),
+        ("incidents", "--all", "--json"),
+        ("incident", "show", "1"),
+        ("token", "list"),
+    ],
+)
+def test_a_command_that_only_reads_never_creates_a_database(
+    tmp_path: Path, cli: CliRunner, command: tuple[str, ...]
+) -> None:
+    """A mistyped `--db` or `WEBOPS_DB` leaves no empty database or folders behind."""
+    missing = tmp_path / "no" / "such" / "dir" / "x.db"
+    result = cli(*command, db=missing)
+    assert result.code == 2 and result.out == ""
+    assert result.err == (
+        f"webops: error: no webops database at {missing}; "
+        "`webops agent create NAME` or `webops demo` makes one\n"
+    )
+    assert not (tmp_path / "no").exists()

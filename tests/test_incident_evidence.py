@@ -129,7 +129,17 @@ def test_an_incident_shows_the_checks_that_confirmed_it_and_the_credit_of_its_fi
         "down",
     )
     shown = cli("incident", "show", str(closed.id), "--json")
-    assert shown.code == 0 and shown.json() == incident
+    assert shown.code == 0
+    timeline = shown.json().pop("timeline")
+    assert shown.json() | {"timeline": []} == incident  # a listing leaves the timeline out
+    # Opened, the two confirming checks, the remedy with its credit, closed: in time order.
+    kinds = [step["kind"] for step in timeline]
+    assert sorted(kinds) == sorted(["opened", "check", "check", "remedy", "closed"])
+    assert kinds[-1] == "closed" and timeline[-1]["text"] == "closed: resolved"
+    assert [step["ts"] for step in timeline] == sorted(step["ts"] for step in timeline)
+    (remedy,) = [step for step in timeline if step["kind"] == "remedy"]
+    assert remedy["actor"] == "ben" and remedy["text"].startswith("fix-shop: ")
+    assert "; credit 1 (credited: failing check" in remedy["text"]
     # The two failing checks of the run that opened it, oldest first, as the target answered.
     evidence = incident["evidence"]
     assert len(evidence) == 2 and evidence[0]["ts"] < evidence[1]["ts"]
@@ -147,11 +157,13 @@ def test_an_incident_shows_the_checks_that_confirmed_it_and_the_credit_of_its_fi
     assert f"incident {closed.id}: shop status=503 (down), resolved" in human.out
     assert "confirmed by:" in human.out and "(got 503)" in human.out
     assert "fix-shop: fixed it, credit 1 (credited: failing check" in human.out
+    assert "timeline:" in human.out and "closed: resolved" in human.out
     table = cli("incident", "list")
     assert "shop" in table.out and "resolved" in table.out and "down" in table.out
 
 
 def test_bad_incident_requests_are_one_line_errors(db_path: Path, cli: CliRunner) -> None:
+    assert cli("agent", "create", "anna").code == 0
     assert cli("incident", "list").out.strip() == "no incidents"
     assert cli("incident", "list", "--json").json() == []
     for args, says in (
@@ -177,6 +189,44 @@ def test_a_human_approved_fix_is_credited_and_says_who_approved_it(
     (credit,) = cli("incident", "show", str(closed.id), "--json").json()["credits"]
     assert (credit["action"], credit["fixed"], credit["credit"]) == ("fix-shop", True, 1.0)
     assert "before stand-in operator approved it, verification passed" in credit["why"]
+    timeline = cli("incident", "show", str(closed.id), "--json").json()["timeline"]
+    approvals = [(s["actor"], s["text"]) for s in timeline if s["kind"] == "approval"]
+    assert [text.split(" #")[0] for _, text in approvals] == ["asked approval", "approved"]
+    assert approvals[0][0] == "ben" and approvals[1][0] == "stand-in operator"
+
+
+def test_incidents_lists_open_ones_and_with_all_the_history(db_path: Path, cli: CliRunner) -> None:
+    """`webops incidents` is what is being worked; `--all` adds the closed ones."""
+    with ControlledService(healthy=False) as service:
+        autopilot = _run(db_path, service, duration_s=6.5)
+    (closed,) = autopilot.closed
+    assert cli("incidents", "--json").json() == []
+    assert cli("incidents").out.strip() == "no open incidents (--all shows closed ones)"
+    everything = cli("incidents", "--all", "--json")
+    assert everything.code == 0
+    assert [(i["id"], i["status"]) for i in everything.json()] == [(closed.id, "resolved")]
+    assert cli("incidents", "--all", "--target", "shop", "--json").json() == everything.json()
+    assert cli("incidents", "--all", "--target", "nope", "--json").json() == []
+    assert cli("incident", "list", "--target", "nope").out.strip() == "no incidents on nope"
+    table = cli("incidents", "--all")
+    assert table.code == 0 and "resolved" in table.out and "shop" in table.out
+    # stdout is not a terminal: plain columns a script can split, no box drawing, no folding.
+    header, row = table.out.splitlines()
+    columns = ["id", "target", "symptom", "health", "status", "owner", "steps", "opened"]
+    assert header.split() == columns
+    assert row.split()[:5] == [str(closed.id), "shop", "status=503", "down", "resolved"]
+    assert not set(table.out) & set("│┃━─┏┗┡╇")
+
+
+def test_incidents_shows_one_still_waiting_for_approval(db_path: Path, cli: CliRunner) -> None:
+    with ControlledService(healthy=False) as service:
+        _run(db_path, service, risk="high", duration_s=30.0, stop_when_waiting=True)
+    (waiting,) = cli("incidents", "--json").json()
+    assert waiting["status"] == "awaiting_approval" and waiting["closed_at"] is None
+    timeline = cli("incident", "show", str(waiting["id"]), "--json").json()["timeline"]
+    kinds = [step["kind"] for step in timeline]  # the confirming checks came before it opened
+    assert kinds == ["check", "check", "opened", "approval"], timeline
+    assert timeline[-1]["text"].startswith("asked approval #1 for fix-shop")
 
 
 def test_a_denied_remedy_is_recorded_with_no_credit(db_path: Path, cli: CliRunner) -> None:
@@ -293,7 +343,8 @@ async def test_the_api_serves_incidents_to_a_viewer(db_path: Path) -> None:
             assert listed.status_code == 200
             (incident,) = listed.json()
             one = await client.get(f"/api/incidents/{incident['id']}")
-            assert one.status_code == 200 and one.json() == incident
+            assert one.status_code == 200 and one.json()["timeline"]
+            assert one.json() | {"timeline": []} == incident
             assert incident["credits"][0]["why"].startswith("credited: ")
             assert (await client.get("/api/incidents/77")).status_code == 404
             assert (await client.get("/api/incidents?status=fixed")).status_code == 422

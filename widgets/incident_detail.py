@@ -2,7 +2,8 @@
 
 The Ops tab lists incidents; Enter on one opens this. It answers from the incident's record
 (agent/ops/evidence.py): the failing checks that confirmed the fault (when, degraded or down,
-what each said, how slow) and, for each remedy tried, the credit it got and the one-line reason.
+what each said, how slow), for each remedy tried the credit it got and the one-line reason, and
+the timeline (agent/ops/timeline.py: opened, checks, remedies, approvals, closed).
 `incident_lines` draws that as plain `Text` (never markup: names, details and reasons come from
 targets and agents), for this dialog and for `webops incident show` alike. Escape closes it.
 """
@@ -30,6 +31,15 @@ STYLES = {
     "resolved": "green",
     "recovered": "cyan",
     "failed": "red",
+}
+
+#: How each kind of timeline step is drawn.
+TIMELINE_STYLES = {
+    "opened": "bold",
+    "check": "yellow",
+    "remedy": "cyan",
+    "approval": "magenta",
+    "closed": "green",
 }
 
 
@@ -93,6 +103,18 @@ def incident_lines(detail: IncidentDetail) -> list[Text]:
                 f", credit {credit_label(credit)} (",
                 credit.why,
                 ")",
+            )
+        )
+    if detail.timeline:
+        lines.append(Text("timeline:", style="bold"))
+    for step in detail.timeline:
+        lines.append(
+            Text.assemble(
+                f"  {when(step.ts)} ",
+                (f"{step.kind:<8}", TIMELINE_STYLES[step.kind]),
+                " ",
+                (f"{step.actor}: " if step.actor else ""),
+                step.text,
             )
         )
     return [scrub(line) for line in lines]

@@ -38,6 +38,28 @@ WORDS: dict[Health, str] = {"up": "up", "degraded": "degraded", "down": "DOWN"}
 REPAINT_DELAY_S = 0.25
 
 
+def fill(table: DataTable[str | Text], rows: dict[str, list[str | Text]]) -> None:
+    """Show `rows` (by key, in order) in `table`, changing only the cells that changed, so the
+    cursor and the scroll position stay where the operator left them. A row added, removed or
+    moved redraws the table, and the cursor stays on the row it was on (by key)."""
+    keys = [key.value for key in table.rows]
+    if keys == list(rows):
+        columns = list(table.columns)
+        for key, cells in rows.items():
+            for column, cell in zip(columns, cells, strict=True):
+                if table.get_cell(key, column) != cell:
+                    table.update_cell(key, column, cell, update_width=True)
+        return
+    chosen = None
+    if table.row_count:
+        chosen = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    table.clear()
+    for key, cells in rows.items():
+        table.add_row(*cells, key=key)
+    if chosen in rows:
+        table.move_cursor(row=list(rows).index(chosen), animate=False)
+
+
 @dataclass
 class _TargetState:
     healthy: bool | None = None
@@ -155,31 +177,27 @@ class TargetsPanel(Vertical):
             "degraded": self.get_component_rich_style("targets-panel--degraded", partial=True),
             "down": self.get_component_rich_style("targets-panel--down", partial=True),
         }
-        table = self.query_one("#targets-table", DataTable)
-        table.clear()
+        target_rows: dict[str, list[str | Text]] = {}
         for name, state in sorted(self.targets.items()):
             top = max(state.latencies, default=1.0) or 1.0
             spark = sparkline([v / top for v in state.latencies], HISTORY)
             status = Text(WORDS[state.health], style=styles[state.health])
             ms = f"{state.latency_ms:.0f}" if state.latency_ms is not None else "-"
-            table.add_row(
+            target_rows[name] = [
                 literal(name),
                 status,
                 ms,
                 spark,
-                literal(state.detail[:40], newlines=False),
-                key=name,
-            )
-        incidents = self.query_one("#incidents-table", DataTable)
-        chosen = self.chosen_incident() if incidents.has_focus else None
-        incidents.clear()
+                literal(state.detail, newlines=False),
+            ]
+        fill(self.query_one("#targets-table", DataTable), target_rows)
         shown = {
             i.incident_id: i for i in sorted(self.incidents.values(), key=lambda i: i.incident_id)
         }
         for closed in reversed(self.closed):
             shown.setdefault(closed.incident_id, closed)
-        for inc in shown.values():
-            incidents.add_row(
+        incident_rows: dict[str, list[str | Text]] = {
+            str(inc.incident_id): [
                 str(inc.incident_id),
                 literal(inc.target),
                 literal(inc.situation, newlines=False),
@@ -187,10 +205,10 @@ class TargetsPanel(Vertical):
                 inc.status,
                 literal(inc.owner or "-"),
                 str(inc.steps),
-                key=str(inc.incident_id),
-            )
-        if chosen in shown:  # the cursor stays on the incident the operator is on
-            incidents.move_cursor(row=list(shown).index(chosen))
+            ]
+            for inc in shown.values()
+        }
+        fill(self.query_one("#incidents-table", DataTable), incident_rows)
         self.query_one("#incidents-title", Static).update(
             f"Incidents: {len(self.incidents)} open, {self.resolved} resolved"
         )

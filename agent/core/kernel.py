@@ -387,9 +387,16 @@ class Kernel:
 
     # -- incidents (agent/ops/evidence.py): what confirmed each, and each remedy's credit -----
 
-    async def incidents(self, status: str | None = None, limit: int = 50) -> list[IncidentDetail]:
+    async def incidents(
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        *,
+        open_only: bool = False,
+        target: str | None = None,
+    ) -> list[IncidentDetail]:
         """Newest first; `InvalidInput` for a status or limit that makes no sense."""
-        return await self.incident_log.list(status, limit)
+        return await self.incident_log.list(status, limit, open_only=open_only, target=target)
 
     async def incident(self, incident_id: int) -> IncidentDetail:
         return await self.incident_log.get(incident_id)

@@ -21,7 +21,9 @@ from pydantic import BaseModel, TypeAdapter
 from agent.errors import InvalidInput, NotFound
 from agent.ops.confirmation import FailingCheck, Fault
 from agent.ops.incidents import IncidentStatus, Tried, fault_of, tried_of
+from agent.ops.timeline import SLACK_S, TimelineStep, build_timeline
 from storage.database import Database
+from storage.repositories.audit import AuditRepository
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentRow
 
@@ -37,6 +39,8 @@ __all__ = [
 
 #: Every status an incident can be in, in the order `webops incident list --status` names them.
 INCIDENT_STATUSES: tuple[IncidentStatus, ...] = get_args(IncidentStatus)
+#: The statuses of an incident still being worked: what `webops incidents` lists by default.
+OPEN_STATUSES: tuple[IncidentStatus, ...] = ("open", "awaiting_approval")
 #: The most incidents one listing returns.
 MAX_LIST = 10_000
 
@@ -103,6 +107,9 @@ class IncidentDetail(BaseModel):
     evidence: list[FailingCheck]
     #: Each remedy tried with the credit it got and why, in order.
     credits: list[Credit]
+    #: Opened, confirming checks, remedies with credit, approvals, closed: oldest first. Only
+    #: one incident's detail (`show`) carries it; listings leave it empty.
+    timeline: list[TimelineStep] = []
 
     @classmethod
     def from_row(cls, row: IncidentRow) -> IncidentDetail:
@@ -142,20 +149,44 @@ class IncidentLog:
 
     def __init__(self, database: Database) -> None:
         self._repository = IncidentRepository(database)
+        self._audit = AuditRepository(database)
 
-    async def list(self, status: str | None = None, limit: int = 50) -> list[IncidentDetail]:
-        """Newest first; a bad status or limit is `InvalidInput`."""
+    async def list(
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        *,
+        open_only: bool = False,
+        target: str | None = None,
+    ) -> list[IncidentDetail]:
+        """Newest first; only those still being worked with `open_only`, only `target`'s when
+        given; a bad status or limit is `InvalidInput`."""
         checked = incident_status(status)
         if not 1 <= limit <= MAX_LIST:
             raise InvalidInput(f"--limit must be between 1 and {MAX_LIST}, not {limit}")
-        rows = await self._repository.list(checked, limit)
+        statuses = OPEN_STATUSES if open_only else None
+        rows = await self._repository.list(checked, limit, statuses=statuses, target=target)
         return [IncidentDetail.from_row(r) for r in rows]
 
     async def get(self, incident_id: int) -> IncidentDetail:
+        """The incident with its timeline (from its row and the audit chain)."""
         row = await self._repository.get(incident_id) if 1 <= incident_id < 2**63 else None
         if row is None:
             raise NotFound(f"no incident with id {incident_id}")
-        return IncidentDetail.from_row(row)
+        detail = IncidentDetail.from_row(row)
+        until = None if detail.closed_at is None else detail.closed_at + SLACK_S
+        audit = await self._audit.about_target(detail.target, detail.opened_at - SLACK_S, until)
+        detail.timeline = build_timeline(
+            situation=detail.situation,
+            health=detail.health,
+            status=detail.status,
+            opened_at=detail.opened_at,
+            closed_at=detail.closed_at,
+            evidence=detail.evidence,
+            credits=detail.credits,
+            audit=audit,
+        )
+        return detail
 
     async def awaiting_approval(self, target: str, situation: str | None) -> bool:
         """Whether an incident on `target` (showing `situation`, when given) waits for a

@@ -248,6 +248,18 @@ class AuditRepository:
             conn = await session.connection()
             await conn.execute(insert(AuditRow), _chain(await _last_hash(conn), prepared))
 
+    async def about_target(
+        self, target: str, since: float, until: float | None, limit: int = 500
+    ) -> list[AuditEntry]:
+        """Entries about `target` stamped between `since` and `until` (open-ended when None),
+        oldest first: what was done to a target while one of its incidents was open."""
+        query = select(AuditRow).where(col(AuditRow.target) == target, col(AuditRow.ts) >= since)
+        if until is not None:
+            query = query.where(col(AuditRow.ts) <= until)
+        query = query.order_by(col(AuditRow.ts), col(AuditRow.id)).limit(limit)
+        async with self._db.session() as session:
+            return [AuditEntry.model_validate(row) for row in await session.exec(query)]
+
     async def list(self, limit: int = 100, agent: str | None = None) -> list[AuditEntry]:
         """The newest `limit` entries, newest first, optionally only those about `agent`."""
         query = select(AuditRow)

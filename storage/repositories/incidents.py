@@ -35,11 +35,22 @@ class IncidentRepository:
         async with self._db.session() as session:
             return await session.get(IncidentRow, incident_id)
 
-    async def list(self, status: str | None = None, limit: int = 1000) -> list[IncidentRow]:
-        """Newest first."""
+    async def list(
+        self,
+        status: str | None = None,
+        limit: int = 1000,
+        *,
+        statuses: tuple[str, ...] | None = None,
+        target: str | None = None,
+    ) -> list[IncidentRow]:
+        """Newest first; only `status` (or any of `statuses`) and `target` when given."""
         async with self._db.session() as session:
             query = select(IncidentRow)
             if status is not None:
                 query = query.where(IncidentRow.status == status)
+            if statuses is not None:
+                query = query.where(col(IncidentRow.status).in_(statuses))
+            if target is not None:
+                query = query.where(IncidentRow.target == target)
             rows = await session.exec(query.order_by(col(IncidentRow.id).desc()).limit(limit))
             return list(rows)

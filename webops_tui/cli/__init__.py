@@ -58,6 +58,7 @@ app.command("demo")(autonomy.demo)
 app.add_typer(ops.targets, name="target")
 app.add_typer(ops.runbooks, name="runbook")
 app.add_typer(incidents.app, name="incident")
+app.command("incidents")(incidents.incidents)
 app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
 

@@ -93,7 +93,7 @@ def create(
         "agreeableness": agreeableness,
         "neuroticism": neuroticism,
     }
-    profile = with_kernel(ctx, lambda k: k.create_agent(name, preset, traits))
+    profile = with_kernel(ctx, lambda k: k.create_agent(name, preset, traits), creates=True)
     if as_json:
         emit_json(profile)
     else:

@@ -24,6 +24,13 @@ app = typer.Typer(
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
 
 
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", "-t", help="Only this target's incidents.", show_default=False),
+]
+LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this many.")]
+
+
 @app.command("list")
 def list_incidents(
     ctx: typer.Context,
@@ -36,19 +43,57 @@ def list_incidents(
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 50,
+    target: TargetOption = None,
+    limit: LimitOption = 50,
     as_json: JsonFlag = False,
 ) -> None:
-    """Incidents, newest first.
+    """Incidents, newest first, open and closed (`webops incidents` lists only open ones).
 
     Example: webops incident list --status open --json | jq '.[].id'
     """
-    incidents = with_kernel(ctx, lambda k: k.incidents(status, limit))
+    _print(ctx, status=status, target=target, limit=limit, open_only=False, as_json=as_json)
+
+
+def incidents(
+    ctx: typer.Context,
+    include_closed: Annotated[
+        bool, typer.Option("--all", "-a", help="Closed ones too (resolved, recovered, failed).")
+    ] = False,
+    target: TargetOption = None,
+    limit: LimitOption = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Incidents being worked (open or awaiting approval), newest first; --all adds history.
+
+    Example: webops incidents --all --target shop --json | jq '.[].status'
+    """
+    _print(
+        ctx, status=None, target=target, limit=limit, open_only=not include_closed, as_json=as_json
+    )
+
+
+def _print(
+    ctx: typer.Context,
+    *,
+    status: str | None,
+    target: str | None,
+    limit: int,
+    open_only: bool,
+    as_json: bool,
+) -> None:
+    found = with_kernel(
+        ctx, lambda k: k.incidents(status, limit, open_only=open_only, target=target)
+    )
     if as_json:
-        emit_json(incidents)
+        emit_json(found)
         return
-    if not incidents:
-        console().print("no incidents" + (f" with status {status}" if status else ""))
+    from rich.text import Text
+
+    if not found:
+        which = f" with status {status}" if status else " open" if open_only else ""
+        hint = " (--all shows closed ones)" if open_only else ""
+        on = f" on {target}" if target else ""
+        console().print(Text(f"no{which} incidents{on}{hint}"))
         return
     from rich.table import Table
 
@@ -59,7 +104,7 @@ def list_incidents(
     for column in ("id", "target", "symptom", "health", "status", "owner", "steps"):
         table.add_column(column, overflow="fold")
     table.add_column("opened", no_wrap=True)
-    for i in incidents:
+    for i in found:
         table.add_row(
             str(i.id),
             literal(i.target),
@@ -79,7 +124,11 @@ def show(
     incident_id: Annotated[int, typer.Argument(metavar="ID", help="The incident's id.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """One incident: the checks that confirmed it, and each remedy with its credit and why."""
+    """One incident: the checks that confirmed it, each remedy with its credit and why, and its
+    timeline (opened, checks, remedies, approvals, closed).
+
+    Example: webops incident show 3 --json | jq '.timeline[].text'
+    """
     detail = with_kernel(ctx, lambda k: k.incident(incident_id))
     if as_json:
         emit_json(detail)

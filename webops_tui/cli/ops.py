@@ -118,7 +118,7 @@ def target_add(
         retry_interval_s=retry_interval,
         context=context or [],
     )
-    with_kernel(ctx, lambda k: k.ops.add_target(spec))
+    with_kernel(ctx, lambda k: k.ops.add_target(spec), creates=True)
     if as_json:
         emit_json(spec)
     else:
@@ -165,7 +165,7 @@ def _import(ctx: typer.Context, file: Path, as_json: bool) -> None:
         raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InvalidInput(f"{file} is not UTF-8 text") from None
-    counts = with_kernel(ctx, lambda k: k.ops.import_toml(text, str(file)))
+    counts = with_kernel(ctx, lambda k: k.ops.import_toml(text, str(file)), creates=True)
     if as_json:
         emit_json({"targets": counts[0], "runbooks": counts[1]})
     else:
@@ -243,7 +243,7 @@ def runbook_add(
             "body": body,
         }
     spec = runbook_spec(**fields)
-    with_kernel(ctx, lambda k: k.ops.add_runbook(spec))
+    with_kernel(ctx, lambda k: k.ops.add_runbook(spec), creates=True)
     if as_json:
         emit_json(spec.public())
     else:

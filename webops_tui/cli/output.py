@@ -24,26 +24,42 @@ def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any]
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def console() -> Console:
-    """A console that shows strings literally: no markup, no escape sequences from stored text.
+#: How wide a line may get when stdout is a pipe or a file: wide enough that no cell folds
+#: mid-word (`clear-cach│e`); a script splits columns on whitespace.
+PIPE_WIDTH = 1000
 
-    Names, summaries and addresses come from people, agents and targets; a `[/]` in them must
-    print as `[/]` (not crash the listing) and an OSC 52 in them must not reach the terminal.
-    Styled lines are built as `Text` (`widgets.literal_text.assemble`).
-    """
+
+def console() -> Console:
+    """A console that shows strings literally (no markup, no escape sequences from stored
+    text: a `[/]` prints as `[/]`, an OSC 52 never reaches the terminal); rich tables for a
+    person at a terminal, plain text when stdout is a pipe or a file: no box drawing, no
+    colour, no folding, columns separated by spaces (as `ps` or `kubectl get` print them), so
+    `grep`, `awk` and `cut` work on it. Styled lines are built as `Text`
+    (`widgets.literal_text.assemble`)."""
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
     from widgets.literal_text import printable, scrub
+
+    piped = not sys.stdout.isatty()
 
     class LiteralConsole(Console):
         def render_str(self, text: str, **options: Any) -> Text:
             return super().render_str(printable(text), **options)
 
         def print(self, *objects: Any, **options: Any) -> None:
-            cleaned = (scrub(o) if isinstance(o, Text) else o for o in objects)
+            cleaned = [scrub(o) if isinstance(o, Text) else o for o in objects]
+            if piped:
+                for thing in cleaned:
+                    if isinstance(thing, Table):
+                        thing.box = None
+                        thing.show_edge = False
+                        thing.pad_edge = False
             super().print(*cleaned, **options)
 
+    if piped:
+        return LiteralConsole(highlight=False, markup=False, width=PIPE_WIDTH, no_color=True)
     return LiteralConsole(highlight=False, markup=False)
 
 

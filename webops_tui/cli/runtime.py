@@ -20,19 +20,41 @@ def settings_of(ctx: typer.Context) -> Settings:
     return settings
 
 
-def with_kernel(ctx: typer.Context, call: Callable[[Kernel], Awaitable[T]]) -> T:
-    """Open the kernel on the session's database, run `call`, and always close it again."""
+def with_kernel(
+    ctx: typer.Context, call: Callable[[Kernel], Awaitable[T]], *, creates: bool = False
+) -> T:
+    """Open the kernel on the session's database, run `call`, and always close it again.
+
+    Only a command that `creates` something (an agent, a target, a runbook, a token) may
+    create the database and its folders; any other finds nothing to read or change in a file
+    that is not there, so it says so (`NotFound`, exit 2) and leaves the disk alone: a typo in
+    `--db` or `WEBOPS_DB` must not leave empty databases and folders behind."""
     import asyncio
 
     from agent.core.kernel import Kernel
 
+    settings = settings_of(ctx)
+    if not creates:
+        refuse_missing(settings.db_path)
+
     async def run() -> T:
-        settings = settings_of(ctx)
         config = settings.kernel_config()
         async with await Kernel.open(settings.db_path, config=config) as kernel:
             return await call(kernel)
 
     return asyncio.run(run())
+
+
+def refuse_missing(path: Path) -> None:
+    """`NotFound` unless `path` holds a database (a bad file is refused as `inspect_database`
+    refuses it)."""
+    from agent.errors import NotFound
+    from storage.database import inspect_database
+
+    if inspect_database(path.expanduser()) is None:
+        raise NotFound(
+            f"no webops database at {path}; `webops agent create NAME` or `webops demo` makes one"
+        )
 
 
 #: The levels `WEBOPS_LOG_LEVEL` may name.

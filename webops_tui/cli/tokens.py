@@ -45,7 +45,7 @@ def create(
 
     Example: TOKEN=$(webops token create ci --role operator --json | jq -r .token)
     """
-    issued = with_kernel(ctx, lambda k: k.create_token(name, role, by=_who()))
+    issued = with_kernel(ctx, lambda k: k.create_token(name, role, by=_who()), creates=True)
     if as_json:
         emit_json(issued)
         return
