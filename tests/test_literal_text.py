@@ -172,6 +172,6 @@ async def _say_brackets(db_path: Path) -> None:
             await app.workers.wait_for_complete()
             await pilot.pause()
         assert app.is_running
-        lines = [str(s.render()) for s in chat.query("#chat-log > Static").results(Static)]
+        lines = [str(s.render()) for s in chat.query("#chat-agent-log > Static").results(Static)]
         assert "you: say [/] hi" in lines and "you: see [docs]" in lines
         assert ("you", "see [docs]") in chat.transcript

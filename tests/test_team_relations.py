@@ -92,8 +92,8 @@ async def _team(db_path: Path) -> list[PairView]:
 
 
 def test_team_lists_every_pair_with_trust_and_affinity(cli: CliRunner) -> None:
-    empty = cli("team", "--json")
-    assert empty.code == 0 and empty.json() == []
+    missing = cli("team", "--json")  # reading never creates a database
+    assert missing.code == 2 and "no webops database" in missing.err
     for name, preset in (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly")):
         cli("agent", "create", name, "-p", preset)
     assert cli("chat", "anna", "good job", "--json").code == 0  # feedback from the operator
