@@ -92,6 +92,7 @@ async def _team(db_path: Path) -> list[PairView]:
 
 
 def test_team_lists_every_pair_with_trust_and_affinity(cli: CliRunner) -> None:
+    cli("token", "create", "ci", "--role", "viewer")  # a database with no agents in it
     empty = cli("team", "--json")
     assert empty.code == 0 and empty.json() == []
     for name, preset in (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly")):
