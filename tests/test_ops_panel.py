@@ -84,4 +84,41 @@ async def test_rows_update_in_place_and_the_cursor_stays(db_path: Path) -> None:
         await pilot.pause(0.4)
         now = incidents.coordinate_to_cell_key(incidents.cursor_coordinate).row_key.value
         assert now == chosen == "2"
-        assert panel.chosen_incident() == 2  # what Enter opens
+
+
+async def test_the_new_agent_dialog_keeps_what_was_typed_on_error(db_path: Path) -> None:
+    from textual.widgets import Input, Static
+
+    from webops_tui.app import make_app
+    from webops_tui.config import Settings
+    from widgets.agent_roster import AgentRoster
+    from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
+
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, NewAgentDialog)
+        dialog.query_one("#new-agent-name", Input).value = "bad name!"
+        await pilot.press("enter")
+        for _ in range(40):  # the dialog asks the kernel, then shows why it refused
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if str(dialog.query_one("#new-agent-error", Static).render()):
+                break
+        assert app.screen is dialog  # still open, with the typed name and why it was refused
+        assert dialog.query_one("#new-agent-name", Input).value == "bad name!"
+        error = str(dialog.query_one("#new-agent-error", Static).render())
+        assert error and "name" in error
+        dialog.query_one("#new-agent-name", Input).value = "dora"
+        await pilot.press("enter")
+        for _ in range(40):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if not isinstance(app.screen, NewAgentDialog):
+                break
+        assert not isinstance(app.screen, NewAgentDialog)
+        assert [p.name for p in app.query_one(AgentRoster).profiles] == ["dora"]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
+from agent.errors import WebopsError
 from agent.mind.personality import PRESETS
+
+#: Creates the agent (name, preset) or raises a `WebopsError` saying why it cannot.
+Create = Callable[[str, str], Awaitable[object]]
 
 
 class NewAgentDialog(ModalScreen[tuple[str, str] | None]):
@@ -35,9 +42,12 @@ class NewAgentDialog(ModalScreen[tuple[str, str] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="new_agent.cancel")]
 
-    def __init__(self, intro: str = "") -> None:
+    def __init__(self, intro: str = "", create: Create | None = None) -> None:
+        """With `create`, the dialog creates the agent itself and stays open on an error (a
+        taken or malformed name), showing why with what was typed still there to correct."""
         super().__init__()
         self.intro = intro
+        self._create_agent = create
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -53,6 +63,7 @@ class NewAgentDialog(ModalScreen[tuple[str, str] | None]):
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Create", id="create", variant="primary")
+            yield Static("", id="new-agent-error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "create":
@@ -66,8 +77,22 @@ class NewAgentDialog(ModalScreen[tuple[str, str] | None]):
     def _create(self) -> None:
         name = self.query_one("#new-agent-name", Input).value.strip()
         preset = str(self.query_one("#new-agent-preset", Select).value)
-        if name:
+        if not name:
+            return
+        if self._create_agent is None:
             self.dismiss((name, preset))
+        else:
+            self.run_worker(self._try(name, preset), exclusive=True, group="new-agent")
+
+    async def _try(self, name: str, preset: str) -> None:
+        assert self._create_agent is not None
+        try:
+            await self._create_agent(name, preset)
+        except WebopsError as exc:
+            self.query_one("#new-agent-error", Static).update(Text(exc.message, style="bold red"))
+            self.query_one("#new-agent-name", Input).focus()
+            return
+        self.dismiss((name, preset))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

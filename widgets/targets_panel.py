@@ -121,14 +121,6 @@ class TargetsPanel(Vertical):
             incidents.add_column(label, key=label)
         yield incidents
 
-    def chosen_incident(self) -> int | None:
-        """The id of the incident row under the cursor, if any."""
-        table = self.query_one("#incidents-table", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return None if key is None else int(key)
-
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter or a click on an incident: ask for its detail (the screen reads it)."""
         if event.data_table.id != "incidents-table" or event.row_key.value is None:

@@ -392,17 +392,13 @@ class MainScreen(Screen[None]):
     def action_new_agent(self) -> None:
         def created(answer: tuple[str, str] | None) -> None:
             if answer is not None:
-                self._create_agent(*answer)
+                self._agent_created(*answer)
 
-        self.app.push_screen(NewAgentDialog(), created)
+        self.app.push_screen(NewAgentDialog(create=self.kernel.create_agent), created)
 
     @work(group="agents")
-    async def _create_agent(self, name: str, preset: str) -> None:
-        try:
-            await self.kernel.create_agent(name, preset)
-        except WebopsError as exc:
-            self.notify(exc.message, severity="error", markup=False)
-            return
+    async def _agent_created(self, name: str, preset: str) -> None:
+        """The dialog created it: show it (a bad name kept the dialog open, with its error)."""
         await self.action_refresh()
         if self.is_attached:
             self.action_select_agent(name)
