@@ -24,7 +24,7 @@ from agent.ops.targets import runbook_spec, target_spec
 from tests.conftest import CliRunner
 from tests.service import ControlledService
 from webops_tui.demo.runner import run_demo
-from webops_tui.demo.world import REMEDY, DemoWorld
+from webops_tui.demo.world import REMEDY, TEST_SLOWNESS, DemoWorld
 
 WEBOPS = Path(sys.executable).with_name("webops")
 
@@ -40,7 +40,7 @@ async def _demo(
     """The demo world (default noise) for `seconds` of virtual time (the services answer in
     real time)."""
     clock = VirtualClock()
-    world = DemoWorld(seed, clock=clock, opaque_names=opaque_names)
+    world = DemoWorld(seed, clock=clock, opaque_names=opaque_names, slowness=TEST_SLOWNESS)
     try:
         config = KernelConfig(seed=seed)
         async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:

@@ -21,7 +21,7 @@ from agent.skills.actions import ActionOutput
 from tests.conftest import CliRunner
 from tests.service import ControlledService
 from tests.test_autonomy import _demo
-from webops_tui.demo.world import HTTP_FAULTS, REMEDY, DemoWorld
+from webops_tui.demo.world import HTTP_FAULTS, REMEDY, TEST_SLOWNESS, DemoWorld
 
 INTERVAL_S = 0.3  # the demo world's check interval
 
@@ -32,7 +32,7 @@ async def test_nine_faults_and_three_look_alike_groups_told_apart_by_what_a_chec
     """Each fault, injected into a real service and checked through the kernel as the
     autopilot checks it: faults that share a symptom need different remedies, and only the
     service's own health report (the target's context conditions) tells them apart."""
-    world = DemoWorld(3, noise=0)
+    world = DemoWorld(3, noise=0, slowness=TEST_SLOWNESS)
     try:
         async with await Kernel.open(db_path) as kernel:
             for spec in world.targets():

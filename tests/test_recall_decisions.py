@@ -18,7 +18,7 @@ from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel, KernelConfig
 from agent.ops.incidents import IncidentView
 from tests.conftest import CliRunner
-from webops_tui.demo.world import REMEDY, DemoWorld
+from webops_tui.demo.world import REMEDY, TEST_SLOWNESS, DemoWorld
 
 SEED = 7
 #: Look-alikes the agent works first: two 503s and a 500, each needing its own remedy.
@@ -30,7 +30,7 @@ NEW = "disk_full"
 async def _work(db_path: Path, kinds: tuple[str, ...], *, recall: bool) -> list[IncidentView]:
     """The autopilot, with a team of one, on faults injected into `shop` one at a time."""
     clock = VirtualClock()
-    world = DemoWorld(SEED, noise=0, clock=clock)
+    world = DemoWorld(SEED, noise=0, clock=clock, slowness=TEST_SLOWNESS)
     config = KernelConfig(seed=SEED, recall_in_decisions=recall)
     try:
         async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:

@@ -16,7 +16,7 @@ from agent.events import Consolidated, KernelEvent, StateChanged
 from agent.memory.procedures import Procedure, Step, fixing_step, optimize, reinforce
 from tests.conftest import CliRunner
 from webops_tui.demo.runner import DemoSummary, run_demo
-from webops_tui.demo.world import DemoWorld
+from webops_tui.demo.world import TEST_SLOWNESS, DemoWorld
 
 
 async def _demo(
@@ -24,7 +24,7 @@ async def _demo(
 ) -> DemoSummary:
     """The demo world for `seconds` of virtual time, every kernel event kept in `heard`."""
     clock = VirtualClock()
-    world = DemoWorld(config.seed, clock=clock)
+    world = DemoWorld(config.seed, clock=clock, slowness=TEST_SLOWNESS)
     try:
         async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:
             kernel.bus.subscribe(heard.append)

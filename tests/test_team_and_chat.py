@@ -13,12 +13,12 @@ from agent.core.kernel import Kernel, KernelConfig
 from agent.mind.emotions import Appraisal
 from tests.conftest import CliRunner
 from webops_tui.demo.runner import inject_faults, prepare
-from webops_tui.demo.world import DemoWorld
+from webops_tui.demo.world import TEST_SLOWNESS, DemoWorld
 
 
 async def test_bidding_conflicts_and_observation_on_the_demo_world(db_path: Path) -> None:
     clock = VirtualClock()  # 20 s of the world's time; the services answer in real time
-    world = DemoWorld(5, clock=clock)
+    world = DemoWorld(5, clock=clock, slowness=TEST_SLOWNESS)
     try:
         config = KernelConfig(seed=5)
         async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:

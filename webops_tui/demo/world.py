@@ -40,6 +40,8 @@ VERSION = "1.4.2"
 #: the check interval, so two slow checks confirm the fault within two intervals.
 SLOW_S = 0.12
 LATENCY_LIMIT_MS = 80
+#: (slow_s, latency_limit_ms) for virtual-time runs on a busy machine (see `DemoWorld`).
+TEST_SLOWNESS = (0.3, 200.0)
 #: How often a server's loop looks for a stop: a crash (and `stop`) waits for that look, on the
 #: event loop, so the standard library's 0.5 s would stall everything at each injected crash.
 POLL_S = 0.02
@@ -139,10 +141,17 @@ class _Quiet(ThreadingHTTPServer):
 class Service:
     """One HTTP service whose health report and answers follow its fault (and the noise)."""
 
-    def __init__(self, name: str, noise: float = 0.0, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        noise: float = 0.0,
+        rng: random.Random | None = None,
+        slow_s: float = SLOW_S,
+    ) -> None:
         self.name = name
         self.fault: str | None = None
         self.noise = noise
+        self.slow_s = slow_s
         self.rng = rng or random.Random(0)
         self._blipped = False
         self.port = 0
@@ -158,14 +167,14 @@ class Service:
         if self.fault in SYMPTOMS:
             code, changes, slow = SYMPTOMS[self.fault]
             report.update(changes)
-            delay += SLOW_S if slow else 0.0
+            delay += self.slow_s if slow else 0.0
         elif not self._blipped and rng.random() < BLIP_CHANCE * self.noise:
             # A healthy service's single bad answer (never two in a row: that is a fault).
             self._blipped = True
             if rng.random() < 0.5:
                 code, report = 503, {**UNAVAILABLE, "service": self.name}
             else:
-                delay += SLOW_S
+                delay += self.slow_s
             return code, report, delay
         self._blipped = False
         return code, report, delay
@@ -299,6 +308,12 @@ class DemoWorld:
     services themselves answer in real time, a slow one really slowly. With `opaque_names`
     the runbooks are called by meaningless ids ("rb-3f"), so that nothing but experience can
     tell an agent which one fixes what.
+
+    `slow_s` and `latency_limit_ms` are how slow a slow fault answers and what the targets
+    allow. Real time needs them short next to the 0.3 s check interval (two slow checks
+    confirm a fault within two intervals); in virtual time waiting costs nothing, so tests
+    on a loaded machine give them room (`TEST_SLOWNESS`), lest its own slow answers look like
+    faults.
     """
 
     def __init__(
@@ -308,15 +323,18 @@ class DemoWorld:
         *,
         noise: float = 1.0,
         opaque_names: bool = False,
+        slowness: tuple[float, float] = (SLOW_S, LATENCY_LIMIT_MS),
     ) -> None:
         if noise < 0:
             raise ValueError("noise must be 0 (none) or more")
         self.rng = random.Random(seed)
         self.clock = clock
         self.noise = noise
+        self.slow_s, self.latency_limit_ms = slowness
         self._folder = tempfile.TemporaryDirectory(prefix="webops-demo-")
         self.services = {
-            name: Service(name, noise, random.Random(f"{seed}:{name}")) for name in HTTP_SERVICES
+            name: Service(name, noise, random.Random(f"{seed}:{name}"), self.slow_s)
+            for name in HTTP_SERVICES
         }
         self.tls = TlsService(TLS_SERVICE, Path(self._folder.name))
         remedies = sorted(RISK)
@@ -424,7 +442,7 @@ class DemoWorld:
                 name=name,
                 kind="http",
                 address=f"http://127.0.0.1:{svc.port}/health",
-                conditions=["status == 200", f"latency_ms < {LATENCY_LIMIT_MS}"],
+                conditions=["status == 200", f"latency_ms < {self.latency_limit_ms:g}"],
                 context=CONTEXT,
                 criticality=CRITICALITY[name],
                 interval_s=interval_s,
