@@ -9,9 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.service import ControlledService
 from webops_tui.cli import main
+
+# Property tests judge bounds, not speed (speed is `make bench`'s): no per-example deadline,
+# which a loaded CI machine would turn into failures that say nothing about the code.
+settings.register_profile("webops", deadline=None)
+settings.load_profile("webops")
 
 
 @dataclass
