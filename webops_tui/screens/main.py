@@ -297,10 +297,11 @@ class MainScreen(Screen[None]):
         tab without one opens Memory's search."""
         tabs = self.query_one(TabbedContent)
         bars = self.query_one(f"TabPane#{tabs.active}").query(FilterBar)
-        if not bars:
-            self.action_show_tab("memory")
-            bars = self.query_one("TabPane#memory").query(FilterBar)
-        self.call_after_refresh(bars.first().open)
+        if bars:  # at once, so keys typed right after `/` land in it
+            bars.first().open()
+            return
+        self.action_show_tab("memory")
+        self.call_after_refresh(self.query_one("TabPane#memory").query_one(FilterBar).open)
 
     @on(ApprovalsQueue.Decided)
     def _decided(self, message: ApprovalsQueue.Decided) -> None:
