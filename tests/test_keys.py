@@ -139,3 +139,66 @@ async def test_question_mark_toggles_every_key_over_the_app_and_escape_closes_it
         await pilot.press("s")  # the tab keys work again
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "skills"
+
+
+async def test_slash_filters_the_ops_tables_and_escape_clears_it(db_path: Path) -> None:
+    from agent.events import TargetChecked
+    from widgets.targets_panel import TargetsPanel
+
+    await _create(db_path, "anna")
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.kernel is not None
+        for target, healthy in (("shop", False), ("api", True), ("auth", True)):
+            detail = "got 503" if not healthy else "healthy in 9 ms"
+            app.kernel.bus.publish(
+                TargetChecked(target=target, healthy=healthy, latency_ms=9.0, detail=detail)
+            )
+        await pilot.press("o")
+        await pilot.pause(0.4)
+        targets = app.query_one("#targets-table", DataTable)
+        bar = app.query_one("#ops-filter", Input)
+        assert targets.row_count == 3 and not bar.display
+        await pilot.press("slash")
+        await pilot.pause()
+        assert bar.display and bar.has_focus
+        assert bar.outer_size.width == targets.outer_size.width >= 76  # full width
+        await pilot.press(*"503")
+        await pilot.pause()
+        assert [str(targets.get_row_at(i)[0]) for i in range(targets.row_count)] == ["shop"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not bar.display and bar.value == "" and targets.has_focus
+        assert targets.row_count == 3
+        await pilot.press("l")  # the tab keys work again
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "activity"
+        panel = app.query_one(TargetsPanel)
+        assert panel.filter_text == ""
+
+
+async def test_slash_in_memory_is_its_full_width_search_and_escape_clears_it(
+    db_path: Path,
+) -> None:
+    from widgets.memory_browser import MemoryBrowser
+
+    await _create(db_path, "anna")
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("m", "slash")
+        await pilot.pause()
+        search = app.query_one("#memory-search", Input)
+        assert search.has_focus and search.outer_size.width >= 76  # full width
+        await pilot.press(*"disk", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert search.value == "" and app.focused is not None
+        assert app.focused.id == "memory-results"
+        assert app.query_one(MemoryBrowser).search_text == ""
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "team"

@@ -158,7 +158,8 @@ async def test_the_demo_logs_each_resolution_once(db_path: Path) -> None:
 
         def closed_ids() -> list[str]:
             lines = [text.plain[9:] for text in log.history]  # without the time stamp
-            return [m.group(1) for line in lines if (m := re.match(r"incident (\d+) resolved", line))]
+            found = (re.match(r"incident (\d+) resolved", line) for line in lines)
+            return [m.group(1) for m in found if m]
 
         # A busy test machine makes real time slow: wait on what the log shows, not a clock.
         for _ in range(400):

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from agent.memory.memory import MemoryItem, MemoryKind
+from widgets.filter_bar import FilterBar
 from widgets.literal_text import literal, scrub
 
 KIND_OF_TAB: dict[str, MemoryKind] = {
@@ -33,15 +34,6 @@ class MemoryBrowser(Vertical):
     DEFAULT_CSS = """
     MemoryBrowser {
         height: 1fr;
-    }
-    MemoryBrowser > Horizontal {
-        height: auto;
-    }
-    MemoryBrowser #memory-search {
-        width: 1fr;
-    }
-    MemoryBrowser #memory-tabs {
-        width: auto;
     }
     MemoryBrowser #memory-results {
         height: 2fr;
@@ -71,14 +63,13 @@ class MemoryBrowser(Vertical):
         self.shown_agent: str | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Input(placeholder="search memory (recall by meaning)…", id="memory-search")
-            yield Tabs(
-                Tab("Episodes", id="tab-episodic"),
-                Tab("Facts", id="tab-semantic"),
-                Tab("Procedures", id="tab-procedural"),
-                id="memory-tabs",
-            )
+        yield FilterBar(placeholder="/ search memory (recall by meaning)…", id="memory-search")
+        yield Tabs(
+            Tab("Episodes", id="tab-episodic"),
+            Tab("Facts", id="tab-semantic"),
+            Tab("Procedures", id="tab-procedural"),
+            id="memory-tabs",
+        )
         table: DataTable[str] = DataTable(id="memory-results", cursor_type="row")
         table.add_column("score", key="score", width=6)
         table.add_column("memory", key="summary")
@@ -98,9 +89,6 @@ class MemoryBrowser(Vertical):
     def request(self) -> None:
         self.post_message(self.SearchRequested(self.kind, self.search_text))
 
-    def focus_search(self) -> None:
-        self.query_one("#memory-search", Input).focus()
-
     def watch_agent(self, name: str | None) -> None:
         if self.shown_agent is not None and self.shown_agent != name:
             self.request()
@@ -109,6 +97,13 @@ class MemoryBrowser(Vertical):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.request()
+
+    @on(FilterBar.Cleared, "#memory-search")
+    def _cleared(self, event: FilterBar.Cleared) -> None:
+        """Escape: every memory again, and the arrows move in them."""
+        event.stop()
+        self.request()
+        self.query_one("#memory-results", DataTable).focus()
 
     @on(Tabs.TabActivated, "#memory-tabs")
     def _tab(self, event: Tabs.TabActivated) -> None:

@@ -17,15 +17,17 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from agent.events import IncidentChanged, KernelEvent, TargetChecked
 from agent.ops.confirmation import Health
 from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import sparkline
+from widgets.filter_bar import FilterBar
 from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import literal
 
@@ -108,9 +110,12 @@ class TargetsPanel(Vertical):
         self.closed: deque[IncidentChanged] = deque(maxlen=RECENT_CLOSED)
         self.resolved = 0
         self.dirty = False
+        #: What the `/` filter holds (lower case); rows without every word of it are hidden.
+        self.filter_text = ""
         self._repaint = OncePerBurst(self, REPAINT_DELAY_S, self.repaint)
 
     def compose(self) -> ComposeResult:
+        yield FilterBar(placeholder="filter targets and incidents…", hides=True, id="ops-filter")
         targets: DataTable[str | Text] = DataTable(id="targets-table", cursor_type="row")
         for label in ("target", "status", "ms", "latency", "now"):
             targets.add_column(label, key=label)
@@ -120,6 +125,23 @@ class TargetsPanel(Vertical):
         for label in ("#", "target", "symptom", "health", "status", "owner", "steps"):
             incidents.add_column(label, key=label)
         yield incidents
+
+    @on(Input.Changed, "#ops-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value.strip().casefold()
+        self.dirty = True
+        self.repaint()
+
+    @on(FilterBar.Cleared, "#ops-filter")
+    def _filter_cleared(self, event: FilterBar.Cleared) -> None:
+        event.stop()
+        self.query_one("#targets-table", DataTable).focus()
+
+    def _shows(self, *words: str) -> bool:
+        """Whether a row with these words passes the filter (every word typed, anywhere)."""
+        row = " ".join(words).casefold()
+        return all(part in row for part in self.filter_text.split())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter or a click on an incident: ask for its detail (the screen reads it)."""
@@ -171,6 +193,8 @@ class TargetsPanel(Vertical):
         }
         target_rows: dict[str, list[str | Text]] = {}
         for name, state in sorted(self.targets.items()):
+            if not self._shows(name, WORDS[state.health], state.detail):
+                continue
             top = max(state.latencies, default=1.0) or 1.0
             spark = sparkline([v / top for v in state.latencies], HISTORY)
             status = Text(WORDS[state.health], style=styles[state.health])
@@ -188,6 +212,13 @@ class TargetsPanel(Vertical):
         }
         for closed in reversed(self.closed):
             shown.setdefault(closed.incident_id, closed)
+        shown = {
+            key: inc
+            for key, inc in shown.items()
+            if self._shows(
+                str(key), inc.target, inc.situation, WORDS[inc.health], inc.status, inc.owner or ""
+            )
+        }
         incident_rows: dict[str, list[str | Text]] = {
             str(inc.incident_id): [
                 str(inc.incident_id),

@@ -37,6 +37,7 @@ from widgets.approvals_queue import ApprovalsQueue, describe_approval
 from widgets.chat_panel import ChatPanel
 from widgets.confirm_dialog import ConfirmDialog
 from widgets.emotion_gauges import EmotionGauges
+from widgets.filter_bar import FilterBar
 from widgets.incident_detail import IncidentDetailDialog
 from widgets.memory_browser import MemoryBrowser
 from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
@@ -261,7 +262,8 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self._focus_tab, tab)
 
     def _focus_tab(self, tab: str) -> None:
-        if self.query_one(TabbedContent).active == tab and (widget := main_widget(self, tab)):
+        tabs = self._shown(TabbedContent)  # None once the app is closing
+        if tabs is not None and tabs.active == tab and (widget := main_widget(self, tab)):
             widget.focus()
 
     def action_leave(self) -> None:
@@ -294,8 +296,15 @@ class MainScreen(Screen[None]):
             self.app.push_screen(IncidentDetailDialog(detail))
 
     def action_search_memory(self) -> None:
-        self.query_one(TabbedContent).active = "memory"
-        self.query_one(MemoryBrowser).focus_search()
+        """`/`: the filter of the tab on show (Ops filters its tables, Memory searches); a
+        tab without one opens Memory's search."""
+        tabs = self.query_one(TabbedContent)
+        bars = self.query_one(f"TabPane#{tabs.active}").query(FilterBar)
+        if bars:  # at once, so keys typed right after `/` land in it
+            bars.first().open()
+            return
+        self.action_show_tab("memory")
+        self.call_after_refresh(self.query_one("TabPane#memory").query_one(FilterBar).open)
 
     @on(ApprovalsQueue.Decided)
     def _decided(self, message: ApprovalsQueue.Decided) -> None:
