@@ -58,9 +58,14 @@ def keys_text(anywhere: Sequence[tuple[str, str]]) -> Text:
     """The help's text: `anywhere` (key, what) first, then each tab's keys."""
     text = Text()
     text.append("Anywhere\n", style="bold")
-    for key, what in anywhere:
-        text.append(f"  {key:>12}  ", style="bold")
-        text.append(f"{what}\n")
+    # Two columns: the keys that work anywhere are many and short, and one screen should
+    # show them together with the first tabs' keys at 80x24.
+    half = (len(anywhere) + 1) // 2
+    for row in range(half):
+        for column, (key, what) in enumerate(anywhere[row::half][:2]):
+            text.append(f"  {key:>12}  " if column == 0 else f"  {key:>5}  ", style="bold")
+            text.append(f"{what:<18}" if column == 0 else what)
+        text.append("\n")
     for tab, keys in TAB_KEYS:
         text.append(f"\n{tab}\n", style="bold")
         for key, what in keys:
@@ -100,6 +105,7 @@ class KeysHelp(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         box = VerticalScroll(id="keys-help")
         box.border_title = "Keys · ? or Escape closes"
+        box.border_subtitle = "↑↓ j k scroll"
         with box:
             yield Static(keys_text(self.anywhere), id="keys-help-text")
 
