@@ -19,6 +19,8 @@ from webops_tui.demo.options import DemoOptions
 TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))
 SIZES = ((80, 24), (120, 40))
 DEMO_SECONDS = 6.0
+#: The longest wait for the demo's first request for approval (seed 7 asks within seconds).
+APPROVAL_WAIT_S = 60.0
 
 
 async def capture(out_dir: Path) -> list[Path]:
@@ -47,6 +49,27 @@ async def capture(out_dir: Path) -> list[Path]:
                     path = out_dir / f"demo-{tab}-{width}x{height}.svg"
                     app.save_screenshot(path.name, str(out_dir))
                     written.append(path)
+        # A request waiting for a person: the queue's detail, then the confirmation, both with
+        # the exact request that will run; and the key overlay over it all.
+        asking_db = Path(tmp) / "asking.db"
+        width, height = SIZES[-1]
+        app = make_app(Settings(db_path=asking_db), demo=DemoOptions(seed=7, approve="human"))
+        async with app.run_test(size=(width, height)) as pilot:
+            for _ in range(int(APPROVAL_WAIT_S / 0.5)):
+                await pilot.pause(0.5)
+                if app.kernel is not None and await app.kernel.approvals():
+                    break
+            for key, name in (("p", "approval"), ("a", "approval-confirm")):
+                await pilot.press(key)
+                await pilot.pause(0.5)
+                path = out_dir / f"demo-{name}-{width}x{height}.svg"
+                app.save_screenshot(path.name, str(out_dir))
+                written.append(path)
+            await pilot.press("escape", "question_mark")
+            await pilot.pause(0.5)
+            path = out_dir / f"keys-{width}x{height}.svg"
+            app.save_screenshot(path.name, str(out_dir))
+            written.append(path)
     return written
 
 
