@@ -165,7 +165,7 @@ async def _say_brackets(db_path: Path) -> None:
         await pilot.pause()
         await pilot.press("c")
         chat = app.query_one(ChatPanel)
-        chat.focus_input()
+        assert app.focused is not None and app.focused.id == "chat-input"  # c lands in it
         for said in ("say [/] hi", "see [docs]"):
             await pilot.press(*said, "enter")
             await pilot.pause()

@@ -173,9 +173,6 @@ class ChatPanel(Vertical):
         if name is not None:
             self.border_title = f"Chat · {name}"
 
-    def focus_input(self) -> None:
-        self.query_one(HistoryInput).focus()
-
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
         event = message.event
         if isinstance(event, AgentSaid) and event.channel == "team" and event.agent:
