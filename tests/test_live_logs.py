@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import TabbedContent
+
 from agent.core.kernel import Kernel
 from webops_tui.app import make_app
 from webops_tui.config import Settings
@@ -173,3 +175,41 @@ async def test_the_demo_logs_each_resolution_once(db_path: Path) -> None:
         steps = [line for line in lines if re.match(r"incident \d+ open:", line)]
         assert steps == []  # a step counted is not a line; the narration says it opened
         await pilot.press("ctrl+q")
+
+
+async def test_slash_in_activity_shows_only_the_matching_lines(db_path: Path) -> None:
+    from agent.events import AgentSaid
+    from widgets.filter_bar import FilterBar
+
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna", "cautious")
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.kernel is not None
+        for n, text in enumerate(("shop is down", "search is slow", "shop is back [/] up")):
+            app.kernel.bus.publish(AgentSaid(agent="anna", channel="team", text=f"{n} {text}"))
+        await pilot.press("l")
+        await pilot.pause(0.5)
+        log = app.query_one(ActivityLog)
+
+        def shown() -> str:
+            return " ".join(strip.text for strip in log.lines)
+
+        assert "search is slow" in shown()
+        await pilot.press("slash", *"shop")
+        await pilot.pause(0.3)
+        assert app.query_one("#log-filter", FilterBar).has_focus
+        assert "0 shop is down" in shown() and "2 shop is back [/] up" in shown()
+        assert "search" not in shown() and "filter: shop" in str(log.border_subtitle)
+        app.kernel.bus.publish(AgentSaid(agent="anna", channel="team", text="3 api is fine"))
+        app.kernel.bus.publish(AgentSaid(agent="anna", channel="team", text="4 shop again"))
+        await pilot.pause(0.6)
+        assert "4 shop again" in shown() and "api is fine" not in shown()
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert "search is slow" in shown() and "3 api is fine" in shown()
+        assert log.has_focus and not log.border_subtitle
+        await pilot.press("t")  # the tab keys work again
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "team"

@@ -117,6 +117,8 @@ class ActivityLog(RichLog):
         #: Lines are kept but not yet written (the log was hidden when they came).
         self._held = False
         self.total = 0
+        #: The `/` filter's words (lower case): only lines holding every one are shown.
+        self.words: list[str] = []
         self._flush = OncePerBurst(self, FLUSH_DELAY_S, self.flush_pending)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -139,21 +141,41 @@ class ActivityLog(RichLog):
         self._held = False
         self.clear()
         for text in self.history:
-            self.write(text, width=width, scroll_end=False)
+            if self._matches(text):
+                self.write(text, width=width, scroll_end=False)
         if self.following:
             self.scroll_end(animate=False)
 
     def _show(self, text: Text) -> None:
         self.history.append(text)
         width = self.scrollable_content_region.width
+        if not self._matches(text):
+            return  # kept: shown again when the filter lets it through
         if width >= MIN_WRAP_COLUMNS and width == self._wrapped_at and not self._held:
             self.write(text, width=width, scroll_end=self.following)
         else:  # hidden, or the width changed: written with the rest when it shows
             self._held = True
             self._rewrap()
 
+    def show_only(self, typed: str) -> None:
+        """`/`: show only the kept lines holding every word typed ('' shows them all)."""
+        self.words = typed.casefold().split()
+        self._held = True  # every kept line is written again, through the filter
+        self._rewrap()
+        self._subtitle()
+
+    def _matches(self, text: Text) -> bool:
+        line = text.plain.casefold()
+        return all(word in line for word in self.words)
+
     def watch_following(self, following: bool) -> None:
-        self.border_subtitle = "" if following else PAUSED
+        self._subtitle()
+
+    def _subtitle(self) -> None:
+        shown = f"filter: {' '.join(self.words)}" if self.words else ""
+        self.border_subtitle = " · ".join(
+            part for part in (shown, "" if self.following else PAUSED) if part
+        )
 
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
         event = message.event

@@ -50,7 +50,14 @@ TAB_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("Enter", "an incident's detail"),
         ),
     ),
-    ("Activity", (("↑↓ j k", "scroll the log"),)),
+    (
+        "Activity",
+        (
+            ("↑↓ j k", "scroll the log; End follows new lines again"),
+            ("/", "show only the lines holding every word typed"),
+            ("Escape", "clear the filter and leave it"),
+        ),
+    ),
 )
 
 

@@ -113,6 +113,8 @@ class MainScreen(Screen[None]):
                 yield QuickChat(id="quick-chat")
             for tab, tab_id, widget_type, widget_id, title in _TABS:
                 with TabPane(tab, id=tab_id):
+                    if widget_type is ActivityLog:  # a log has no room for its own bar
+                        yield FilterBar(placeholder="filter the log…", hides=True, id="log-filter")
                     widget = widget_type(id=widget_id, classes="panel")
                     if isinstance(widget, _PER_AGENT):
                         widget.data_bind(agent=MainScreen.selected_agent)
@@ -305,6 +307,18 @@ class MainScreen(Screen[None]):
             return
         self.action_show_tab("memory")
         self.call_after_refresh(self.query_one("TabPane#memory").query_one(FilterBar).open)
+
+    @on(Input.Changed, "#log-filter")
+    def _log_filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one(ActivityLog).show_only(event.value)
+
+    @on(FilterBar.Cleared, "#log-filter")
+    def _log_filter_cleared(self, event: FilterBar.Cleared) -> None:
+        event.stop()
+        log = self.query_one(ActivityLog)
+        log.show_only("")
+        log.focus()
 
     @on(ApprovalsQueue.Decided)
     def _decided(self, message: ApprovalsQueue.Decided) -> None:
