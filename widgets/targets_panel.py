@@ -4,15 +4,17 @@ Checks and incident changes come as kernel events, many a second with thousands 
 each is recorded at once, and the first of a burst arms one repaint a quarter of a second later.
 
 A target is `up`, `degraded` (answering, but slow or partial) or `DOWN`, each its own word and
-colour, and so is the fault an incident was opened for; the last few closed incidents stay
-listed under the open ones, so that Enter (or a click) on any of them asks for its detail
-(`IncidentSelected`: the checks that confirmed it, each remedy's credit). Names, symptoms and
+colour, and so is the fault an incident was opened for. Closed incidents stay listed under the
+open ones, newest first: those of earlier runs (`show_history`, read from the database when the
+workbench opens) and those closed since, so that Enter (or a click) on any of them asks for its
+detail (`IncidentSelected`: the checks that confirmed it, each remedy's credit). Names, symptoms and
 details come from targets and agents: they are drawn as `Text`, never parsed as markup.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -25,6 +27,7 @@ from textual.widgets import DataTable, Input, Static
 
 from agent.events import IncidentChanged, KernelEvent, TargetChecked
 from agent.ops.confirmation import Health
+from agent.ops.evidence import IncidentDetail
 from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import sparkline
 from widgets.filter_bar import FilterBar
@@ -32,8 +35,11 @@ from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import literal
 
 HISTORY = 24
-#: Closed incidents kept listed (newest first) under the open ones, to look into.
-RECENT_CLOSED = 8
+#: Closed incidents kept listed (newest first) under the open ones, to look into: the history
+#: read at start and those closed since, together.
+RECENT_CLOSED = 200
+#: How an incident that has ended stands.
+CLOSED = ("resolved", "recovered", "failed")
 #: How each health reads in the status column.
 WORDS: dict[Health, str] = {"up": "up", "degraded": "degraded", "down": "DOWN"}
 #: How long the first change of a burst waits for the rest before the tables are redrawn.
@@ -106,8 +112,8 @@ class TargetsPanel(Vertical):
         super().__init__(id=id, classes=classes)
         self.targets: dict[str, _TargetState] = {}
         self.incidents: dict[int, IncidentChanged] = {}
-        #: The latest closed incidents, newest last (at most `RECENT_CLOSED`).
-        self.closed: deque[IncidentChanged] = deque(maxlen=RECENT_CLOSED)
+        #: The latest closed incidents by id (the newest `RECENT_CLOSED` are kept).
+        self.closed: dict[int, IncidentChanged] = {}
         self.resolved = 0
         self.dirty = False
         #: What the `/` filter holds (lower case); rows without every word of it are hidden.
@@ -168,13 +174,45 @@ class TargetsPanel(Vertical):
         self._changed()
 
     def record_incident(self, event: IncidentChanged) -> None:
-        if event.status in ("resolved", "recovered", "failed"):
+        if event.status in CLOSED:
             self.incidents.pop(event.incident_id, None)
             self.resolved += event.status == "resolved"
-            self.closed.append(event)
+            self._close(event)
         else:
             self.incidents[event.incident_id] = event
         self._changed()
+
+    def show_history(self, found: Sequence[IncidentDetail]) -> None:
+        """The stored incidents (earlier runs' too), as `webops incidents --all` lists them.
+        What the live events said meanwhile is newer, so an incident they already told about
+        keeps what they said."""
+        for detail in found:
+            if detail.id in self.incidents or detail.id in self.closed:
+                continue
+            change = IncidentChanged(
+                incident_id=detail.id,
+                target=detail.target,
+                situation=detail.situation,
+                status=detail.status,
+                owner=detail.owner,
+                steps=detail.steps,
+                summary=detail.summary,
+                health=detail.health,
+                ts=detail.closed_at or detail.opened_at,
+            )
+            if detail.status in CLOSED:
+                self.resolved += detail.status == "resolved"
+                self._close(change)
+            else:
+                self.incidents[detail.id] = change
+        self._changed()
+
+    def _close(self, event: IncidentChanged) -> None:
+        """Keep `event` among the closed ones; past `RECENT_CLOSED`, the oldest go."""
+        self.closed[event.incident_id] = event
+        if len(self.closed) > RECENT_CLOSED:
+            for old in sorted(self.closed)[: len(self.closed) - RECENT_CLOSED]:
+                del self.closed[old]
 
     def _changed(self) -> None:
         self.dirty = True
@@ -210,8 +248,8 @@ class TargetsPanel(Vertical):
         shown = {
             i.incident_id: i for i in sorted(self.incidents.values(), key=lambda i: i.incident_id)
         }
-        for closed in reversed(self.closed):
-            shown.setdefault(closed.incident_id, closed)
+        for closed_id in sorted(self.closed, reverse=True):  # newest first
+            shown.setdefault(closed_id, self.closed[closed_id])
         shown = {
             key: inc
             for key, inc in shown.items()

@@ -43,7 +43,7 @@ from widgets.memory_browser import MemoryBrowser
 from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
 from widgets.quick_chat import QuickChat
 from widgets.skills_panel import SkillsPanel
-from widgets.targets_panel import TargetsPanel
+from widgets.targets_panel import RECENT_CLOSED, TargetsPanel
 from widgets.team_relations import TeamRelations
 
 PanelT = TypeVar("PanelT", bound=Widget)
@@ -63,7 +63,7 @@ _TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
     ("Activity", "activity", ActivityLog, "activity-log", "Activity"),
 )
 #: Worker groups that only read the kernel for a panel: dropped when the screen closes.
-_READS = ("roster", "team", "approvals", "skills", "memory", "incident")
+_READS = ("roster", "team", "approvals", "skills", "memory", "incident", "history")
 #: The panels that show the selected agent: its name is bound to their `agent`.
 _PER_AGENT: tuple[type[Widget], ...] = (ChatPanel, MemoryBrowser, SkillsPanel)
 
@@ -136,6 +136,7 @@ class MainScreen(Screen[None]):
             self.demo.start(kernel, self._start_demo)
         await self.action_refresh()
         self._refresh_approvals()
+        self._load_incident_history()
         if self._start_demo is not None:
             self.action_show_tab("ops")
         else:
@@ -279,6 +280,13 @@ class MainScreen(Screen[None]):
             focused.action_cursor_down() if down else focused.action_cursor_up()
         elif isinstance(focused, ScrollView | ScrollableContainer):
             focused.scroll_down() if down else focused.scroll_up()
+
+    @work(exclusive=True, group="history")
+    async def _load_incident_history(self) -> None:
+        """The stored incidents, earlier runs' too (what `webops incidents --all` lists)."""
+        found = await self.kernel.incidents(limit=RECENT_CLOSED)
+        if panel := self._shown(TargetsPanel):
+            panel.show_history(found)
 
     @on(TargetsPanel.IncidentSelected)
     def _incident_selected(self, message: TargetsPanel.IncidentSelected) -> None:
