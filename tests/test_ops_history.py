@@ -88,3 +88,83 @@ async def test_a_restarted_workbench_lists_the_stored_history(
         assert "timeline:" in dialog.text and "closed: resolved" in dialog.text
         await pilot.press("escape")
         await pilot.press("ctrl+q")
+
+
+async def test_enter_on_a_target_shows_its_conditions_checks_and_incidents(
+    db_path: Path,
+) -> None:
+    from textual.widgets import DataTable, Static
+
+    from agent.clock import VirtualClock
+    from agent.core.autopilot import Autopilot
+    from agent.core.kernel import Kernel
+    from agent.events import TargetChecked
+    from agent.ops.targets import runbook_spec, target_spec
+    from tests.service import ControlledService
+    from webops_tui.app import make_app
+    from webops_tui.config import Settings
+    from widgets.target_detail import TargetDetailDialog
+    from widgets.targets_panel import TargetsPanel
+
+    conditions = ["status == 200", 'body not contains "[b]bold[/]"']
+    with ControlledService(healthy=False) as service:
+        clock = VirtualClock()
+        async with await Kernel.open(db_path, clock=clock.time) as kernel:
+            await kernel.create_agent("ben", "bold")
+            await kernel.ops.add_target(
+                target_spec(
+                    name="shop",
+                    kind="http",
+                    address=f"{service.url}/health?probe=[/]",
+                    conditions=conditions,
+                    context=["json.disk_pct < 90"],
+                    interval_s=1.0,
+                    retry_interval_s=0.5,
+                )
+            )
+            await kernel.ops.add_runbook(
+                runbook_spec(
+                    name="fix-shop", kind="http", method="POST", url=f"{service.url}/fix",
+                    verify_target="shop",
+                )  # fmt: skip
+            )
+            autopilot = Autopilot(kernel, approval_policy="all", clock=clock)
+            await autopilot.run(asyncio.Event(), duration_s=6.5)
+    assert autopilot.closed
+
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.kernel is not None
+        # A check as the autopilot reports it, its text looking like markup.
+        said = "status == 200 (got 503) [red]not markup[/] and a long tail " + "x" * 60
+        app.kernel.bus.publish(
+            TargetChecked(target="shop", healthy=False, latency_ms=12.0, detail=said, health="down")
+        )
+        await pilot.press("o")
+        panel = app.query_one(TargetsPanel)
+        targets = panel.query_one("#targets-table", DataTable)
+        await _rows(pilot, targets, 1)
+        targets.focus()
+        await pilot.press("enter")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, TargetDetailDialog):
+                break
+        dialog = app.screen
+        assert isinstance(dialog, TargetDetailDialog)
+        text = dialog.text
+        assert f"address {service.url}/health?probe=[/]" in text
+        assert "  status == 200" in text and '  body not contains "[b]bold[/]"' in text
+        assert "context:\n  json.disk_pct < 90" in text
+        assert "retry 0.5 s" in text
+        assert f"  {said}" in text  # whole, not cut like the "now" column
+        assert "latency: " in text and "checks," in text  # the stored checks' sparkline
+        closed = autopilot.closed[0]
+        assert f"  {closed.id} resolved {closed.situation} (down)" in text
+        shown = [str(s.render()) for s in dialog.query(".target-line").results(Static)]
+        assert any("[red]not markup[/]" in line for line in shown), shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, TargetDetailDialog)
+        await pilot.press("ctrl+q")

@@ -33,6 +33,7 @@ from widgets.emotion_gauges import sparkline
 from widgets.filter_bar import FilterBar
 from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import literal
+from widgets.target_detail import LastCheck
 
 HISTORY = 24
 #: Closed incidents kept listed (newest first) under the open ones, to look into: the history
@@ -108,6 +109,13 @@ class TargetsPanel(Vertical):
             super().__init__()
             self.incident_id = incident_id
 
+    class TargetSelected(Message):
+        """The operator chose a target row (Enter or a click): show its detail."""
+
+        def __init__(self, target: str) -> None:
+            super().__init__()
+            self.target = target
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.targets: dict[str, _TargetState] = {}
@@ -150,11 +158,24 @@ class TargetsPanel(Vertical):
         return all(part in row for part in self.filter_text.split())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter or a click on an incident: ask for its detail (the screen reads it)."""
-        if event.data_table.id != "incidents-table" or event.row_key.value is None:
+        """Enter or a click on an incident or a target: ask for its detail (the screen reads
+        it)."""
+        if event.row_key.value is None:
             return
-        event.stop()
-        self.post_message(self.IncidentSelected(int(event.row_key.value)))
+        if event.data_table.id == "incidents-table":
+            event.stop()
+            self.post_message(self.IncidentSelected(int(event.row_key.value)))
+        elif event.data_table.id == "targets-table":
+            event.stop()
+            self.post_message(self.TargetSelected(event.row_key.value))
+
+    def last_check(self, target: str) -> LastCheck | None:
+        """What this session's checks of `target` said (the latest in full, the recent
+        latencies), for its detail; None before any check of it was seen."""
+        state = self.targets.get(target)
+        if state is None or state.healthy is None:
+            return None
+        return LastCheck(state.health, state.latency_ms, state.detail, list(state.latencies))
 
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
         event = message.event
