@@ -124,9 +124,12 @@ async def test_enter_on_a_target_shows_its_conditions_checks_and_incidents(
             )
             await kernel.ops.add_runbook(
                 runbook_spec(
-                    name="fix-shop", kind="http", method="POST", url=f"{service.url}/fix",
+                    name="fix-shop",
+                    kind="http",
+                    method="POST",
+                    url=f"{service.url}/fix",
                     verify_target="shop",
-                )  # fmt: skip
+                )
             )
             autopilot = Autopilot(kernel, approval_policy="all", clock=clock)
             await autopilot.run(asyncio.Event(), duration_s=6.5)
