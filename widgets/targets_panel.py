@@ -122,7 +122,8 @@ class TargetsPanel(Vertical):
         self.incidents: dict[int, IncidentChanged] = {}
         #: The latest closed incidents by id (the newest `RECENT_CLOSED` are kept).
         self.closed: dict[int, IncidentChanged] = {}
-        self.resolved = 0
+        #: The incidents seen resolved, live or in the history (each once, however told).
+        self.resolved_ids: set[int] = set()
         self.dirty = False
         #: What the `/` filter holds (lower case); rows without every word of it are hidden.
         self.filter_text = ""
@@ -197,9 +198,8 @@ class TargetsPanel(Vertical):
     def record_incident(self, event: IncidentChanged) -> None:
         if event.status in CLOSED:
             self.incidents.pop(event.incident_id, None)
-            self.resolved += event.status == "resolved"
             self._close(event)
-        else:
+        elif event.incident_id not in self.closed:  # a late step of one already closed: no
             self.incidents[event.incident_id] = event
         self._changed()
 
@@ -222,7 +222,6 @@ class TargetsPanel(Vertical):
                 ts=detail.closed_at or detail.opened_at,
             )
             if detail.status in CLOSED:
-                self.resolved += detail.status == "resolved"
                 self._close(change)
             else:
                 self.incidents[detail.id] = change
@@ -231,9 +230,16 @@ class TargetsPanel(Vertical):
     def _close(self, event: IncidentChanged) -> None:
         """Keep `event` among the closed ones; past `RECENT_CLOSED`, the oldest go."""
         self.closed[event.incident_id] = event
+        if event.status == "resolved":
+            self.resolved_ids.add(event.incident_id)
         if len(self.closed) > RECENT_CLOSED:
             for old in sorted(self.closed)[: len(self.closed) - RECENT_CLOSED]:
                 del self.closed[old]
+
+    @property
+    def resolved(self) -> int:
+        """How many incidents were resolved (this session and in the history read)."""
+        return len(self.resolved_ids)
 
     def _changed(self) -> None:
         self.dirty = True
