@@ -11,6 +11,9 @@ import asyncio
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import CliRunner
 from tests.test_autonomy import _demo
 
@@ -171,3 +174,70 @@ async def test_enter_on_a_target_shows_its_conditions_checks_and_incidents(
         await pilot.pause()
         assert not isinstance(app.screen, TargetDetailDialog)
         await pilot.press("ctrl+q")
+
+
+_STATUSES = ("open", "awaiting_approval", "resolved", "recovered", "failed")
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    history=st.dictionaries(st.integers(1, 400), st.sampled_from(_STATUSES), max_size=260),
+    live=st.lists(st.tuples(st.integers(1, 400), st.sampled_from(_STATUSES)), max_size=80),
+    live_first=st.booleans(),
+)
+def test_the_listed_history_is_bounded_and_counts_each_incident_once(
+    history: dict[int, str], live: list[tuple[int, str]], live_first: bool
+) -> None:
+    """However the history read at start and the live changes interleave, at most
+    RECENT_CLOSED closed incidents are kept (the newest), none is both open and closed, and
+    each resolved one is counted once."""
+    from agent.events import IncidentChanged
+    from agent.ops.evidence import IncidentDetail
+    from widgets.targets_panel import CLOSED, RECENT_CLOSED, TargetsPanel
+
+    panel = TargetsPanel()  # not mounted: no repaint, only what it keeps
+    found = [
+        IncidentDetail.model_validate(
+            {
+                "id": i,
+                "target": "shop",
+                "situation": "s",
+                "status": status,
+                "health": "down",
+                "owner": None,
+                "steps": 1,
+                "opened_at": 1.0,
+                "closed_at": None,
+                "summary": "",
+                "actions": [],
+                "evidence": [],
+                "credits": [],
+            }
+        )
+        for i, status in sorted(history.items(), reverse=True)
+    ]
+    changes = [
+        IncidentChanged(
+            incident_id=i,
+            target="shop",
+            situation="s",
+            status=status,
+            owner=None,
+            steps=1,
+            summary="",
+        )
+        for i, status in live
+    ]
+    if not live_first:
+        panel.show_history(found)
+    for change in changes:
+        panel.record_incident(change)
+    if live_first:
+        panel.show_history(found)
+    assert len(panel.closed) <= RECENT_CLOSED
+    assert not set(panel.closed) & set(panel.incidents)
+    assert all(c.status in CLOSED for c in panel.closed.values())
+    ever_closed = {i for i, s in [*history.items(), *live] if s in CLOSED}
+    assert set(panel.closed) == set(sorted(ever_closed)[-RECENT_CLOSED:])
+    resolved = {i for i, s in [*history.items(), *live] if s == "resolved"}
+    assert panel.resolved <= len(resolved) and set(panel.closed) <= ever_closed

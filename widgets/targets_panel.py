@@ -205,10 +205,11 @@ class TargetsPanel(Vertical):
 
     def show_history(self, found: Sequence[IncidentDetail]) -> None:
         """The stored incidents (earlier runs' too), as `webops incidents --all` lists them.
-        What the live events said meanwhile is newer, so an incident they already told about
-        keeps what they said."""
+        A live event that said meanwhile an incident is still open is newer unless the stored
+        row says it closed (closing is final); one that said it closed is kept."""
         for detail in found:
-            if detail.id in self.incidents or detail.id in self.closed:
+            closed = detail.status in CLOSED
+            if detail.id in self.closed or (detail.id in self.incidents and not closed):
                 continue
             change = IncidentChanged(
                 incident_id=detail.id,
@@ -221,7 +222,8 @@ class TargetsPanel(Vertical):
                 health=detail.health,
                 ts=detail.closed_at or detail.opened_at,
             )
-            if detail.status in CLOSED:
+            if closed:
+                self.incidents.pop(detail.id, None)
                 self._close(change)
             else:
                 self.incidents[detail.id] = change
