@@ -47,7 +47,7 @@ TAB_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("/", "filter targets and incidents by text"),
             ("Escape", "clear the filter and leave it"),
             ("↑↓ j k, Tab", "move in a table, to the other table"),
-            ("Enter", "an incident's detail"),
+            ("Enter", "a target's or an incident's detail"),
         ),
     ),
     (

@@ -4,15 +4,17 @@ Checks and incident changes come as kernel events, many a second with thousands 
 each is recorded at once, and the first of a burst arms one repaint a quarter of a second later.
 
 A target is `up`, `degraded` (answering, but slow or partial) or `DOWN`, each its own word and
-colour, and so is the fault an incident was opened for; the last few closed incidents stay
-listed under the open ones, so that Enter (or a click) on any of them asks for its detail
-(`IncidentSelected`: the checks that confirmed it, each remedy's credit). Names, symptoms and
+colour, and so is the fault an incident was opened for. Closed incidents stay listed under the
+open ones, newest first: those of earlier runs (`show_history`, read from the database when the
+workbench opens) and those closed since, so that Enter (or a click) on any of them asks for its
+detail (`IncidentSelected`: the checks that confirmed it, each remedy's credit). Names, symptoms and
 details come from targets and agents: they are drawn as `Text`, never parsed as markup.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -25,15 +27,20 @@ from textual.widgets import DataTable, Input, Static
 
 from agent.events import IncidentChanged, KernelEvent, TargetChecked
 from agent.ops.confirmation import Health
+from agent.ops.evidence import IncidentDetail
 from widgets.bursts import OncePerBurst
 from widgets.emotion_gauges import sparkline
 from widgets.filter_bar import FilterBar
 from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import literal
+from widgets.target_detail import LastCheck
 
 HISTORY = 24
-#: Closed incidents kept listed (newest first) under the open ones, to look into.
-RECENT_CLOSED = 8
+#: Closed incidents kept listed (newest first) under the open ones, to look into: the history
+#: read at start and those closed since, together.
+RECENT_CLOSED = 200
+#: How an incident that has ended stands.
+CLOSED = ("resolved", "recovered", "failed")
 #: How each health reads in the status column.
 WORDS: dict[Health, str] = {"up": "up", "degraded": "degraded", "down": "DOWN"}
 #: How long the first change of a burst waits for the rest before the tables are redrawn.
@@ -102,13 +109,21 @@ class TargetsPanel(Vertical):
             super().__init__()
             self.incident_id = incident_id
 
+    class TargetSelected(Message):
+        """The operator chose a target row (Enter or a click): show its detail."""
+
+        def __init__(self, target: str) -> None:
+            super().__init__()
+            self.target = target
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.targets: dict[str, _TargetState] = {}
         self.incidents: dict[int, IncidentChanged] = {}
-        #: The latest closed incidents, newest last (at most `RECENT_CLOSED`).
-        self.closed: deque[IncidentChanged] = deque(maxlen=RECENT_CLOSED)
-        self.resolved = 0
+        #: The latest closed incidents by id (the newest `RECENT_CLOSED` are kept).
+        self.closed: dict[int, IncidentChanged] = {}
+        #: The incidents seen resolved, live or in the history (each once, however told).
+        self.resolved_ids: set[int] = set()
         self.dirty = False
         #: What the `/` filter holds (lower case); rows without every word of it are hidden.
         self.filter_text = ""
@@ -144,11 +159,24 @@ class TargetsPanel(Vertical):
         return all(part in row for part in self.filter_text.split())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter or a click on an incident: ask for its detail (the screen reads it)."""
-        if event.data_table.id != "incidents-table" or event.row_key.value is None:
+        """Enter or a click on an incident or a target: ask for its detail (the screen reads
+        it)."""
+        if event.row_key.value is None:
             return
-        event.stop()
-        self.post_message(self.IncidentSelected(int(event.row_key.value)))
+        if event.data_table.id == "incidents-table":
+            event.stop()
+            self.post_message(self.IncidentSelected(int(event.row_key.value)))
+        elif event.data_table.id == "targets-table":
+            event.stop()
+            self.post_message(self.TargetSelected(event.row_key.value))
+
+    def last_check(self, target: str) -> LastCheck | None:
+        """What this session's checks of `target` said (the latest in full, the recent
+        latencies), for its detail; None before any check of it was seen."""
+        state = self.targets.get(target)
+        if state is None or state.healthy is None:
+            return None
+        return LastCheck(state.health, state.latency_ms, state.detail, list(state.latencies))
 
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
         event = message.event
@@ -168,13 +196,52 @@ class TargetsPanel(Vertical):
         self._changed()
 
     def record_incident(self, event: IncidentChanged) -> None:
-        if event.status in ("resolved", "recovered", "failed"):
+        if event.status in CLOSED:
             self.incidents.pop(event.incident_id, None)
-            self.resolved += event.status == "resolved"
-            self.closed.append(event)
-        else:
+            self._close(event)
+        elif event.incident_id not in self.closed:  # a late step of one already closed: no
             self.incidents[event.incident_id] = event
         self._changed()
+
+    def show_history(self, found: Sequence[IncidentDetail]) -> None:
+        """The stored incidents (earlier runs' too), as `webops incidents --all` lists them.
+        A live event that said meanwhile an incident is still open is newer unless the stored
+        row says it closed (closing is final); one that said it closed is kept."""
+        for detail in found:
+            closed = detail.status in CLOSED
+            if detail.id in self.closed or (detail.id in self.incidents and not closed):
+                continue
+            change = IncidentChanged(
+                incident_id=detail.id,
+                target=detail.target,
+                situation=detail.situation,
+                status=detail.status,
+                owner=detail.owner,
+                steps=detail.steps,
+                summary=detail.summary,
+                health=detail.health,
+                ts=detail.closed_at or detail.opened_at,
+            )
+            if closed:
+                self.incidents.pop(detail.id, None)
+                self._close(change)
+            else:
+                self.incidents[detail.id] = change
+        self._changed()
+
+    def _close(self, event: IncidentChanged) -> None:
+        """Keep `event` among the closed ones; past `RECENT_CLOSED`, the oldest go."""
+        self.closed[event.incident_id] = event
+        if event.status == "resolved":
+            self.resolved_ids.add(event.incident_id)
+        if len(self.closed) > RECENT_CLOSED:
+            for old in sorted(self.closed)[: len(self.closed) - RECENT_CLOSED]:
+                del self.closed[old]
+
+    @property
+    def resolved(self) -> int:
+        """How many incidents were resolved (this session and in the history read)."""
+        return len(self.resolved_ids)
 
     def _changed(self) -> None:
         self.dirty = True
@@ -210,8 +277,8 @@ class TargetsPanel(Vertical):
         shown = {
             i.incident_id: i for i in sorted(self.incidents.values(), key=lambda i: i.incident_id)
         }
-        for closed in reversed(self.closed):
-            shown.setdefault(closed.incident_id, closed)
+        for closed_id in sorted(self.closed, reverse=True):  # newest first
+            shown.setdefault(closed_id, self.closed[closed_id])
         shown = {
             key: inc
             for key, inc in shown.items()

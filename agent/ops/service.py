@@ -245,6 +245,13 @@ class Ops:
         for target in {r.target for r in rows}:
             await self._samples.trim(target)
 
+    async def recent_latencies(self, target: str, limit: int = 24) -> list[float]:
+        """The latencies of `target`'s newest stored checks (those not flushed yet too), oldest
+        first: what its detail plots, also for checks made before the workbench opened."""
+        stored = await self._samples.history(target, limit)
+        pending = [r for r in self.pending_samples if r.target == target]
+        return [r.latency_ms for r in stored + pending if r.latency_ms is not None][-limit:]
+
     # -- actions ---------------------------------------------------------------------------
 
     def check_request(self, target: str, situation: str | None = None) -> ActionRequest:

@@ -43,7 +43,8 @@ from widgets.memory_browser import MemoryBrowser
 from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
 from widgets.quick_chat import QuickChat
 from widgets.skills_panel import SkillsPanel
-from widgets.targets_panel import TargetsPanel
+from widgets.target_detail import TargetDetailDialog, TargetFacts
+from widgets.targets_panel import RECENT_CLOSED, TargetsPanel
 from widgets.team_relations import TeamRelations
 
 PanelT = TypeVar("PanelT", bound=Widget)
@@ -63,7 +64,7 @@ _TABS: tuple[tuple[str, str, type[Widget], str, str], ...] = (
     ("Activity", "activity", ActivityLog, "activity-log", "Activity"),
 )
 #: Worker groups that only read the kernel for a panel: dropped when the screen closes.
-_READS = ("roster", "team", "approvals", "skills", "memory", "incident")
+_READS = ("roster", "team", "approvals", "skills", "memory", "incident", "history", "target")
 #: The panels that show the selected agent: its name is bound to their `agent`.
 _PER_AGENT: tuple[type[Widget], ...] = (ChatPanel, MemoryBrowser, SkillsPanel)
 
@@ -138,6 +139,7 @@ class MainScreen(Screen[None]):
             self.demo.start(kernel, self._start_demo)
         await self.action_refresh()
         self._refresh_approvals()
+        self._load_incident_history()
         if self._start_demo is not None:
             self.action_show_tab("ops")
         else:
@@ -282,6 +284,13 @@ class MainScreen(Screen[None]):
         elif isinstance(focused, ScrollView | ScrollableContainer):
             focused.scroll_down() if down else focused.scroll_up()
 
+    @work(exclusive=True, group="history")
+    async def _load_incident_history(self) -> None:
+        """The stored incidents, earlier runs' too (what `webops incidents --all` lists)."""
+        found = await self.kernel.incidents(limit=RECENT_CLOSED)
+        if panel := self._shown(TargetsPanel):
+            panel.show_history(found)
+
     @on(TargetsPanel.IncidentSelected)
     def _incident_selected(self, message: TargetsPanel.IncidentSelected) -> None:
         self._show_incident(message.incident_id)
@@ -296,6 +305,26 @@ class MainScreen(Screen[None]):
             return
         if self.is_attached:
             self.app.push_screen(IncidentDetailDialog(detail))
+
+    @on(TargetsPanel.TargetSelected)
+    def _target_selected(self, message: TargetsPanel.TargetSelected) -> None:
+        self._show_target(message.target)
+
+    @work(exclusive=True, group="target")
+    async def _show_target(self, name: str) -> None:
+        """The target's definition, latest check, recent latencies and incidents in a dialog."""
+        try:
+            spec = await self.kernel.ops.target(name)
+            stored = await self.kernel.ops.recent_latencies(name)
+            incidents = await self.kernel.incidents(limit=10, target=name)
+        except WebopsError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        if panel := self._shown(TargetsPanel):
+            last = panel.last_check(name)
+            seen = last.latencies if last is not None else ()
+            facts = TargetFacts(spec, last, stored or seen, incidents)
+            self.app.push_screen(TargetDetailDialog(facts))
 
     def action_search_memory(self) -> None:
         """`/`: the filter of the tab on show (Ops filters its tables, Memory searches); a
