@@ -1,0 +1,161 @@
+"""Issue 18, lane "secrets": private files, secrets that never leak, and a key file whose loss
+locks only the secrets. Every test reaches its finding the way a user or a careless admin did:
+the real CLI on a real SQLite file, real child processes, `stat` on the files it leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import sys
+from pathlib import Path
+
+from storage.database import Database
+from tests.conftest import CliRunner
+
+SECRET = "s3cr3t-Tok-0f-The-W33k"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --- files 0600 in a 0700 folder --------------------------------------------------------------
+
+
+def test_database_wal_shm_and_key_are_0600_in_a_0700_folder(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    db = tmp_path / "data" / "webops.db"
+    added = cli(
+        "runbook", "add", "say", "--command", "true", "--secret", "t=env:HOME", db=db
+    )
+    assert added.code == 0, added.err
+    assert _mode(db.parent) == 0o700
+    assert _mode(db) == 0o600
+    assert _mode(Path(f"{db}.key")) == 0o600
+    # -wal and -shm exist while the database is open: open it as every command does.
+    asyncio.run(_write_and_look(db))
+
+
+async def _write_and_look(db: Path) -> None:
+    from sqlalchemy import text
+
+    database = await Database.open(db)
+    try:
+        async with database.session(write=True) as session:
+            await session.execute(text("UPDATE runbook SET description = 'x'"))
+        assert _mode(Path(f"{db}-wal")) == 0o600
+        assert _mode(Path(f"{db}-shm")) == 0o600
+    finally:
+        await database.close()
+
+
+def test_a_looser_existing_folder_or_file_is_named_on_stderr_and_left_alone(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    db = folder / "webops.db"
+    assert cli("agent", "create", "ben", "-p", "bold", db=db).code == 0
+    db.chmod(0o644)
+    listed = cli("agent", "list", db=db)
+    assert listed.code == 0
+    warnings = [line for line in listed.err.splitlines() if "warning" in line]
+    assert any(str(db) in line and "0644" in line for line in warnings), listed.err
+    assert any(str(folder) in line and "0755" in line for line in warnings), listed.err
+    assert _mode(db) == 0o644 and _mode(folder) == 0o755
+
+
+# --- secrets never leak -------------------------------------------------------------------------
+
+
+def _say(cli: CliRunner, name: str, code: str) -> None:
+    """A command runbook running Python `code`, the secret in its environment as TOKEN."""
+    import os
+
+    os.environ["WEBOPS_TEST_SECRET"] = os.environ.get("WEBOPS_TEST_SECRET", SECRET)
+    added = cli(
+        "runbook",
+        "add",
+        name,
+        "--command",
+        f'{sys.executable} -c "{code}"',
+        "--env",
+        "TOKEN={secret:token}",
+        "--secret",
+        "token=env:WEBOPS_TEST_SECRET",
+        "--risk",
+        "low",
+    )
+    assert added.code == 0, added.err
+
+
+def _everything(cli: CliRunner, db_path: Path, *outs: str) -> str:
+    wal = Path(f"{db_path}-wal")
+    raw = db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    return "\n".join(
+        [
+            *outs,
+            cli("audit", "--json").out,
+            cli("memory", "ben", "--json").out,
+            raw.decode("utf-8", "replace"),
+        ]
+    )
+
+
+def test_a_secret_straddling_the_4000_or_200_character_cut_leaks_no_half(
+    cli: CliRunner, db_path: Path, monkeypatch: object
+) -> None:
+    cli("agent", "create", "ben", "-p", "bold")
+    # stdout: the secret starts 12 characters before the last 4,000 begin (print adds a newline).
+    _say(cli, "tail", "import os; print(os.environ['TOKEN'] + 'y' * 3989)")
+    # the detail line: the secret starts 10 characters before the 200-character cut.
+    _say(cli, "line", "import os, sys; sys.stderr.write('x' * 190 + os.environ['TOKEN']); sys.exit(3)")
+    ran = [cli("task", "ben", "run tail", "--json"), cli("task", "ben", "run line", "--json")]
+    assert ran[0].json()["status"] == "succeeded", ran[0].out
+    seen = _everything(cli, db_path, *(r.out for r in ran))
+    assert SECRET[12:] not in seen
+    assert SECRET[:10] not in seen
+
+
+def test_a_multi_line_secret_leaks_no_line(
+    cli: CliRunner, db_path: Path, monkeypatch: object
+) -> None:
+    import os
+
+    two_lines = "first-line-of-the-key-AAAA\nsecond-line-of-the-key-BBBB"
+    os.environ["WEBOPS_TEST_SECRET"] = two_lines
+    try:
+        cli("agent", "create", "ben", "-p", "bold")
+        _say(cli, "key", "import os; print(os.environ['TOKEN']); raise SystemExit(1)")
+        ran = cli("task", "ben", "run key", "--json")
+    finally:
+        del os.environ["WEBOPS_TEST_SECRET"]
+    seen = _everything(cli, db_path, ran.out)
+    assert "first-line-of-the-key" not in seen and "second-line-of-the-key" not in seen
+
+
+def test_a_secret_in_an_http_runbooks_host_or_port_never_reaches_audit_or_episodes(
+    cli: CliRunner, db_path: Path
+) -> None:
+    import os
+
+    cli("agent", "create", "ben", "-p", "bold")
+    os.environ["WEBOPS_TEST_PORT"] = "99" + SECRET
+    os.environ["WEBOPS_TEST_HOST"] = "bad host " + SECRET
+    try:
+        for name, url, var in (
+            ("port", "http://127.0.0.1:{secret:s}/fix", "WEBOPS_TEST_PORT"),
+            ("host", "http://{secret:s}/fix", "WEBOPS_TEST_HOST"),
+        ):
+            added = cli(
+                "runbook", "add", name, "--http", "POST", url,
+                "--secret", f"s=env:{var}", "--risk", "low",
+            )
+            assert added.code == 0, added.err
+    finally:
+        del os.environ["WEBOPS_TEST_PORT"], os.environ["WEBOPS_TEST_HOST"]
+    ran = [cli("task", "ben", "run port", "--json"), cli("task", "ben", "run host", "--json")]
+    assert all(r.json()["status"] == "failed" for r in ran), [r.out for r in ran]
+    assert SECRET not in _everything(cli, db_path, *(r.out for r in ran))
