@@ -22,13 +22,9 @@ def _mode(path: Path) -> int:
 # --- files 0600 in a 0700 folder --------------------------------------------------------------
 
 
-def test_database_wal_shm_and_key_are_0600_in_a_0700_folder(
-    cli: CliRunner, tmp_path: Path
-) -> None:
+def test_database_wal_shm_and_key_are_0600_in_a_0700_folder(cli: CliRunner, tmp_path: Path) -> None:
     db = tmp_path / "data" / "webops.db"
-    added = cli(
-        "runbook", "add", "say", "--command", "true", "--secret", "t=env:HOME", db=db
-    )
+    added = cli("runbook", "add", "say", "--command", "true", "--secret", "t=env:HOME", db=db)
     assert added.code == 0, added.err
     assert _mode(db.parent) == 0o700
     assert _mode(db) == 0o600
@@ -43,7 +39,8 @@ async def _write_and_look(db: Path) -> None:
     database = await Database.open(db)
     try:
         async with database.session(write=True) as session:
-            await session.execute(text("UPDATE runbook SET description = 'x'"))
+            connection = await session.connection()
+            await connection.execute(text("UPDATE runbook SET description = 'x'"))
         assert _mode(Path(f"{db}-wal")) == 0o600
         assert _mode(Path(f"{db}-shm")) == 0o600
     finally:
@@ -111,7 +108,11 @@ def test_a_secret_straddling_the_4000_or_200_character_cut_leaks_no_half(
     # stdout: the secret starts 12 characters before the last 4,000 begin (print adds a newline).
     _say(cli, "tail", "import os; print(os.environ['TOKEN'] + 'y' * 3989)")
     # the detail line: the secret starts 10 characters before the 200-character cut.
-    _say(cli, "line", "import os, sys; sys.stderr.write('x' * 190 + os.environ['TOKEN']); sys.exit(3)")
+    _say(
+        cli,
+        "line",
+        "import os, sys; sys.stderr.write('x' * 190 + os.environ['TOKEN']); sys.exit(3)",
+    )
     ran = [cli("task", "ben", "run tail", "--json"), cli("task", "ben", "run line", "--json")]
     assert ran[0].json()["status"] == "succeeded", ran[0].out
     seen = _everything(cli, db_path, *(r.out for r in ran))
@@ -150,8 +151,16 @@ def test_a_secret_in_an_http_runbooks_host_or_port_never_reaches_audit_or_episod
             ("host", "http://{secret:s}/fix", "WEBOPS_TEST_HOST"),
         ):
             added = cli(
-                "runbook", "add", name, "--http", "POST", url,
-                "--secret", f"s=env:{var}", "--risk", "low",
+                "runbook",
+                "add",
+                name,
+                "--http",
+                "POST",
+                url,
+                "--secret",
+                f"s=env:{var}",
+                "--risk",
+                "low",
             )
             assert added.code == 0, added.err
     finally:
@@ -159,3 +168,96 @@ def test_a_secret_in_an_http_runbooks_host_or_port_never_reaches_audit_or_episod
     ran = [cli("task", "ben", "run port", "--json"), cli("task", "ben", "run host", "--json")]
     assert all(r.json()["status"] == "failed" for r in ran), [r.out for r in ran]
     assert SECRET not in _everything(cli, db_path, *(r.out for r in ran))
+
+
+# --- a missing or wrong key locks only the secrets ------------------------------------------------
+
+CHECK = "import os, sys; sys.exit(os.environ['TOKEN'] != os.environ['WEBOPS_TEST_SECRET'])"
+
+
+def _two_runbooks(cli: CliRunner, db_path: Path) -> Path:
+    """Agent ben, `say` holding a secret (which exits 0 only when it gets it), plain `hello`."""
+    assert cli("agent", "create", "ben", "-p", "bold").code == 0
+    _say(cli, "say", CHECK)
+    hello = cli("runbook", "add", "hello", "--command", "true", "--risk", "low")
+    assert hello.code == 0, hello.err
+    assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"
+    return Path(f"{db_path}.key")
+
+
+def test_a_missing_key_locks_only_that_runbooks_secrets_and_is_never_recreated(
+    cli: CliRunner, db_path: Path
+) -> None:
+    key = _two_runbooks(cli, db_path)
+    key.unlink()
+
+    assert cli("agent", "list", "--json").code == 0
+    assert cli("audit", "--verify", "--json").json()["ok"] is True
+    assert cli("runbook", "add", "plain", "--command", "true").code == 0
+    listed = {r["name"]: r for r in cli("runbook", "list", "--json").json()}
+    assert "key" in listed["say"]["locked"] and "missing" in listed["say"]["locked"]
+    assert listed["hello"]["locked"] is None
+    assert cli("task", "ben", "run hello", "--json").json()["status"] == "succeeded"
+    ran = cli("task", "ben", "run say", "--json")
+    assert ran.json()["status"] == "failed"
+    assert (
+        "missing" in ran.json()["result"]["detail"] and str(key) in ran.json()["result"]["detail"]
+    )
+    refused = cli("runbook", "add", "more", "--command", "true", "--secret", "t=env:HOME")
+    assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1
+    assert str(key) in refused.err
+    assert not key.exists()
+
+
+def test_a_wrong_key_locks_only_that_runbooks_secrets(cli: CliRunner, db_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    key = _two_runbooks(cli, db_path)
+    key.write_bytes(Fernet.generate_key() + b"\n")
+
+    assert cli("agent", "list").code == 0
+    assert cli("audit", "--verify", "--json").json()["ok"] is True
+    assert cli("task", "ben", "run hello", "--json").json()["status"] == "succeeded"
+    ran = cli("task", "ben", "run say", "--json")
+    assert ran.json()["status"] == "failed"
+    assert "does not match" in ran.json()["result"]["detail"]
+
+
+def test_rotate_key_re_encrypts_every_secret_with_a_new_key(cli: CliRunner, db_path: Path) -> None:
+    import sqlite3
+
+    key = _two_runbooks(cli, db_path)
+    old_key = key.read_bytes()
+    with sqlite3.connect(db_path) as c:
+        (old_tokens,) = c.execute("SELECT secrets FROM runbook WHERE name = 'say'").fetchone()
+
+    rotated = cli("secrets", "rotate-key", "--json")
+    assert rotated.code == 0, rotated.err
+    assert rotated.json()["runbooks"] == 1 and rotated.json()["secrets"] == 1
+    assert key.read_bytes() != old_key and len(key.read_bytes().split()) == 1
+    assert _mode(key) == 0o600
+    with sqlite3.connect(db_path) as c:
+        (new_tokens,) = c.execute("SELECT secrets FROM runbook WHERE name = 'say'").fetchone()
+    assert new_tokens != old_tokens
+    assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"
+
+
+def test_rotate_key_refuses_secrets_it_cannot_read_unless_told_to_drop_them(
+    cli: CliRunner, db_path: Path
+) -> None:
+    key = _two_runbooks(cli, db_path)
+    key.unlink()
+    refused = cli("secrets", "rotate-key")
+    assert refused.code == 2 and "say" in refused.err and "--drop-unreadable" in refused.err
+    assert not key.exists()
+
+    dropped = cli("secrets", "rotate-key", "--drop-unreadable", "--json")
+    assert dropped.code == 0, dropped.err
+    assert dropped.json()["dropped"] == ["say"]
+    assert _mode(key) == 0o600
+    listed = {r["name"]: r for r in cli("runbook", "list", "--json").json()}
+    assert "add it again" in listed["say"]["locked"]
+    # New secrets are welcome again, under the new key.
+    assert cli("runbook", "remove", "say").code == 0
+    _say(cli, "say", CHECK)
+    assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"

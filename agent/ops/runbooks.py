@@ -61,7 +61,7 @@ async def run_runbook(
             output = await _run_command(spec, secrets, target, limit_s=timeout)
         else:
             output = await _run_http(spec, secrets, target, limit_s=timeout)
-    except Exception as exc:  # noqa: BLE001 - its text may quote a secret: scrubbed, not raised
+    except Exception as exc:
         detail = scrubbed_head(f"{type(exc).__name__}: {exc}", secrets, DETAIL_LIMIT)
         output = ActionOutput(ok=False, detail=f"failed: {detail}")
     output.data["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -255,7 +255,10 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List the runbooks (secret values are never shown)."""
 
     async def load(kernel: Kernel) -> list[dict[str, Any]]:
-        return [r.public() for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)]
+        return [
+            r.public() | {"locked": kernel.ops.secrets.locked.get(r.name)}
+            for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)
+        ]
 
     rows = with_kernel(ctx, load)
     if as_json:
@@ -265,7 +268,7 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         r
         | {
             "what": " ".join(r["argv"]) if r["kind"] == "command" else f"{r['method']} {r['url']}",
-            "secrets": ", ".join(r["secrets"]),
+            "secrets": ", ".join(r["secrets"]) + (" (locked)" if r["locked"] else ""),
         }
         for r in rows
     ]
@@ -274,6 +277,9 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         ["name", "kind", "what", "risk", "timeout_s", "verify_target", "secrets"],
         "no runbooks yet: webops runbook add NAME --command ...",
     )
+    for row in rows:
+        if row["locked"]:
+            console().print(assemble(row["locked"]))
 
 
 @runbooks.command("remove")
