@@ -5,9 +5,12 @@ the real CLI on a real SQLite file, real child processes, `stat` on the files it
 from __future__ import annotations
 
 import asyncio
+import io
 import stat
 import sys
 from pathlib import Path
+
+import pytest
 
 from storage.database import Database
 from tests.conftest import CliRunner
@@ -261,3 +264,53 @@ def test_rotate_key_refuses_secrets_it_cannot_read_unless_told_to_drop_them(
     assert cli("runbook", "remove", "say").code == 0
     _say(cli, "say", CHECK)
     assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"
+
+
+# --- secrets never on a command line, credential env values sealed ----------------------------
+
+
+def test_a_secret_value_on_the_webops_command_line_is_refused_env_or_stdin_instead(
+    cli: CliRunner, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("agent", "create", "ben", "-p", "bold")
+    refused = cli("runbook", "add", "say", "--command", "true", "--secret", f"t={SECRET}")
+    assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1
+    assert "ps" in refused.err and "env:" in refused.err
+    assert cli("runbook", "list", "--json").json() == []
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
+    monkeypatch.setenv("WEBOPS_TEST_SECRET", SECRET)
+    added = cli(
+        "runbook", "add", "say", "--command", f'{sys.executable} -c "{CHECK}"',
+        "--env", "TOKEN={secret:token}", "--secret", "token=-", "--risk", "low",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"
+
+
+def test_a_secret_in_a_runbooks_own_argv_is_refused(cli: CliRunner, db_path: Path) -> None:
+    """The child's argv is in `ps` for every local user while it runs: environment only."""
+    refused = cli(
+        "runbook", "add", "leak", "--command", "curl -u admin:{secret:pw} http://x",
+        "--secret", "pw=env:HOME",
+    )  # fmt: skip
+    assert refused.code == 2 and "--env" in refused.err
+    assert len(refused.err.strip().splitlines()) == 1
+
+
+def test_credential_env_values_are_stored_encrypted_and_still_reach_the_command(
+    cli: CliRunner, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = "plain-env-Value-9137"
+    monkeypatch.setenv("WEBOPS_TEST_SECRET", plain)
+    cli("agent", "create", "ben", "-p", "bold")
+    code = "import os, sys; sys.exit(os.environ['API_TOKEN'] != os.environ['WEBOPS_TEST_SECRET'])"
+    added = cli(
+        "runbook", "add", "say", "--command", f'{sys.executable} -c "{code}"',
+        "--env", f"API_TOKEN={plain}", "--env", "MODE=gentle", "--risk", "low", "--json",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    assert plain not in added.out
+    assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"
+    assert plain not in _everything(cli, db_path, cli("runbook", "list", "--json").out)
+    assert "gentle" in cli("runbook", "list", "--json").out

@@ -14,14 +14,12 @@ import shlex
 import time
 
 from agent.ops.scrub import scrub, scrubbed_head, scrubbed_tail
-from agent.ops.targets import PLACEHOLDER, RunbookSpec
+from agent.ops.targets import CREDENTIAL_NAME, PLACEHOLDER, RunbookSpec
 from agent.skills.actions import ActionOutput
 
 OUTPUT_LIMIT = 4_000
 #: Characters of the one line a run's detail shows.
 DETAIL_LIMIT = 200
-#: Headers that carry credentials even when written without a {secret:NAME}: never shown.
-_CREDENTIAL_HEADER = re.compile(r"auth|cookie|token|key|secret|password", re.IGNORECASE)
 
 
 def _fill(text: str, target: str | None, secrets: dict[str, str]) -> str:
@@ -44,7 +42,7 @@ def shown_request(spec: RunbookSpec, target: str | None) -> list[str]:
         return lines
     lines = [f"{spec.method} {_fill(spec.url, target, masked)}"]
     for key, value in spec.headers.items():
-        shown = "******" if _CREDENTIAL_HEADER.search(key) else _fill(value, target, masked)
+        shown = "******" if CREDENTIAL_NAME.search(key) else _fill(value, target, masked)
         lines.append(f"{key}: {shown}")
     if spec.body is not None:
         lines.append("body: " + _fill(spec.body, target, masked))

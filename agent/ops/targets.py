@@ -28,6 +28,9 @@ CHECK_KINDS: tuple[TargetKind, ...] = ("http", "tcp", "dns", "tls")
 DEFAULT_FAILURE_THRESHOLD = 2
 DEFAULT_SUCCESS_THRESHOLD = 1
 PLACEHOLDER = re.compile(r"\{(target|secret:[A-Za-z_][A-Za-z0-9_]*)\}")
+#: Names of environment variables and headers whose values are credentials even when written
+#: without a {secret:NAME}: never shown, and (environment) stored encrypted like secrets.
+CREDENTIAL_NAME = re.compile(r"auth|cookie|token|key|secret|passw|pwd|credential", re.IGNORECASE)
 
 
 def _name(value: str, what: str) -> str:
@@ -120,6 +123,24 @@ class RunbookSpec(BaseModel):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return _name(value, "runbook")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seal_credential_env(cls, data: Any) -> Any:
+        """`env = {API_TOKEN = "abc"}` becomes `{API_TOKEN = "{secret:env_API_TOKEN}"}` with the
+        value a secret: stored encrypted and scrubbed like one. Idempotent (a stored runbook
+        already holds the placeholder), and values with placeholders are left as written."""
+        if not isinstance(data, dict) or not isinstance(data.get("env"), dict):
+            return data
+        env, secrets = dict(data["env"]), dict(data.get("secrets") or {})
+        for name, value in env.items():
+            if not isinstance(name, str) or not isinstance(value, str) or not value:
+                continue
+            if CREDENTIAL_NAME.search(name) and not PLACEHOLDER.search(value):
+                secret = "env_" + re.sub(r"\W", "_", name)
+                secrets[secret] = value
+                env[name] = f"{{secret:{secret}}}"
+        return {**data, "env": env, "secrets": secrets}
 
     @model_validator(mode="after")
     def _complete(self) -> RunbookSpec:
