@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storage.database import Database
 from tests.conftest import CliRunner
@@ -314,3 +316,33 @@ def test_credential_env_values_are_stored_encrypted_and_still_reach_the_command(
     assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"
     assert plain not in _everything(cli, db_path, cli("runbook", "list", "--json").out)
     assert "gentle" in cli("runbook", "list", "--json").out
+
+
+# --- the bound: no cut leaves any part of a secret -----------------------------------------------
+
+letters = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=4)
+padding = st.text(alphabet="0123456789 .\n", max_size=300)
+
+
+@given(
+    lines=st.lists(letters, min_size=1, max_size=3),
+    before=padding,
+    after=padding,
+    limit=st.integers(min_value=1, max_value=400),
+    printed_by_line=st.booleans(),
+)
+def test_whatever_the_cut_no_letter_of_a_secret_survives(
+    lines: list[str], before: str, after: str, limit: int, printed_by_line: bool
+) -> None:
+    """Output is padding (no letters) around a secret (letters only, maybe several lines,
+    maybe printed with other line endings): after scrub-then-cut, no letter is left."""
+    from agent.ops.scrub import scrubbed_head, scrubbed_tail
+
+    secret = "\n".join(lines)
+    shown = "\r\n".join(lines) if printed_by_line else secret
+    text = before + shown + after
+    for cut in (
+        scrubbed_tail(text, {"s": secret}, limit),
+        scrubbed_head(text, {"s": secret}, limit),
+    ):
+        assert not any(c.isalpha() for c in cut)
