@@ -69,6 +69,38 @@ def test_a_looser_existing_folder_or_file_is_named_on_stderr_and_left_alone(
     assert _mode(db) == 0o644 and _mode(folder) == 0o755
 
 
+def test_a_looser_key_file_is_named_on_stderr(
+    cli: CliRunner, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBOPS_TEST_SECRET", SECRET)
+    assert cli("agent", "create", "ben", "-p", "bold").code == 0
+    _say(cli, "say", "pass")
+    key = Path(f"{db_path}.key")
+    key.chmod(0o640)
+    listed = cli("runbook", "list")
+    assert listed.code == 0
+    assert f"file {key} is open to other local users (mode 0640)" in listed.err
+    assert _mode(key) == 0o640
+
+
+def test_a_rotation_cut_short_leaves_every_secret_readable(tmp_path: Path) -> None:
+    """Between its two key-file writes, rotate-key may be killed: the file then holds the new
+    and the old key, and tokens of either still open with it."""
+    from storage.secrets import SecretBox
+
+    box = SecretBox.for_database(tmp_path / "webops.db")
+    old = box.encrypt("old")
+    box.begin_rotation()
+    new = box.encrypt("new")
+    reopened = SecretBox.for_database(tmp_path / "webops.db", create=False)
+    assert reopened.decrypt(old) == "old" and reopened.decrypt(new) == "new"
+    box.finish_rotation()
+    after = SecretBox.for_database(tmp_path / "webops.db", create=False)
+    assert after.decrypt(new) == "new"
+    assert len((tmp_path / "webops.db.key").read_bytes().split()) == 1
+    assert _mode(tmp_path / "webops.db.key") == 0o600
+
+
 # --- secrets never leak -------------------------------------------------------------------------
 
 
@@ -346,3 +378,23 @@ def test_whatever_the_cut_no_letter_of_a_secret_survives(
         scrubbed_head(text, {"s": secret}, limit),
     ):
         assert not any(c.isalpha() for c in cut)
+
+
+def test_an_older_runbook_with_a_secret_in_its_argv_is_refused_when_run(
+    cli: CliRunner, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database from before the refusal may hold one: it stays listed, but never runs."""
+    import json
+    import sqlite3
+
+    monkeypatch.setenv("WEBOPS_TEST_SECRET", SECRET)
+    cli("agent", "create", "ben", "-p", "bold")
+    _say(cli, "say", "import sys; print(sys.argv)")
+    with sqlite3.connect(db_path) as c:
+        (spec,) = c.execute("SELECT spec FROM runbook WHERE name = 'say'").fetchone()
+        doc = json.loads(spec)
+        doc["argv"].append("--token={secret:token}")
+        c.execute("UPDATE runbook SET spec = ? WHERE name = 'say'", (json.dumps(doc),))
+    assert cli("runbook", "list", "--json").code == 0
+    ran = cli("task", "ben", "run say", "--json")
+    assert ran.json()["status"] == "failed" and "ps" in ran.json()["result"]["detail"]

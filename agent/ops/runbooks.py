@@ -73,6 +73,8 @@ async def run_runbook(
 async def _run_command(
     spec: RunbookSpec, secrets: dict[str, str], target: str | None, limit_s: float
 ) -> ActionOutput:
+    if spec.argv_secret_refusal:  # stored before the refusal at `add_runbook`
+        return ActionOutput(ok=False, detail=spec.argv_secret_refusal)
     argv = [_fill(arg, target, secrets) for arg in spec.argv]
     env = {**os.environ, **{k: _fill(v, target, secrets) for k, v in spec.env.items()}}
     try:

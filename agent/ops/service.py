@@ -137,12 +137,8 @@ class Ops:
                     f"runbook {spec.name!r} verifies with target "
                     f"{spec.verify_target!r}, which is not defined"
                 )
-        if any("{secret:" in arg for arg in spec.argv):
-            raise InvalidInput(
-                f"runbook {spec.name!r}: a secret in the command line is visible to every local "
-                "user in `ps` while it runs; pass it in the environment (--env NAME={secret:X}, "
-                "`env` in TOML) instead"
-            )
+        if spec.argv_secret_refusal:
+            raise InvalidInput(spec.argv_secret_refusal)
         holders: list[str] = []
         if spec.secrets:
             rows = await self._runbooks.list()

@@ -160,6 +160,18 @@ class RunbookSpec(BaseModel):
     def level(self) -> RiskLevel:
         return RiskLevel.parse(self.risk)
 
+    @property
+    def argv_secret_refusal(self) -> str | None:
+        """Why this runbook must not run (or be added): a secret in its argv is in `ps` for every
+        local user while it runs. None when its argv holds none."""
+        if not any("{secret:" in arg for arg in self.argv):
+            return None
+        return (
+            f"runbook {self.name!r}: a secret in the command line is visible to every local "
+            "user in `ps` while it runs; pass it in the environment (--env NAME={secret:X}, "
+            "`env` in TOML) instead"
+        )
+
     def public(self) -> dict[str, Any]:
         """The definition as it may be shown: secret values masked."""
         data = self.model_dump(exclude={"secrets"})
