@@ -27,6 +27,7 @@ from storage.errors import (
     SchemaTooNew,
     StorageError,
 )
+from storage.file_modes import create_private_file, make_private_folder, warn_if_loose
 from storage.migrations import APPLICATION_ID, LATEST_VERSION, apply_migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -80,9 +81,14 @@ def _prepare_file(path: Path) -> Path:
     path = path.expanduser()
     inspect_database(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path.parent)
     except OSError as exc:
         raise DatabaseUnreadable(f"cannot create {path.parent}: {exc.strerror}") from exc
+    try:
+        create_private_file(path)  # 0600 before SQLite makes it (and -wal/-shm after it)
+    except OSError as exc:
+        raise DatabaseUnreadable(f"cannot create {path}: {exc.strerror}") from exc
+    warn_if_loose(path.parent, path, Path(f"{path}-wal"), Path(f"{path}-shm"))
     return path
 
 

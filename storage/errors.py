@@ -22,6 +22,7 @@ __all__ = [
     "DatabaseUnreadable",
     "DuplicateKey",
     "InvalidInput",
+    "KeyMissing",
     "NotADatabase",
     "NotFound",
     "OperationFailed",
@@ -97,6 +98,10 @@ class DatabaseBusy(StorageError):
     """Another process held the write lock past the busy timeout."""
 
     exit_code = 1
+
+
+class KeyMissing(StorageError):
+    """The secrets key file is not there; whether to make one is the caller's decision."""
 
 
 class DuplicateKey(StorageError, AlreadyExists):

@@ -84,8 +84,9 @@ def test_approve_from_the_cli_runs_it_and_deny_never_does(
 
 
 def test_secrets_never_appear_in_output_the_file_or_the_audit(
-    cli: CliRunner, db_path: Path, tmp_path: Path
+    cli: CliRunner, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WEBOPS_TEST_SECRET", SECRET)
     cli("agent", "create", "ben", "-p", "bold")
     added = cli(
         "runbook",
@@ -96,7 +97,7 @@ def test_secrets_never_appear_in_output_the_file_or_the_audit(
         "--env",
         "TOKEN={secret:token}",
         "--secret",
-        f"token={SECRET}",
+        "token=env:WEBOPS_TEST_SECRET",
         "--risk",
         "low",
         "--json",

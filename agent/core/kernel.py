@@ -136,12 +136,13 @@ class Kernel:
         """How to look at a target again; None for one that is not defined (any more)."""
         return self.ops.check_request(target) if target in self.ops.targets else None
 
-    def secret_box(self) -> SecretBox:
-        """The key beside the database file, made on first use."""
+    def secret_box(self, create: bool = True) -> SecretBox:
+        """The key beside the database file; made on first use only when `create` (ops decides:
+        never beside secrets sealed with a key that went missing)."""
         if self._secret_box is None:
             if self.database.path is None:
                 raise InvalidInput("secrets need a database file to keep their key beside")
-            self._secret_box = SecretBox.for_database(self.database.path)
+            self._secret_box = SecretBox.for_database(self.database.path, create=create)
         return self._secret_box
 
     @property

@@ -13,12 +13,13 @@ import re
 import shlex
 import time
 
-from agent.ops.targets import PLACEHOLDER, RunbookSpec
+from agent.ops.scrub import scrub, scrubbed_head, scrubbed_tail
+from agent.ops.targets import CREDENTIAL_NAME, PLACEHOLDER, RunbookSpec
 from agent.skills.actions import ActionOutput
 
 OUTPUT_LIMIT = 4_000
-#: Headers that carry credentials even when written without a {secret:NAME}: never shown.
-_CREDENTIAL_HEADER = re.compile(r"auth|cookie|token|key|secret|password", re.IGNORECASE)
+#: Characters of the one line a run's detail shows.
+DETAIL_LIMIT = 200
 
 
 def _fill(text: str, target: str | None, secrets: dict[str, str]) -> str:
@@ -41,18 +42,11 @@ def shown_request(spec: RunbookSpec, target: str | None) -> list[str]:
         return lines
     lines = [f"{spec.method} {_fill(spec.url, target, masked)}"]
     for key, value in spec.headers.items():
-        shown = "******" if _CREDENTIAL_HEADER.search(key) else _fill(value, target, masked)
+        shown = "******" if CREDENTIAL_NAME.search(key) else _fill(value, target, masked)
         lines.append(f"{key}: {shown}")
     if spec.body is not None:
         lines.append("body: " + _fill(spec.body, target, masked))
     return lines
-
-
-def scrub(text: str, secrets: dict[str, str]) -> str:
-    for value in secrets.values():
-        if value:
-            text = text.replace(value, "******")
-    return text
 
 
 async def run_runbook(
@@ -60,10 +54,14 @@ async def run_runbook(
 ) -> ActionOutput:
     timeout = timeout_s or spec.timeout_s
     started = time.perf_counter()
-    if spec.kind == "command":
-        output = await _run_command(spec, secrets, target, limit_s=timeout)
-    else:
-        output = await _run_http(spec, secrets, target, limit_s=timeout)
+    try:
+        if spec.kind == "command":
+            output = await _run_command(spec, secrets, target, limit_s=timeout)
+        else:
+            output = await _run_http(spec, secrets, target, limit_s=timeout)
+    except Exception as exc:
+        detail = scrubbed_head(f"{type(exc).__name__}: {exc}", secrets, DETAIL_LIMIT)
+        output = ActionOutput(ok=False, detail=f"failed: {detail}")
     output.data["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
     output.detail = scrub(output.detail, secrets)
     for key in ("stdout", "stderr", "body"):
@@ -75,6 +73,8 @@ async def run_runbook(
 async def _run_command(
     spec: RunbookSpec, secrets: dict[str, str], target: str | None, limit_s: float
 ) -> ActionOutput:
+    if spec.argv_secret_refusal:  # stored before the refusal at `add_runbook`
+        return ActionOutput(ok=False, detail=spec.argv_secret_refusal)
     argv = [_fill(arg, target, secrets) for arg in spec.argv]
     env = {**os.environ, **{k: _fill(v, target, secrets) for k, v in spec.env.items()}}
     try:
@@ -100,11 +100,12 @@ async def _run_command(
             detail=f"killed after {limit_s:g} s (timeout)",
             data={"timed_out": True, "exit_code": process.returncode},
         )
-    out = stdout.decode(errors="replace")[-OUTPUT_LIMIT:]
-    err = stderr.decode(errors="replace")[-OUTPUT_LIMIT:]
+    # Scrubbed before they are cut: a cut first would leave half a secret where no value matches.
+    out = scrubbed_tail(stdout.decode(errors="replace"), secrets, OUTPUT_LIMIT)
+    err = scrubbed_tail(stderr.decode(errors="replace"), secrets, OUTPUT_LIMIT)
     code = process.returncode
     last = (err or out).strip().splitlines()[-1:] or [""]
-    detail = f"exit {code}" + (f": {last[0][:200]}" if last[0] else "")
+    detail = f"exit {code}" + (f": {last[0][:DETAIL_LIMIT]}" if last[0] else "")
     return ActionOutput(
         ok=code == 0, detail=detail, data={"exit_code": code, "stdout": out, "stderr": err}
     )
@@ -130,7 +131,7 @@ async def _run_http(
         )
     except httpx.HTTPError as exc:
         return ActionOutput(ok=False, detail=f"request failed: {type(exc).__name__}")
-    text = response.text[-OUTPUT_LIMIT:]
+    text = scrubbed_tail(response.text, secrets, OUTPUT_LIMIT)
     return ActionOutput(
         ok=response.status_code < 400,
         detail=f"HTTP {response.status_code}",

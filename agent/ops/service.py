@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from agent.decision.risk import RiskLevel
 from agent.errors import InvalidInput, NotFound
 from agent.fresh import Fresh
+from agent.ops.runbook_secrets import Rotation, RunbookSecrets, holds_secrets
 from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetSpec, load_toml
 from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
 from storage.repositories.check_samples import CheckSampleRepository
@@ -54,14 +55,14 @@ class Ops:
         targets: TargetRepository,
         runbooks: RunbookRepository,
         samples: CheckSampleRepository,
-        secret_box: Callable[[], SecretBox],
+        secret_box: Callable[[bool], SecretBox],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._actions = actions
         self._targets = targets
         self._runbooks = runbooks
         self._samples = samples
-        self._secret_box = secret_box
+        self.secrets = RunbookSecrets(secret_box)
         self._clock = clock
         self.targets: dict[str, TargetSpec] = {}
         self.runbooks: dict[str, RunbookSpec] = {}
@@ -136,7 +137,12 @@ class Ops:
                     f"runbook {spec.name!r} verifies with target "
                     f"{spec.verify_target!r}, which is not defined"
                 )
-        box = self._secret_box()
+        if spec.argv_secret_refusal:
+            raise InvalidInput(spec.argv_secret_refusal)
+        holders: list[str] = []
+        if spec.secrets:
+            rows = await self._runbooks.list()
+            holders = [r.name for r in rows if r.name != spec.name and holds_secrets(r)]
         now = self._clock()
         row = RunbookRow(
             name=spec.name,
@@ -154,7 +160,7 @@ class Ops:
                     }
                 )
             ),
-            secrets=json.dumps({k: box.encrypt(v) for k, v in spec.secrets.items()}),
+            secrets=self.secrets.seal(spec.secrets, holders),
             risk=spec.risk,
             timeout_s=spec.timeout_s,
             verify_target=spec.verify_target,
@@ -182,6 +188,22 @@ class Ops:
             known = ", ".join(sorted(self.runbooks)) or "none defined"
             raise NotFound(f"no runbook named {name!r} (known: {known})")
         return self.runbooks[name]
+
+    async def rotate_key(self, *, drop_unreadable: bool = False) -> Rotation:
+        """A new key for every runbook secret (see `RunbookSecrets.rotate` for crash safety)."""
+        rows = await self._runbooks.list()
+        changed = self.secrets.rotate(rows, drop_unreadable=drop_unreadable)
+        for row in changed:
+            await self._runbooks.replace(row)
+        self.secrets.finish()
+        await self.reload()
+        dropped = sorted(r.name for r in changed if not holds_secrets(r))
+        return Rotation(
+            key=str(self.secrets.key_path()),
+            runbooks=len(changed) - len(dropped),
+            secrets=sum(len(json.loads(r.secrets)) for r in changed if holds_secrets(r)),
+            dropped=dropped,
+        )
 
     async def import_toml(self, text: str, source: str) -> tuple[int, int]:
         """Add or replace every definition in the file; nothing is stored if any is bad."""
@@ -220,9 +242,7 @@ class Ops:
         )
 
     def _runbook(self, row: RunbookRow) -> RunbookSpec:
-        encrypted: dict[str, str] = json.loads(row.secrets)
-        box = self._secret_box() if encrypted else None
-        secrets = {k: box.decrypt(v) for k, v in encrypted.items()} if box else {}
+        secrets = self.secrets.open(row)
         # Validated like `_target`: kind and risk are text in the row, `Literal`s in the spec.
         return RunbookSpec.model_validate(
             {
@@ -291,6 +311,8 @@ class Ops:
             from agent.ops.runbooks import run_runbook
 
             current = self.runbooks.get(spec.name, spec)
+            if spec.name in self.secrets.locked:
+                return ActionOutput(ok=False, detail=self.secrets.locked[spec.name])
             return await run_runbook(current, current.secrets, request.target)
 
         self._actions.register(

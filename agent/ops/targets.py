@@ -28,6 +28,9 @@ CHECK_KINDS: tuple[TargetKind, ...] = ("http", "tcp", "dns", "tls")
 DEFAULT_FAILURE_THRESHOLD = 2
 DEFAULT_SUCCESS_THRESHOLD = 1
 PLACEHOLDER = re.compile(r"\{(target|secret:[A-Za-z_][A-Za-z0-9_]*)\}")
+#: Names of environment variables and headers whose values are credentials even when written
+#: without a {secret:NAME}: never shown, and (environment) stored encrypted like secrets.
+CREDENTIAL_NAME = re.compile(r"auth|cookie|token|key|secret|passw|pwd|credential", re.IGNORECASE)
 
 
 def _name(value: str, what: str) -> str:
@@ -121,6 +124,24 @@ class RunbookSpec(BaseModel):
     def _valid_name(cls, value: str) -> str:
         return _name(value, "runbook")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _seal_credential_env(cls, data: Any) -> Any:
+        """`env = {API_TOKEN = "abc"}` becomes `{API_TOKEN = "{secret:env_API_TOKEN}"}` with the
+        value a secret: stored encrypted and scrubbed like one. Idempotent (a stored runbook
+        already holds the placeholder), and values with placeholders are left as written."""
+        if not isinstance(data, dict) or not isinstance(data.get("env"), dict):
+            return data
+        env, secrets = dict(data["env"]), dict(data.get("secrets") or {})
+        for name, value in env.items():
+            if not isinstance(name, str) or not isinstance(value, str) or not value:
+                continue
+            if CREDENTIAL_NAME.search(name) and not PLACEHOLDER.search(value):
+                secret = "env_" + re.sub(r"\W", "_", name)
+                secrets[secret] = value
+                env[name] = f"{{secret:{secret}}}"
+        return {**data, "env": env, "secrets": secrets}
+
     @model_validator(mode="after")
     def _complete(self) -> RunbookSpec:
         if self.kind == "command" and not self.argv:
@@ -138,6 +159,18 @@ class RunbookSpec(BaseModel):
     @property
     def level(self) -> RiskLevel:
         return RiskLevel.parse(self.risk)
+
+    @property
+    def argv_secret_refusal(self) -> str | None:
+        """Why this runbook must not run (or be added): a secret in its argv is in `ps` for every
+        local user while it runs. None when its argv holds none."""
+        if not any("{secret:" in arg for arg in self.argv):
+            return None
+        return (
+            f"runbook {self.name!r}: a secret in the command line is visible to every local "
+            "user in `ps` while it runs; pass it in the environment (--env NAME={secret:X}, "
+            "`env` in TOML) instead"
+        )
 
     def public(self) -> dict[str, Any]:
         """The definition as it may be shown: secret values masked."""

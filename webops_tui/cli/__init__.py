@@ -24,6 +24,7 @@ from webops_tui.cli import (
     incidents,
     memory,
     ops,
+    secrets,
     serve,
     status,
     team,
@@ -58,6 +59,7 @@ app.command("demo")(autonomy.demo)
 app.add_typer(ops.targets, name="target")
 app.add_typer(ops.runbooks, name="runbook")
 app.add_typer(incidents.app, name="incident")
+app.add_typer(secrets.app, name="secrets")
 app.command("incidents")(incidents.incidents)
 app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)

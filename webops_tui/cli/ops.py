@@ -30,13 +30,33 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
         key, sep, rest = value.partition("=")
         if not sep or not key:
             raise InvalidInput(f"{what} {value!r} must look like NAME=VALUE")
-        if what == "--secret" and rest.startswith("env:"):
-            var = rest[4:]
-            if var not in os.environ:
-                raise InvalidInput(f"--secret {key}: environment variable {var} is not set")
-            rest = os.environ[var]
+        if what == "--secret":
+            rest = _secret_value(key, rest)
         pairs[key] = rest
     return pairs
+
+
+def _secret_value(key: str, given: str) -> str:
+    """A secret from the environment (`env:VAR`) or stdin (`-`), never from argv: the command
+    line of a running process is in `ps` for every local user."""
+    import sys
+
+    from agent.errors import InvalidInput
+
+    if given.startswith("env:"):
+        var = given[4:]
+        if var not in os.environ:
+            raise InvalidInput(f"--secret {key}: environment variable {var} is not set")
+        return os.environ[var]
+    if given == "-":
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise InvalidInput(f"--secret {key}=-: nothing on stdin")
+        return value
+    raise InvalidInput(
+        f"--secret {key}: a value on the command line is visible to every local user in `ps`; "
+        f"use {key}=env:VAR (an environment variable) or {key}=- (one line on stdin)"
+    )
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], empty: str) -> None:
@@ -199,7 +219,8 @@ def runbook_add(
         list[str] | None,
         typer.Option(
             "--secret",
-            help="NAME=VALUE or NAME=env:VAR; stored encrypted, used as {secret:NAME}.",
+            help="NAME=env:VAR or NAME=- (one line from stdin); stored encrypted, used as "
+            "{secret:NAME}. A value on the command line is refused (ps shows it).",
         ),
     ] = None,
     risk: Annotated[
@@ -255,7 +276,10 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List the runbooks (secret values are never shown)."""
 
     async def load(kernel: Kernel) -> list[dict[str, Any]]:
-        return [r.public() for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)]
+        return [
+            r.public() | {"locked": kernel.ops.secrets.locked.get(r.name)}
+            for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)
+        ]
 
     rows = with_kernel(ctx, load)
     if as_json:
@@ -265,7 +289,7 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         r
         | {
             "what": " ".join(r["argv"]) if r["kind"] == "command" else f"{r['method']} {r['url']}",
-            "secrets": ", ".join(r["secrets"]),
+            "secrets": ", ".join(r["secrets"]) + (" (locked)" if r["locked"] else ""),
         }
         for r in rows
     ]
@@ -274,6 +298,9 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         ["name", "kind", "what", "risk", "timeout_s", "verify_target", "secrets"],
         "no runbooks yet: webops runbook add NAME --command ...",
     )
+    for row in rows:
+        if row["locked"]:
+            console().print(assemble(row["locked"]))
 
 
 @runbooks.command("remove")
