@@ -53,7 +53,7 @@ async def test_the_operators_team_message_shows_once(db_path: Path) -> None:
         panel = app.query_one(ChatPanel)
         panel.query_one("#chat-tabs").focus()
         await pilot.press("right")
-        panel.focus_input()
+        await pilot.click("#chat-input")
         await pilot.press(*"shop is down, I am on it", "enter")
         await app.workers.wait_for_complete()
         await app.kernel.messages.broadcast("anna", "team", "thanks")
