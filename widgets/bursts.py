@@ -31,6 +31,8 @@ class OncePerBurst:
 
     async def _fire(self) -> None:
         self._timer = None  # events from now on arm the next run
+        if not self._owner.is_attached:
+            return  # the app is closing: nothing left to repaint
         result = self._run()
         if inspect.isawaitable(result):
             await result

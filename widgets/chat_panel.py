@@ -21,6 +21,7 @@ from textual.reactive import var
 from textual.widgets import Collapsible, Input, Static, Tab, Tabs
 
 from agent.events import AgentSaid, KernelEvent
+from agent.social.messaging import OPERATOR_PREFIX
 from widgets.follow import PAUSED, at_bottom
 from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import assemble, literal
@@ -128,6 +129,9 @@ class ChatPanel(Vertical):
         super().__init__(id=id, classes=classes)
         #: (who, text) per channel, "agent" and "team", as shown.
         self.transcripts: dict[str, list[tuple[str, str]]] = {"agent": [], "team": []}
+        #: What the operator sent to the team and already sees as "you": the bus's echo of
+        #: each (an operator's `AgentSaid`) is not shown a second time.
+        self._sent_to_team: list[str] = []
 
     @property
     def transcript(self) -> list[tuple[str, str]]:
@@ -176,6 +180,9 @@ class ChatPanel(Vertical):
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
         event = message.event
         if isinstance(event, AgentSaid) and event.channel == "team" and event.agent:
+            if event.agent.startswith(OPERATOR_PREFIX) and event.text in self._sent_to_team:
+                self._sent_to_team.remove(event.text)
+                return
             self.show_team(event.agent, event.text)
 
     @on(Input.Submitted, "#chat-input")
@@ -188,6 +195,8 @@ class ChatPanel(Vertical):
         field.remember(text)
         field.value = ""
         self.add_line("you", text, "chat-operator", self.channel)
+        if self.channel == "team":
+            self._sent_to_team.append(text)
         self.post_message(self.Sent(text, self.channel))
 
     def add_line(self, who: str, text: str, style: str, channel: str = "agent") -> Static:

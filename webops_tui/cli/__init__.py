@@ -31,7 +31,7 @@ from webops_tui.cli import (
     tokens,
 )
 from webops_tui.cli.output import error_line
-from webops_tui.cli.runtime import log_to, settings_of
+from webops_tui.cli.runtime import log_to, run_workbench, settings_of
 from webops_tui.paths import default_db_path
 
 if TYPE_CHECKING:
@@ -134,10 +134,7 @@ def _open_workbench(settings: Settings) -> None:
     inspect_database(settings.db_path)  # refuse a bad file before the screen is taken over
     from webops_tui.app import make_app
 
-    app = make_app(settings)
-    app.run()
-    if app.return_code:
-        raise typer.Exit(app.return_code)
+    run_workbench(make_app(settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

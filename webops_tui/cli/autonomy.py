@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from webops_tui.cli.output import console, emit_json
-from webops_tui.cli.runtime import settings_of
+from webops_tui.cli.runtime import run_workbench, settings_of
 from widgets.literal_text import assemble, printable
 
 if TYPE_CHECKING:
@@ -142,8 +142,6 @@ def demo(
         raise InvalidInput("--duration must be positive")
     if not 0 <= noise <= 10:
         raise InvalidInput(f"--noise must be between 0 and 10, got {noise:g}")
-    if not 0 <= noise <= 10:
-        raise InvalidInput(f"--noise must be between 0 and 10, got {noise:g}")
     from webops_tui.demo.options import DemoOptions
 
     options = DemoOptions(
@@ -158,10 +156,7 @@ def demo(
         from webops_tui.app import make_app
 
         inspect_database(settings.db_path)
-        app = make_app(settings, demo=options)
-        app.run()
-        if app.return_code:
-            raise typer.Exit(app.return_code)
+        run_workbench(make_app(settings, demo=options))
         return
     config = settings.kernel_config(seed=options.seed)
     summary = asyncio.run(_headless(settings.db_path, options, as_json, config))

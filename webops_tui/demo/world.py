@@ -482,9 +482,14 @@ class DemoWorld:
         ]
 
     def stop(self) -> None:
-        for service in self.services.values():
-            service.stop()
+        """Every server down, all at once: each `shutdown` waits for its loop's next look
+        (`POLL_S`), so one after another the wait adds up on the quitting workbench's loop."""
         self.tls.stop()
-        self._control.shutdown()
+        stoppers = [threading.Thread(target=s.stop) for s in self.services.values()]
+        stoppers.append(threading.Thread(target=self._control.shutdown))
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         self._control.server_close()
         self._folder.cleanup()

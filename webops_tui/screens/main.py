@@ -182,8 +182,11 @@ class MainScreen(Screen[None]):
 
     def _shown(self, panel: type[PanelT]) -> PanelT | None:
         """The panel to hand an answer to; None once the app is closing (the panels go before
-        the work that was reading for them)."""
-        return self.query_one(panel) if self.is_attached else None
+        the work that was reading for them, leaves first, while the screen is still attached)."""
+        if not self.is_attached:
+            return None
+        found = next(iter(self.query(panel)), None)
+        return found if found is not None and found.is_attached else None
 
     async def action_refresh(self) -> None:
         """Start agents created elsewhere (say, by a CLI) and reload the roster."""
@@ -223,7 +226,8 @@ class MainScreen(Screen[None]):
         if queue := self._shown(ApprovalsQueue):
             queue.show_pending(pending, self.kernel.ops.runbooks)
             waiting = f" ({len(pending)})" if pending else ""
-            self.query_one(TabbedContent).get_tab("approvals").label = f"Approvals{waiting}"
+            if tabs := self._shown(TabbedContent):
+                tabs.get_tab("approvals").label = f"Approvals{waiting}"
 
     def on_skills_panel_stale(self) -> None:
         self._refresh_skills()
@@ -303,7 +307,7 @@ class MainScreen(Screen[None]):
         except WebopsError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
-        if self.is_attached:
+        if self._shown(TabbedContent):
             self.app.push_screen(IncidentDetailDialog(detail))
 
     @on(TargetsPanel.TargetSelected)
@@ -370,7 +374,7 @@ class MainScreen(Screen[None]):
             self.notify(said, severity="error", markup=False)
         if in_chat and (panel := self._shown(ChatPanel)):
             panel.add_line("webops", said, "chat-team")
-        if self.is_attached:  # not while the app closes
+        if self._shown(TabbedContent):  # not while the app closes
             self._refresh_approvals()
             self._refresh_skills()
 
@@ -452,7 +456,7 @@ class MainScreen(Screen[None]):
     async def _agent_created(self, name: str, preset: str) -> None:
         """The dialog created it: show it (a bad name kept the dialog open, with its error)."""
         await self.action_refresh()
-        if self.is_attached:
+        if self._shown(AgentRoster):
             self.action_select_agent(name)
         self.notify(f"created {name} ({preset})")
 
@@ -474,7 +478,7 @@ class MainScreen(Screen[None]):
 
     async def _show_demo(self) -> None:
         await self.action_refresh()
-        if self.is_attached:
+        if self._shown(TabbedContent):
             self.action_show_tab("ops")
 
     def _narrate(self, line: str) -> None:
