@@ -52,7 +52,7 @@ def test_snapshot_keys_help(snap_compare, cli: CliRunner, db_path: Path, theme: 
 def test_snapshot_ops_filter(snap_compare, cli: CliRunner, db_path: Path, theme: str) -> None:
     cli("agent", "create", "anna", "-p", "cautious")
     for name in ("shop", "search", "api"):
-        cli("target", "add", name, f"{CLOSED}/{name}")
+        assert cli("target", "add", name, "-a", f"{CLOSED}/{name}").code == 0
 
     async def filter_shop(pilot: Pilot[None]) -> None:
         await pilot.press("o")

@@ -25,8 +25,9 @@ from widgets.kernel_messages import EmotionsUpdated, KernelEventArrived
 
 EMPTY_TEXT = (
     "No agents yet.\n\n"
-    "Create one from a shell, then press [b]r[/b] to refresh:\n\n"
-    "  [b]webops agent create anna --preset cautious[/b]"
+    "Press [b]n[/b] to create one, or [b]ctrl+p[/b] and [b]demo[/b] to watch the demo team.\n\n"
+    "Created one in another shell ([b]webops agent create anna --preset cautious[/b])?\n"
+    "Press [b]r[/b] to reload."
 )
 
 _BARS = " ▁▂▃▄▅▆▇█"

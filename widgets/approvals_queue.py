@@ -62,6 +62,13 @@ def describe_approval(
     return scrub(text)
 
 
+#: The empty queue says where requests show up and which keys decide them.
+NOTHING_WAITING = (
+    "No action is waiting for you. A request shows up here and as a toast (p opens this tab "
+    "from anywhere); a approves and d denies the highlighted one."
+)
+
+
 class ApprovalsQueue(Vertical):
     KERNEL_EVENTS: ClassVar[tuple[type[KernelEvent], ...]] = (ApprovalRequested, ApprovalDecided)
     DEFAULT_CSS = """
@@ -121,7 +128,7 @@ class ApprovalsQueue(Vertical):
         for label in ("id", "agent", "action", "target", "risk"):
             table.add_column(label, key=label)
         yield table
-        yield Static("No action is waiting for you.", id="approval-why")
+        yield Static(NOTHING_WAITING, id="approval-why")
 
     def show_pending(
         self, pending: Sequence[ApprovalView], runbooks: Mapping[str, RunbookSpec] | None = None
@@ -146,7 +153,7 @@ class ApprovalsQueue(Vertical):
             table.move_cursor(row=min(row, len(self.pending) - 1))
             self._explain(table.cursor_row)
         else:
-            self.query_one("#approval-why", Static).update("No action is waiting for you.")
+            self.query_one("#approval-why", Static).update(NOTHING_WAITING)
 
     @property
     def selected(self) -> ApprovalView | None:

@@ -121,7 +121,12 @@ class MemoryBrowser(Vertical):
             table.add_row(score, literal(item.summary, newlines=False), key=str(i))
         if not self.items:
             self.query_one("#memory-detail", Static).update(
-                "Nothing here yet." if not self.search_text else "No match."
+                literal(
+                    f"Nothing here yet: {agent} remembers what it does and what it is told "
+                    "(c to chat with it)."
+                    if not self.search_text
+                    else "No match. Escape clears the search."
+                )
             )
         else:
             self.show_detail(self.items[0])

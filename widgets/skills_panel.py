@@ -100,7 +100,10 @@ class SkillsPanel(Vertical):
             self._explain(table.cursor_row)
         else:
             self.query_one("#skills-why", Static).update(
-                f"{agent} has not used a skill yet; skills are learned on first use."
+                literal(
+                    f"{agent} has not used a skill yet; skills are learned on first use. "
+                    "Press c to ask it for something, or ctrl+p and demo to watch a team learn."
+                )
             )
 
     def _explain(self, row: int) -> None:

@@ -14,7 +14,7 @@ details come from targets and agents: they are drawn as `Text`, never parsed as 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -36,6 +36,15 @@ from widgets.literal_text import literal
 from widgets.target_detail import LastCheck
 
 HISTORY = 24
+#: What Ops says with no target, and which keys (or command) give it one.
+NO_TARGETS = (
+    "No targets yet. Add one from a shell (webops target add shop --address "
+    "https://shop.example/health), "
+    "or press ctrl+p and demo to start the demo world."
+)
+NO_MATCH = "No target matches the filter; Escape clears it."
+#: What a target listed from the database says until this session checks it.
+UNCHECKED = "not checked yet (the demo and webops run check targets)"
 #: Closed incidents kept listed (newest first) under the open ones, to look into: the history
 #: read at start and those closed since, together.
 RECENT_CLOSED = 200
@@ -90,6 +99,10 @@ class TargetsPanel(Vertical):
     TargetsPanel > #targets-table {
         height: 1fr;
     }
+    TargetsPanel > #targets-empty {
+        padding: 0 1;
+        color: $text-muted;
+    }
     TargetsPanel > #incidents-title {
         padding: 0 1;
         color: $text-muted;
@@ -135,6 +148,7 @@ class TargetsPanel(Vertical):
         for label in ("target", "status", "ms", "latency", "now"):
             targets.add_column(label, key=label)
         yield targets
+        yield Static(NO_TARGETS, id="targets-empty")
         yield Static("Incidents", id="incidents-title")
         incidents: DataTable[str | Text] = DataTable(id="incidents-table", cursor_type="row")
         for label in ("#", "target", "symptom", "health", "status", "owner", "steps"):
@@ -203,6 +217,15 @@ class TargetsPanel(Vertical):
             self.incidents[event.incident_id] = event
         self._changed()
 
+    def show_targets(self, latencies: Mapping[str, Sequence[float]]) -> None:
+        """Every stored target, with the latencies of its stored checks, before any check of
+        this session: an operator sees what is watched (and Enter shows it) at once."""
+        for name, seen in latencies.items():
+            if name not in self.targets:
+                self.targets[name] = state = _TargetState(detail=UNCHECKED)
+                state.latencies.extend(seen)
+        self._changed()
+
     def show_history(self, found: Sequence[IncidentDetail]) -> None:
         """The stored incidents (earlier runs' too), as `webops incidents --all` lists them.
         A live event that said meanwhile an incident is still open is newer unless the stored
@@ -260,11 +283,12 @@ class TargetsPanel(Vertical):
         }
         target_rows: dict[str, list[str | Text]] = {}
         for name, state in sorted(self.targets.items()):
-            if not self._shows(name, WORDS[state.health], state.detail):
+            word = WORDS[state.health] if state.healthy is not None else "-"
+            if not self._shows(name, word, state.detail):
                 continue
             top = max(state.latencies, default=1.0) or 1.0
             spark = sparkline([v / top for v in state.latencies], HISTORY)
-            status = Text(WORDS[state.health], style=styles[state.health])
+            status = Text(word, style=styles[state.health] if state.healthy is not None else "")
             ms = f"{state.latency_ms:.0f}" if state.latency_ms is not None else "-"
             target_rows[name] = [
                 literal(name),
@@ -274,6 +298,9 @@ class TargetsPanel(Vertical):
                 literal(state.detail, newlines=False),
             ]
         fill(self.query_one("#targets-table", DataTable), target_rows)
+        empty = self.query_one("#targets-empty", Static)
+        empty.display = not target_rows
+        empty.update(NO_MATCH if self.targets else NO_TARGETS)
         shown = {
             i.incident_id: i for i in sorted(self.incidents.values(), key=lambda i: i.incident_id)
         }

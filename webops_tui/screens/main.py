@@ -44,7 +44,7 @@ from widgets.new_agent_dialog import NewAgentDialog, WelcomeDialog
 from widgets.quick_chat import QuickChat
 from widgets.skills_panel import SkillsPanel
 from widgets.target_detail import TargetDetailDialog, TargetFacts
-from widgets.targets_panel import RECENT_CLOSED, TargetsPanel
+from widgets.targets_panel import HISTORY, RECENT_CLOSED, TargetsPanel
 from widgets.team_relations import TeamRelations
 
 PanelT = TypeVar("PanelT", bound=Widget)
@@ -290,9 +290,15 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="history")
     async def _load_incident_history(self) -> None:
-        """The stored incidents, earlier runs' too (what `webops incidents --all` lists)."""
+        """The stored targets and incidents, earlier runs' too (what `webops target list` and
+        `webops incidents --all` list)."""
+        latencies = {
+            name: await self.kernel.ops.recent_latencies(name, HISTORY)
+            for name in sorted(self.kernel.ops.targets)
+        }
         found = await self.kernel.incidents(limit=RECENT_CLOSED)
         if panel := self._shown(TargetsPanel):
+            panel.show_targets(latencies)
             panel.show_history(found)
 
     @on(TargetsPanel.IncidentSelected)
