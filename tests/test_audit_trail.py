@@ -226,3 +226,33 @@ def test_an_old_unkeyed_log_is_verified_by_the_old_rule_up_to_a_marker(
     # an unkeyed row after the marker is a forgery
     _forge_append(db_path)
     assert cli("audit", "--verify", "--json").json()["first_bad"] == 6
+
+
+async def test_a_request_the_loop_withdraws_is_audited(db_path: Path) -> None:
+    """The target recovers while its remedy waits for a person: the autonomous loop withdraws
+    the request, and that decision about an approval is in the chain too."""
+    from agent.clock import VirtualClock
+    from agent.core.autopilot import Autopilot
+    from agent.events import IncidentChanged, KernelEvent
+    from tests.service import ControlledService, define_shop
+
+    clock = VirtualClock()
+    with ControlledService(healthy=False) as service:
+        async with await Kernel.open(db_path, clock=clock.time) as kernel:
+            await define_shop(kernel, service, risk="high", failure_threshold=2)
+            await kernel.create_agent("ben", "bold")
+
+            def follow(event: KernelEvent) -> None:
+                if isinstance(event, IncidentChanged) and event.status == "awaiting_approval":
+                    service.healthy = True
+
+            kernel.bus.subscribe(follow)
+            autopilot = Autopilot(kernel, approval_policy="human", clock=clock)
+            await autopilot.run(asyncio.Event(), duration_s=200.0)
+            trail = await kernel.audit_entries()
+            verdict = await kernel.verify_audit()
+    assert [a.status for a in [*autopilot.closed]] == ["recovered"]
+    (withdrawn,) = [e for e in trail if e.event == "withdrawn"]
+    assert withdrawn.actor == "ben" and withdrawn.action == "fix-shop"
+    assert json.loads(withdrawn.detail)["approval_id"] == 1
+    assert verdict.ok

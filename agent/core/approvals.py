@@ -226,9 +226,22 @@ class ApprovalGate:
         """Take back a pending request (its fault went away by itself), so that nobody runs
         a remedy on a healthy target; False when someone decided it first. No feedback: a
         withdrawn request says nothing about the action."""
-        return await self._repository.transition(
+        moved = await self._repository.transition(
             approval_id, "pending", "withdrawn", at=self._clock(), by=why
         )
+        if moved:
+            self._pending_ids.invalidate()
+            taken = await self.view(approval_id)
+            await self._audit.now(
+                actor=taken.agent,  # the agent's own loop takes back what it asked for
+                event="withdrawn",
+                agent=taken.agent,
+                action=taken.action,
+                target=taken.target,
+                detail={"approval_id": approval_id, "risk": taken.risk},
+                why=why,
+            )
+        return moved
 
     async def deny(self, approval_id: int, by: str, note: str = "") -> ApprovalView:
         """A denial is feedback: criticism felt, the action's value lowered, remembered."""
