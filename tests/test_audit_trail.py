@@ -256,3 +256,23 @@ async def test_a_request_the_loop_withdraws_is_audited(db_path: Path) -> None:
     assert withdrawn.actor == "ben" and withdrawn.action == "fix-shop"
     assert json.loads(withdrawn.detail)["approval_id"] == 1
     assert verdict.ok
+
+
+def test_a_missing_key_is_named_by_verify_and_locks_nothing_else(
+    cli: CliRunner, db_path: Path
+) -> None:
+    _define(cli, db_path.parent)
+    key = db_path.with_name(db_path.name + ".audit-key")
+    key.rename(db_path.with_name("kept-elsewhere"))
+    verdict = cli("audit", "--verify")
+    assert verdict.code == 1 and "audit key" in verdict.out and "missing" in verdict.out
+    assert cli("agent", "list").code == 0 and len(cli("audit", "--json").json()) == 3
+    # appending goes on under a new key, after a marker; the old entries then fail to verify
+    # under it, and the message says the key may be the cause
+    assert cli("agent", "create", "ben").code == 0
+    again = cli("audit", "--verify", "--json").json()
+    assert again["first_bad"] == 1 and "not the one it was made with" in again["reason"]
+    key.unlink()
+    db_path.with_name("kept-elsewhere").rename(key)  # the right key back: only the new tail
+    back = cli("audit", "--verify", "--json").json()
+    assert back["first_bad"] == 4 and back["ok"] is False

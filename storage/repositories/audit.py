@@ -209,7 +209,9 @@ class AuditRepository:
         """Chain `prepared` after the last entry, with the marker first where the log so far
         is not keyed (written by an older version, or under a key that was lost)."""
         key = await self._signing_key()
-        found = await conn.execute(core_select(*_COLUMNS).order_by(col(AuditRow.id).desc()))
+        found = await conn.execute(
+            core_select(*_COLUMNS).order_by(col(AuditRow.id).desc()).limit(1)
+        )
         last = found.first()
         prev = GENESIS if last is None else shown(last[-1])
         if last is not None and not self._keyed and not is_keyed(key, last):

@@ -208,7 +208,7 @@ class _Walk:
                 "restore it beside the database to verify the log"
             )
         if not hmac.compare_digest(digest, _mac_of(self.key, row)):
-            return altered
+            return f"{altered}, or the audit key {self.key_place} is not the one it was made with"
         if self.unkeyed and row[3] != MARKER_EVENT:
             return (
                 f"entry {row_id} was altered: keyed entries after unkeyed ones begin with the "
