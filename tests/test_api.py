@@ -337,7 +337,7 @@ async def test_approving_in_a_chat_is_audited_with_the_token_too(
     )
     assert reply.json()["intent"] == "approve" and service.healthy
     actors = [e.actor for e in await api.kernel.audit_entries() if e.event == "approved"]
-    assert actors == ["operator:token:operator-token"]
+    assert actors == ["token:operator-token"]  # the token that authenticated, nothing else
 
 
 async def test_audit_verify_names_the_first_altered_entry(api: Api, db_path: Path) -> None:
@@ -347,9 +347,9 @@ async def test_audit_verify_names_the_first_altered_entry(api: Api, db_path: Pat
     with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE audit SET why = 'nothing happened' WHERE id = 4")
     verified = (await api.call("GET", "/api/audit?verify=true", "viewer")).json()
-    assert verified == {
+    assert verified == {  # three tokens, the agent anna, two more tokens
         "ok": False,
-        "entries": 5,
+        "entries": 6,
         "first_bad": 4,
         "reason": verified["reason"],
     }

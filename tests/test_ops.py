@@ -78,8 +78,11 @@ def test_approve_from_the_cli_runs_it_and_deny_never_does(
     assert twice.code == 2 and "already executed" in twice.err
     trail = cli("audit", "--json").json()
     events = [(e["event"], e["actor"]) for e in reversed(trail)]
-    assert ("denied", "operator:" + __import__("getpass").getuser()) in events
-    assert ("approved", "alice") in events
+    me = "operator:" + __import__("getpass").getuser()
+    assert ("denied", me) in events
+    assert ("approved", me) in events  # --by is a note beside the OS user, never the actor
+    (approval,) = [e for e in trail if e["event"] == "approved"]
+    assert json.loads(approval["detail"])["note"] == "alice"
     assert cli("audit", "--verify", "--json").json()["ok"] is True
 
 

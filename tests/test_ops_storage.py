@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from storage.database import Database
 from storage.errors import DuplicateKey, StorageError
 from storage.repositories import audit as audit_module
+from storage.repositories import audit_chain
 from storage.repositories.agents import AgentRepository
 from storage.repositories.audit import GENESIS, AuditRepository, entry_hash
 from storage.repositories.check_samples import CheckSampleRepository
@@ -409,7 +410,10 @@ async def test_deleting_an_entry_is_caught_after_the_gap(db_path: Path) -> None:
     assert "entry 3 is missing" in result.reason
 
 
-async def test_rehashing_an_entry_breaks_the_link_to_the_next(db_path: Path) -> None:
+async def test_rehashing_an_entry_by_the_published_rule_is_caught_at_that_entry(
+    db_path: Path,
+) -> None:
+    """The chain is keyed: a sha256 recomputed by anyone with the file no longer passes."""
     await _chain(db_path, 6)
     with sqlite3.connect(db_path) as conn:
         row = conn.execute(
@@ -420,12 +424,12 @@ async def test_rehashing_an_entry_breaks_the_link_to_the_next(db_path: Path) -> 
         forged = entry_hash(prev, ts, actor, event, agent, action, target, detail, why)
         conn.execute("UPDATE audit SET detail = ?, hash = ? WHERE id = 3", (detail, forged))
     result = await _verify(db_path)
-    assert (result.ok, result.first_bad) == (False, 4)
-    assert "entry 4 does not link" in result.reason
+    assert (result.ok, result.first_bad) == (False, 3)
+    assert "entry 3 was altered" in result.reason
 
 
 async def test_verify_walks_across_chunks(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audit_module, "_VERIFY_CHUNK", 3)
+    monkeypatch.setattr(audit_chain, "_VERIFY_CHUNK", 3)
     await _chain(db_path, 20)
     assert await _verify(db_path) == audit_module.AuditVerification(True, 20, None, "")
     with sqlite3.connect(db_path) as conn:

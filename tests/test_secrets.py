@@ -277,6 +277,7 @@ def test_rotate_key_re_encrypts_every_secret_with_a_new_key(cli: CliRunner, db_p
         (new_tokens,) = c.execute("SELECT secrets FROM runbook WHERE name = 'say'").fetchone()
     assert new_tokens != old_tokens
     assert cli("task", "ben", "run say", "--json").json()["status"] == "succeeded"
+    assert "secrets_key_rotated" in cli("audit").out  # a rotation is a change: audited
 
 
 def test_rotate_key_refuses_secrets_it_cannot_read_unless_told_to_drop_them(

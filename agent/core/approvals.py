@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from agent.core.agent import AgentHost, WebOpsAgent
-from agent.core.audit_trail import AuditTrail
+from agent.core.audit_trail import AuditTrail, noted
 from agent.core.remedy import CONFIRMED_FRESH_S, healthy
 from agent.core.views import ApprovalStatus, ApprovalView
 from agent.decision.reasoning import Decision
@@ -137,7 +137,7 @@ class ApprovalGate:
     async def _read_pending_ids(self) -> list[int]:
         return [a.id for a in await self.queue()]
 
-    async def approve(self, approval_id: int, by: str) -> ApprovalView:
+    async def approve(self, approval_id: int, by: str, note: str = "") -> ApprovalView:
         """Grant a pending approval and run its action now; returns it with the result.
 
         An incident's remedy whose target a re-check finds healthy does not run: the approval
@@ -145,9 +145,9 @@ class ApprovalGate:
         current = await self.view(approval_id)
         if current.status == "pending":
             found = await self._recovered(current)
-            if found is not None and await self._withdraw_recovered(current, by, found):
+            if found is not None and await self._withdraw_recovered(current, by, found, note):
                 return await self.view(approval_id)
-        pending, agent, request = await self._decide(approval_id, "approved", by)
+        pending, agent, request = await self._decide(approval_id, "approved", by, note)
         agent.feel(Appraisal.PRAISE, 0.3, cause=f"{by} approved {pending.action}")
         if request.situation:
             agent.memory.learner.feedback(request.situation, request.action, Feedback.APPROVE)
@@ -183,7 +183,9 @@ class ApprovalGate:
         check = await (await self._load(approval.agent)).act(recheck)
         return (check.detail or "healthy") if healthy(check) else None
 
-    async def _withdraw_recovered(self, approval: ApprovalView, by: str, found: str) -> bool:
+    async def _withdraw_recovered(
+        self, approval: ApprovalView, by: str, found: str, note: str = ""
+    ) -> bool:
         """`by` approved a remedy whose target recovered: withdraw it (False if someone
         decided first), audit and announce that nothing ran."""
         found = found if found.startswith("healthy") else f"healthy ({found})"
@@ -206,7 +208,7 @@ class ApprovalGate:
             agent=approval.agent,
             action=approval.action,
             target=approval.target,
-            detail={"approval_id": approval.id, "risk": approval.risk},
+            detail=noted({"approval_id": approval.id, "risk": approval.risk}, by, note),
             why=why,
         )
         self._bus.publish(
@@ -224,13 +226,26 @@ class ApprovalGate:
         """Take back a pending request (its fault went away by itself), so that nobody runs
         a remedy on a healthy target; False when someone decided it first. No feedback: a
         withdrawn request says nothing about the action."""
-        return await self._repository.transition(
+        moved = await self._repository.transition(
             approval_id, "pending", "withdrawn", at=self._clock(), by=why
         )
+        if moved:
+            self._pending_ids.invalidate()
+            taken = await self.view(approval_id)
+            await self._audit.now(
+                actor=taken.agent,  # the agent's own loop takes back what it asked for
+                event="withdrawn",
+                agent=taken.agent,
+                action=taken.action,
+                target=taken.target,
+                detail={"approval_id": approval_id, "risk": taken.risk},
+                why=why,
+            )
+        return moved
 
-    async def deny(self, approval_id: int, by: str) -> ApprovalView:
+    async def deny(self, approval_id: int, by: str, note: str = "") -> ApprovalView:
         """A denial is feedback: criticism felt, the action's value lowered, remembered."""
-        pending, agent, request = await self._decide(approval_id, "denied", by)
+        pending, agent, request = await self._decide(approval_id, "denied", by, note)
         agent.feel(Appraisal.CRITICISM, 0.4, cause=f"{by} denied {pending.action}")
         agent.adapt(Experience.DENIED, f"{by} denied {pending.action}")
         if request.situation:
@@ -245,7 +260,7 @@ class ApprovalGate:
         return await self.view(approval_id)
 
     async def _decide(
-        self, approval_id: int, status: Literal["approved", "denied"], by: str
+        self, approval_id: int, status: Literal["approved", "denied"], by: str, note: str = ""
     ) -> tuple[ApprovalView, WebOpsAgent, ActionRequest]:
         """Move a pending approval to `status` (once: a second decision is refused), audit it,
         announce it; return it with its agent and the request it stands for."""
@@ -263,7 +278,7 @@ class ApprovalGate:
             agent=current.agent,
             action=current.action,
             target=current.target,
-            detail={"approval_id": approval_id, "risk": current.risk},
+            detail=noted({"approval_id": approval_id, "risk": current.risk}, by, note),
             why=current.summary,
         )
         self._bus.publish(

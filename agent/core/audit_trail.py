@@ -1,17 +1,24 @@
 """What goes into the audit chain, and when: who acted, on what, and why.
 
-Anything that changes the world or who may change it (a remedy, an approval or denial, a token)
-is appended at once; a read-only action (a check, many a second under load) waits in memory for
+Anything that changes the world or who may change it (a remedy, an approval or denial, a token,
+an agent, a target, a runbook, an import) is appended at once; a read-only action (a check,
+many a second under load) waits in memory for
 the next write-behind flush, which takes it with `take_dirty` and hands it back with `restore`
 if the write fails, like every other dirty row.
+
+Who acted is never what a caller claims: `actor` is the OS user running this process
+(`os_actor`), or the API token the request authenticated with, which the API passes as `by`. A
+name given on the command line (`--by`, `--as`) is kept as a `note` in the detail beside it.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from storage.repositories.audit import AuditEntry, AuditRepository, AuditVerification
+from storage.repositories.audit import Anchor, AuditEntry, AuditRepository, AuditVerification
 
 if TYPE_CHECKING:
     from agent.decision.reasoning import Decision
@@ -19,6 +26,19 @@ if TYPE_CHECKING:
 
 #: An entry as `AuditRepository.append_many` takes it (keyword arguments of `append`).
 Entry = dict[str, Any]
+
+
+def os_actor() -> str:
+    """The OS user running this process, as the audit names it: `operator:<login>`."""
+    try:
+        return f"operator:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
+        return f"operator:uid{os.getuid()}" if hasattr(os, "getuid") else "operator:unknown"
+
+
+def noted(detail: dict[str, Any], actor: str, note: str) -> dict[str, Any]:
+    """`detail` with the name a caller gave (`--by`, `--as`) beside the actor, when it differs."""
+    return {**detail, "note": note} if note and note != actor else detail
 
 
 class AuditTrail:
@@ -30,6 +50,13 @@ class AuditTrail:
     async def now(self, **entry: Any) -> None:
         """Append one entry at once, stamped with the kernel's clock."""
         await self.repository.append_many([{**entry, "ts": self._clock()}])
+
+    async def change(
+        self, by: str | None, event: str, detail: dict[str, Any], **about: str | None
+    ) -> None:
+        """A definition changed (an agent, target, runbook, token, import): by the token `by`
+        when the API says so, else by the OS user."""
+        await self.now(actor=by or os_actor(), event=event, detail=detail, **about)
 
     async def action(
         self,
@@ -70,8 +97,11 @@ class AuditTrail:
     async def entries(self, limit: int, agent: str | None) -> list[AuditEntry]:
         return await self.repository.list(limit, agent)
 
-    async def verify(self) -> AuditVerification:
-        return await self.repository.verify()
+    async def verify(self, anchor: Anchor | None = None) -> AuditVerification:
+        return await self.repository.verify(anchor)
+
+    async def head(self) -> Anchor:
+        return await self.repository.head()
 
     # -- the write-behind side (`write_behind.DirtyRows`) ------------------------------------
 

@@ -45,10 +45,19 @@ class ChatReply(BaseModel):
 
 
 async def chat(
-    kernel: Kernel, name: str, text: str, *, operator: str = "operator", lang: str = "en"
+    kernel: Kernel,
+    name: str,
+    text: str,
+    *,
+    operator: str = "operator",
+    lang: str = "en",
+    actor: str | None = None,
 ) -> ChatReply:
+    """One chat turn from `operator` (the name the agent talks with). An approval or denial
+    said here is audited as `actor` (the API token; the OS user when None), with the
+    operator's name as a note beside it: a chat name is never an actor."""
     translator(lang)  # an unknown language is refused before anything happens
-    operator = as_operator(operator)
+    given, operator = operator, as_operator(operator)
     if not text.strip():
         raise InvalidInput("say something: the message is empty")
     agent = await kernel.start_agent(name)
@@ -64,7 +73,7 @@ async def chat(
         lang=lang,
     )
     meaning = understand(text, context)
-    key, params, explanation = await _respond(kernel, agent, meaning, operator)
+    key, params, explanation = await _respond(kernel, agent, meaning, operator, (actor, given))
     agent.last_topic = (
         meaning.entities.get("target") or meaning.entities.get("topic") or (agent.last_topic)
     )
@@ -136,8 +145,13 @@ def strongest_emotion(agent: WebOpsAgent) -> tuple[str, float]:
 
 
 async def _respond(
-    kernel: Kernel, agent: WebOpsAgent, meaning: Meaning, operator: str
+    kernel: Kernel,
+    agent: WebOpsAgent,
+    meaning: Meaning,
+    operator: str,
+    who: tuple[str | None, str],
 ) -> tuple[str, dict[str, str], dict[str, Any] | None]:
+    """`who`: the actor an approval is audited as, and the name the operator gave."""
     e = meaning.entities
     intent = meaning.intent
     if meaning.clarify or intent is Intent.UNCLEAR:
@@ -252,9 +266,9 @@ async def _respond(
         approval_id = int(e["approval_id"])
         try:
             if intent is Intent.APPROVE:
-                view = await kernel.approve(approval_id, by=operator)
+                view = await kernel.approve(approval_id, by=who[0], note=who[1])
             else:
-                view = await kernel.deny(approval_id, by=operator)
+                view = await kernel.deny(approval_id, by=who[0], note=who[1])
         except WebopsError as exc:
             return "clarify", {"question": exc.message}, None
         return (

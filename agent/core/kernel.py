@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from agent.core import views
 from agent.core.agent import WebOpsAgent
 from agent.core.approvals import ApprovalGate
-from agent.core.audit_trail import AuditTrail
+from agent.core.audit_trail import AuditTrail, os_actor
 from agent.core.config import KernelConfig
 from agent.core.dirty_rows import CheckSamples, Emotions, RelationshipRows, agent_state
 from agent.core.lifecycle import LifecycleState
@@ -60,7 +60,12 @@ from agent.social.messaging import Message, MessageBus, as_operator, conversatio
 from agent.social.relationships import Relationship, Relationships
 from agent.social.team import PairView, team_pairs
 from storage.database import Database
-from storage.repositories.audit import AuditEntry, AuditRepository, AuditVerification
+from storage.repositories.audit import (
+    Anchor,
+    AuditEntry,
+    AuditRepository,
+    AuditVerification,
+)
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.messages import MessageRepository
 from storage.repositories.relationships import RelationshipRepository
@@ -106,6 +111,7 @@ class Kernel:
             CheckSampleRepository(database),
             self.secret_box,
             clock,
+            on_change=self.audit_trail.change,
         )
         settings = self._settings
         self.roster = Roster(database, self, self.skill_registry, settings, clock)
@@ -211,9 +217,18 @@ class Kernel:
     # -- the roster (roster.py) --------------------------------------------------------------
 
     async def create_agent(
-        self, name: str, preset: str | None = None, traits: Mapping[str, float | None] = {}
+        self,
+        name: str,
+        preset: str | None = None,
+        traits: Mapping[str, float | None] = {},
+        *,
+        by: str | None = None,
     ) -> AgentProfile:
-        return await self.roster.create(name, preset, traits)
+        """Create an agent, audited (`by`: the API token; the OS user when None)."""
+        profile = await self.roster.create(name, preset, traits)
+        detail = {"preset": preset, "personality": profile.personality.model_dump()}
+        await self.audit_trail.change(by, "agent_created", detail, agent=name)
+        return profile
 
     async def list_agents(self) -> list[AgentProfile]:
         return await self.roster.profiles()
@@ -221,12 +236,13 @@ class Kernel:
     async def get_agent(self, name: str) -> AgentProfile:
         return await self.roster.profile(name)
 
-    async def delete_agent(self, name: str) -> AgentProfile:
+    async def delete_agent(self, name: str, *, by: str | None = None) -> AgentProfile:
         profile = await self.roster.delete(name)
         self._emotions.forget(name)
+        await self.audit_trail.change(by, "agent_deleted", {}, agent=name)
         return profile
 
-    async def reset_traits(self, name: str, by: str = "operator") -> TraitsReset:
+    async def reset_traits(self, name: str, by: str | None = None) -> TraitsReset:
         """Take an agent's traits back to their base (undo its personality drift), at once
         and audited."""
         agent = await self.load_agent(name)
@@ -234,7 +250,7 @@ class Kernel:
         agent.mind.drift_dirty = False
         await self.roster.rows.save_drift([(name, agent.mind.drift.model_dump_json())])
         await self.audit_trail.now(
-            actor=by,
+            actor=by or os_actor(),
             event="traits_reset",
             agent=name,
             detail={"undone": {t: v for t, v in undone.items() if v}},
@@ -375,16 +391,21 @@ class Kernel:
     async def pending_approval_ids(self) -> list[int]:
         return await self.gate.pending_ids()
 
-    async def approve(self, approval_id: int, by: str = "operator") -> ApprovalView:
-        """Grant a pending approval and run its action now; returns it with the result."""
-        return await self.gate.approve(approval_id, by)
+    async def approve(
+        self, approval_id: int, by: str | None = None, note: str = ""
+    ) -> ApprovalView:
+        """Grant a pending approval and run its action now; returns it with the result.
+
+        `by` is who decides (the API token; the OS user when None); `note` a name the caller
+        gave (`--by`, `--as`), audited beside it."""
+        return await self.gate.approve(approval_id, by or os_actor(), note)
 
     async def withdraw(self, approval_id: int, why: str) -> bool:
         """Take back a pending approval nobody decided yet; False if someone did."""
         return await self.gate.withdraw(approval_id, why)
 
-    async def deny(self, approval_id: int, by: str = "operator") -> ApprovalView:
-        return await self.gate.deny(approval_id, by)
+    async def deny(self, approval_id: int, by: str | None = None, note: str = "") -> ApprovalView:
+        return await self.gate.deny(approval_id, by or os_actor(), note)
 
     # -- incidents (agent/ops/evidence.py): what confirmed each, and each remedy's credit -----
 
@@ -408,19 +429,26 @@ class Kernel:
         await self.flush()
         return await self.audit_trail.entries(limit, agent)
 
-    async def verify_audit(self) -> AuditVerification:
+    async def verify_audit(self, anchor: Anchor | None = None) -> AuditVerification:
+        """Walk the chain; with `anchor` (an earlier `audit_head`) also show that the entries up
+        to it are all still there, unchanged."""
         await self.flush()
-        return await self.audit_trail.verify()
+        return await self.audit_trail.verify(anchor)
 
-    async def create_token(self, name: str, role: str, by: str) -> IssuedToken:
+    async def audit_head(self) -> Anchor:
+        """The newest entry's id and MAC, to keep elsewhere (`webops audit --anchor`)."""
+        await self.flush()
+        return await self.audit_trail.head()
+
+    async def create_token(self, name: str, role: str, by: str | None = None) -> IssuedToken:
         issued = await self.tokens.create(name, role)
         detail = {"token": name, "role": issued.role}
-        await self.audit_trail.now(actor=by, event="token_created", detail=detail)
+        await self.audit_trail.change(by, "token_created", detail)
         return issued
 
-    async def revoke_token(self, name: str, by: str) -> TokenView:
+    async def revoke_token(self, name: str, by: str | None = None) -> TokenView:
         revoked = await self.tokens.revoke(name)
-        await self.audit_trail.now(actor=by, event="token_revoked", detail={"token": name})
+        await self.audit_trail.change(by, "token_revoked", {"token": name})
         return revoked
 
     # -- the AgentHost side: what agents ask of the kernel -----------------------------------

@@ -12,7 +12,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.decision.risk import RiskLevel
 from agent.errors import InvalidInput, NotFound
@@ -37,6 +37,32 @@ ADAPT_FLOOR_S = 0.5
 REFRESH_S = 1.0
 
 
+class OnChange(Protocol):
+    """Told of every change of a definition (the kernel audits it): by whom (an API token, or
+    None for the OS user), what happened, the detail, and what it was about."""
+
+    async def __call__(
+        self, by: str | None, event: str, detail: dict[str, Any], **about: str | None
+    ) -> None: ...
+
+
+async def _unheard(by: str | None, event: str, detail: dict[str, Any], **about: str | None) -> None:
+    return None
+
+
+def _target_detail(spec: TargetSpec, replaced: bool) -> dict[str, Any]:
+    return {"kind": spec.kind, "address": spec.address, "replaced": replaced}
+
+
+def _runbook_detail(spec: RunbookSpec, replaced: bool) -> dict[str, Any]:
+    """What a runbook does, for the audit: its argv or its method and URL (never env,
+    headers or secrets, which may carry credentials)."""
+    does: dict[str, Any] = (
+        {"argv": spec.argv} if spec.kind == "command" else {"method": spec.method, "url": spec.url}
+    )
+    return {"kind": spec.kind, "risk": spec.risk, **does, "replaced": replaced}
+
+
 def adapt_execution(base_timeout_s: float, latencies_ms: list[float]) -> tuple[float, str]:
     """A check's timeout from the target's history: ten times its 95th-percentile latency,
     at least 0.5 s and never more than the configured timeout; the configured one until
@@ -57,8 +83,10 @@ class Ops:
         samples: CheckSampleRepository,
         secret_box: Callable[[bool], SecretBox],
         clock: Callable[[], float] = time.time,
+        on_change: OnChange = _unheard,
     ) -> None:
         self._actions = actions
+        self._changed = on_change
         self._targets = targets
         self._runbooks = runbooks
         self._samples = samples
@@ -93,7 +121,15 @@ class Ops:
         for spec in fresh.values():
             self._register_runbook(spec)
 
-    async def add_target(self, spec: TargetSpec, *, replace: bool = False) -> TargetSpec:
+    async def add_target(
+        self, spec: TargetSpec, *, replace: bool = False, by: str | None = None
+    ) -> TargetSpec:
+        """Store a target (audited as `by`, see `OnChange`)."""
+        await self._store_target(spec, replace)
+        await self._changed(by, "target_added", _target_detail(spec, replace), target=spec.name)
+        return spec
+
+    async def _store_target(self, spec: TargetSpec, replace: bool) -> None:
         now = self._clock()
         row = TargetRow(
             name=spec.name,
@@ -113,12 +149,12 @@ class Ops:
         # A taken name raises DuplicateKey, which is an AlreadyExists.
         await (self._targets.replace(row) if replace else self._targets.add(row))
         self.targets[spec.name] = spec
-        return spec
 
-    async def remove_target(self, name: str) -> TargetSpec:
+    async def remove_target(self, name: str, *, by: str | None = None) -> TargetSpec:
         spec = await self.target(name)
         await self._targets.remove(name)
         self.targets.pop(name, None)
+        await self._changed(by, "target_removed", _target_detail(spec, False), target=name)
         return spec
 
     async def target(self, name: str) -> TargetSpec:
@@ -129,7 +165,16 @@ class Ops:
             raise NotFound(f"no target named {name!r} (known: {known})")
         return self.targets[name]
 
-    async def add_runbook(self, spec: RunbookSpec, *, replace: bool = False) -> RunbookSpec:
+    async def add_runbook(
+        self, spec: RunbookSpec, *, replace: bool = False, by: str | None = None
+    ) -> RunbookSpec:
+        """Store a runbook, its secrets encrypted (audited as `by`, see `OnChange`)."""
+        await self._store_runbook(spec, replace)
+        detail = _runbook_detail(spec, replace)
+        await self._changed(by, "runbook_added", detail, action=spec.name)
+        return spec
+
+    async def _store_runbook(self, spec: RunbookSpec, replace: bool) -> None:
         if spec.verify_target and spec.verify_target not in self.targets:
             await self.reload()
             if spec.verify_target not in self.targets:
@@ -172,13 +217,13 @@ class Ops:
         await (self._runbooks.replace(row) if replace else self._runbooks.add(row))
         self.runbooks[spec.name] = spec
         self._register_runbook(spec)
-        return spec
 
-    async def remove_runbook(self, name: str) -> RunbookSpec:
+    async def remove_runbook(self, name: str, *, by: str | None = None) -> RunbookSpec:
         spec = await self.runbook(name)
         await self._runbooks.remove(name)
         self.runbooks.pop(name, None)
         self._actions.unregister(name)
+        await self._changed(by, "runbook_removed", _runbook_detail(spec, False), action=name)
         return spec
 
     async def runbook(self, name: str) -> RunbookSpec:
@@ -198,6 +243,9 @@ class Ops:
         self.secrets.finish()
         await self.reload()
         dropped = sorted(r.name for r in changed if not holds_secrets(r))
+        await self._changed(
+            None, "secrets_key_rotated", {"runbooks": len(changed), "dropped": dropped}
+        )
         return Rotation(
             key=str(self.secrets.key_path()),
             runbooks=len(changed) - len(dropped),
@@ -205,8 +253,11 @@ class Ops:
             dropped=dropped,
         )
 
-    async def import_toml(self, text: str, source: str) -> tuple[int, int]:
-        """Add or replace every definition in the file; nothing is stored if any is bad."""
+    async def import_toml(
+        self, text: str, source: str, *, by: str | None = None
+    ) -> tuple[int, int]:
+        """Add or replace every definition in the file; nothing is stored if any is bad.
+        Audited as one `imported` entry naming what the file defined."""
         targets, runbooks = load_toml(text, source)
         await self.reload()
         known = set(self.targets) | {t.name for t in targets}
@@ -217,9 +268,15 @@ class Ops:
                     f"undefined target {runbook.verify_target!r}"
                 )
         for target in targets:
-            await self.add_target(target, replace=True)
+            await self._store_target(target, True)
         for runbook in runbooks:
-            await self.add_runbook(runbook, replace=True)
+            await self._store_runbook(runbook, True)
+        detail = {
+            "source": source,
+            "targets": [t.name for t in targets],
+            "runbooks": [r.name for r in runbooks],
+        }
+        await self._changed(by, "imported", detail)
         return len(targets), len(runbooks)
 
     def _target(self, row: TargetRow) -> TargetSpec:

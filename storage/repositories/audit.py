@@ -1,22 +1,30 @@
-"""The audit log: append-only and hash-chained, so that tampering with it is detectable.
+"""The audit log: append-only and chained with HMACs, so that tampering with it is detectable.
 
-Each entry stores the hash of the entry before it (`GENESIS` for the first) and the sha256 of
-its own content together with that link. Editing an entry breaks its hash; re-hashing it to
-match breaks the next entry's link; deleting one breaks the link across the gap and, on SQLite,
-leaves a gap in the ids (a rowid table numbers new rows max(id) + 1, so nothing else makes
-gaps). What a chain alone cannot show is the newest entries being cut off the end, or the whole
-log being rewritten by someone with write access: that needs the last hash kept elsewhere.
+Each entry stores the MAC of the entry before it (`GENESIS` for the first) and the HMAC-SHA256,
+under the audit key (storage/audit_key.py, a file beside the database, never in it), of its own
+content together with that link. Editing an entry breaks its MAC; re-computing it needs the key;
+deleting one breaks the link across the gap and, on SQLite, leaves a gap in the ids (a rowid
+table numbers new rows max(id) + 1, so nothing else makes gaps). What a chain alone cannot show
+is the newest entries being cut off the end: that needs the head (`head`, `webops audit
+--anchor`) kept elsewhere and handed back to `verify`.
+
+Logs written before the key existed hold plain sha256 links (`entry_hash`). They stay as they
+are and are verified by that old rule; the first keyed append writes an `audit_keyed` marker
+after them, and from the marker on every entry must carry a valid HMAC (an unkeyed row there is
+a forgery). The walk itself is in audit_walk.py.
 
 There is no update or delete here on purpose. Entries leave as `AuditEntry` (a plain pydantic
 model), never as the table's row, so the API and the CLI show what was recorded, not a session's
-object.
+object; a row someone damaged by hand (a text `ts`, a blob `detail`) is still shown, as text.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
+import logging
 import math
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,49 +33,45 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import col, select
+from sqlmodel import col
 
+from storage.audit_key import audit_key_path, create_audit_key, read_audit_key
 from storage.database import Database
+from storage.repositories.audit_chain import (
+    GENESIS,
+    MARKER_EVENT,
+    Anchor,
+    AuditVerification,
+    entry_hash,
+    entry_mac,
+    is_keyed,
+    shown,
+    walk,
+)
 from storage.tables import AuditRow
 
-GENESIS = "0" * 64
+__all__ = [
+    "GENESIS",
+    "MARKER_EVENT",
+    "Anchor",
+    "AuditEntry",
+    "AuditRepository",
+    "AuditVerification",
+    "entry_hash",
+    "entry_mac",
+]
 
-#: Rows per query while verifying: memory stays flat however long the log grows.
-_VERIFY_CHUNK = 5_000
-
-
-def entry_hash(
-    prev_hash: str,
-    ts: float,
-    actor: str,
-    event: str,
-    agent: str | None,
-    action: str | None,
-    target: str | None,
-    detail: str,
-    why: str,
-) -> str:
-    """sha256 (hex) of the entry's fields as a canonical JSON array.
-
-    `ts` goes in as `repr(float)`, the shortest text that reads back as the same float, so the
-    hash does not depend on how a JSON library formats numbers; None stays `null`, distinct
-    from the string "None".
-    """
-    canonical = json.dumps(
-        [prev_hash, repr(float(ts)), actor, event, agent, action, target, detail, why],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+logger = logging.getLogger("webops.audit")
 
 
 class AuditEntry(BaseModel):
     """One entry as stored: `webops audit --json` rows and `GET /api/audit`.
 
-    `detail` stays the canonical JSON text that was hashed, so anyone can re-check `hash`.
+    `detail` stays the canonical JSON text that was hashed, so anyone holding the key can
+    re-check `hash`.
     """
 
-    model_config = ConfigDict(frozen=True, from_attributes=True)
+    model_config = ConfigDict(frozen=True)
 
     id: int
     ts: float
@@ -81,19 +85,25 @@ class AuditEntry(BaseModel):
     prev_hash: str
     hash: str
 
-
-@dataclass(frozen=True)
-class AuditVerification:
-    """The outcome of walking the chain.
-
-    `entries` is how many entries the log holds; `first_bad` is the id of the first entry that
-    was altered, does not link to the entry before it, or follows a gap (a deleted entry).
-    """
-
-    ok: bool
-    entries: int
-    first_bad: int | None
-    reason: str
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> AuditEntry:
+        """A row in `_COLUMNS` order, shown even when damaged by hand: a `ts` that is not a
+        number becomes 0.0, a blob its hex (`verify` reports such a row as altered)."""
+        row_id, ts, actor, event, agent, action, target, detail, why, link, digest = row
+        number = isinstance(ts, int | float) and math.isfinite(ts)
+        return cls(
+            id=row_id,
+            ts=float(ts) if number else 0.0,
+            actor=shown(actor),
+            event=shown(event),
+            agent=None if agent is None else shown(agent),
+            action=None if action is None else shown(action),
+            target=None if target is None else shown(target),
+            detail=shown(detail),
+            why=shown(why),
+            prev_hash=shown(link),
+            hash=shown(digest),
+        )
 
 
 @dataclass(frozen=True)
@@ -128,11 +138,11 @@ def _entry(
     return _Entry(ts, actor, event, agent, action, target, text, why)
 
 
-def _chain(prev_hash: str, entries: Sequence[_Entry]) -> list[dict[str, Any]]:
+def _chain(key: bytes, prev_hash: str, entries: Sequence[_Entry]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for e in entries:
-        digest = entry_hash(
-            prev_hash, e.ts, e.actor, e.event, e.agent, e.action, e.target, e.detail, e.why
+        digest = entry_mac(
+            key, prev_hash, e.ts, e.actor, e.event, e.agent, e.action, e.target, e.detail, e.why
         )
         rows.append(
             {
@@ -152,7 +162,7 @@ def _chain(prev_hash: str, entries: Sequence[_Entry]) -> list[dict[str, Any]]:
     return rows
 
 
-_VERIFY_COLUMNS: tuple[Any, ...] = (
+_COLUMNS: tuple[Any, ...] = (
     col(AuditRow.id),
     col(AuditRow.ts),
     col(AuditRow.actor),
@@ -167,37 +177,55 @@ _VERIFY_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _fault(row_id: int, prev_id: int | None, prev_hash: str, row: Sequence[Any]) -> str:
-    """Why the entry `row` (in `_VERIFY_COLUMNS` order) breaks the chain, or "" if it does not.
-
-    `prev_id` is the id before it, or None where ids may legitimately skip values.
-    """
-    _, ts, actor, event, agent, action, target, detail, why, link, digest = row
-    if prev_id is not None and row_id != prev_id + 1:
-        if row_id == prev_id + 2:
-            return f"entry {prev_id + 1} is missing before entry {row_id} (deleted)"
-        return f"entries {prev_id + 1}-{row_id - 1} are missing before entry {row_id} (deleted)"
-    if link != prev_hash:
-        return (
-            f"entry {row_id} does not link to the entry before it "
-            "(that entry was deleted or re-hashed)"
-        )
-    if digest != entry_hash(link, ts, actor, event, agent, action, target, detail, why):
-        return f"entry {row_id} was altered: its hash does not match its content"
-    return ""
-
-
-async def _last_hash(conn: AsyncConnection) -> str:
-    found = await conn.execute(
-        select(col(AuditRow.hash)).order_by(col(AuditRow.id).desc()).limit(1)
-    )
-    last = found.scalar_one_or_none()
-    return GENESIS if last is None else str(last)
-
-
 class AuditRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, key: bytes | None = None) -> None:
+        """`key` only for a database without a file; otherwise the key file beside it."""
         self._db = database
+        self._key = key
+        self._keyed = False
+
+    async def _signing_key(self) -> bytes:
+        """The key to append with, creating its file on the first append."""
+        if self._key is not None:
+            return self._key
+        path = self._db.path
+        if path is None:
+            key = secrets.token_bytes(32)
+        else:
+            where = audit_key_path(path)
+            found = await asyncio.to_thread(read_audit_key, where)
+            key = found if found is not None else await asyncio.to_thread(create_audit_key, where)
+        self._key = key
+        return key
+
+    async def _checking_key(self) -> tuple[bytes | None, str]:
+        """The key to verify with and where it lives; never creates one."""
+        if self._key is not None or self._db.path is None:
+            return self._key, "(in memory)"
+        where = audit_key_path(self._db.path)
+        return await asyncio.to_thread(read_audit_key, where), str(where)
+
+    async def _write(self, conn: AsyncConnection, prepared: Sequence[_Entry]) -> None:
+        """Chain `prepared` after the last entry, with the marker first where the log so far
+        is not keyed (written by an older version, or under a key that was lost)."""
+        key = await self._signing_key()
+        found = await conn.execute(
+            core_select(*_COLUMNS).order_by(col(AuditRow.id).desc()).limit(1)
+        )
+        last = found.first()
+        prev = GENESIS if last is None else shown(last[-1])
+        if last is not None and not self._keyed and not is_keyed(key, last):
+            count = (await conn.execute(select_count())).scalar_one()
+            logger.warning("audit: %d unkeyed entries before the first keyed one", count)
+            marker = _entry(
+                actor="webops",
+                event=MARKER_EVENT,
+                detail={"unkeyed_entries": int(count), "unkeyed_head": prev},
+                why="entries before this one were chained without the audit key",
+                ts=prepared[0].ts,
+            )
+            prepared = [marker, *prepared]
+        await conn.execute(insert(AuditRow), _chain(key, prev, prepared))
 
     async def append(
         self,
@@ -213,7 +241,7 @@ class AuditRepository:
     ) -> AuditEntry:
         """Add one entry at the end of the chain and return it as stored.
 
-        Reading the last hash and inserting share one write transaction, which on SQLite
+        Reading the last MAC and inserting share one write transaction, which on SQLite
         begins IMMEDIATE: appenders in other processes wait for it, so the chain never forks.
         (Another dialect would need a table lock at this point.)
         """
@@ -229,11 +257,13 @@ class AuditRepository:
         )
         async with self._db.session(write=True) as session:
             conn = await session.connection()
-            (values,) = _chain(await _last_hash(conn), [entry])
-            row = AuditRow(**values)
-            session.add(row)
-            await session.flush()
-            return AuditEntry.model_validate(row)
+            await self._write(conn, [entry])
+            newest = await conn.execute(
+                core_select(*_COLUMNS).order_by(col(AuditRow.id).desc()).limit(1)
+            )
+            stored = AuditEntry.of(newest.one())
+        self._keyed = True
+        return stored
 
     async def append_many(self, entries: Sequence[dict[str, Any]]) -> None:
         """Append several entries (each with `append`'s keyword arguments) in one transaction.
@@ -245,68 +275,63 @@ class AuditRepository:
         if not prepared:
             return
         async with self._db.session(write=True) as session:
+            await self._write(await session.connection(), prepared)
+        self._keyed = True
+
+    async def _entries(self, query: Any) -> list[AuditEntry]:
+        async with self._db.session() as session:
             conn = await session.connection()
-            await conn.execute(insert(AuditRow), _chain(await _last_hash(conn), prepared))
+            return [AuditEntry.of(row) for row in (await conn.execute(query)).all()]
 
     async def about_target(
         self, target: str, since: float, until: float | None, limit: int = 500
     ) -> list[AuditEntry]:
         """Entries about `target` stamped between `since` and `until` (open-ended when None),
         oldest first: what was done to a target while one of its incidents was open."""
-        query = select(AuditRow).where(col(AuditRow.target) == target, col(AuditRow.ts) >= since)
+        query = core_select(*_COLUMNS).where(
+            col(AuditRow.target) == target, col(AuditRow.ts) >= since
+        )
         if until is not None:
             query = query.where(col(AuditRow.ts) <= until)
         query = query.order_by(col(AuditRow.ts), col(AuditRow.id)).limit(limit)
-        async with self._db.session() as session:
-            return [AuditEntry.model_validate(row) for row in await session.exec(query)]
+        return await self._entries(query)
 
     async def list(self, limit: int = 100, agent: str | None = None) -> list[AuditEntry]:
         """The newest `limit` entries, newest first, optionally only those about `agent`."""
-        query = select(AuditRow)
+        query = core_select(*_COLUMNS)
         if agent is not None:
             query = query.where(col(AuditRow.agent) == agent)
-        query = query.order_by(col(AuditRow.id).desc()).limit(limit)
-        async with self._db.session() as session:
-            return [AuditEntry.model_validate(row) for row in await session.exec(query)]
+        return await self._entries(query.order_by(col(AuditRow.id).desc()).limit(limit))
 
     async def count(self) -> int:
         async with self._db.session() as session:
             conn = await session.connection()
-            return int(
-                (await conn.execute(select(func.count()).select_from(AuditRow))).scalar_one()
+            return int((await conn.execute(select_count())).scalar_one())
+
+    async def head(self) -> Anchor:
+        """The newest entry's id and MAC (0 and `GENESIS` for an empty log): what to keep
+        elsewhere and hand back to `verify` to show that nothing was cut or rewritten."""
+        async with self._db.session() as session:
+            conn = await session.connection()
+            found = await conn.execute(
+                core_select(col(AuditRow.id), col(AuditRow.hash))
+                .order_by(col(AuditRow.id).desc())
+                .limit(1)
             )
+            last = found.first()
+        return Anchor(0, GENESIS) if last is None else Anchor(int(str(last[0])), shown(last[1]))
 
-    async def verify(self) -> AuditVerification:
-        """Walk the whole chain in id order, in chunks, inside one read transaction.
-
-        One transaction gives a consistent snapshot: entries appended meanwhile are not seen.
-        The walk stops at the first bad entry; the rest are then only counted.
-        """
+    async def verify(self, anchor: Anchor | None = None) -> AuditVerification:
+        """Walk the whole chain in id order, in chunks, inside one read transaction (a
+        consistent snapshot: entries appended meanwhile are not seen); see audit_walk.py."""
+        key, where = await self._checking_key()
         # Gaps mean deletion only where new ids are max(id) + 1; a sequence (another dialect)
         # may skip values taken by rolled-back inserts, so there only the links are checked.
         dense_ids = self._db.engine.dialect.name == "sqlite"
-        prev_id, prev_hash, seen = 0, GENESIS, 0
         async with self._db.session() as session:
             conn = await session.connection()
-            while True:
-                query = (
-                    core_select(*_VERIFY_COLUMNS)
-                    .where(col(AuditRow.id) > prev_id)
-                    .order_by(col(AuditRow.id))
-                    .limit(_VERIFY_CHUNK)
-                )
-                chunk = (await conn.execute(query)).all()
-                if not chunk:
-                    return AuditVerification(ok=True, entries=seen, first_bad=None, reason="")
-                for row in chunk:
-                    row_id, digest = int(row[0]), str(row[-1])
-                    reason = _fault(row_id, prev_id if dense_ids else None, prev_hash, row)
-                    if reason:
-                        total = await conn.execute(select(func.count()).select_from(AuditRow))
-                        return AuditVerification(
-                            ok=False,
-                            entries=int(total.scalar_one()),
-                            first_bad=row_id,
-                            reason=reason,
-                        )
-                    prev_id, prev_hash, seen = row_id, digest, seen + 1
+            return await walk(conn, _COLUMNS, key, where, dense_ids, anchor)
+
+
+def select_count() -> Any:
+    return core_select(func.count()).select_from(AuditRow)

@@ -42,21 +42,23 @@ def approvals(
     ctx: typer.Context,
     approve: Annotated[int | None, typer.Option("--approve", help="Approve and run it.")] = None,
     deny: Annotated[int | None, typer.Option("--deny", help="Deny it.")] = None,
-    by: Annotated[str, typer.Option("--by", help="Who decides (for the audit log).")] = "",
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="A name noted beside you in the audit log (the actor is your OS user)."
+        ),
+    ] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """List pending approvals, or approve / deny one by id."""
-    import getpass
-
     from agent.errors import InvalidInput
 
     if approve is not None and deny is not None:
         raise InvalidInput("give --approve or --deny, not both")
-    who = by or f"operator:{getpass.getuser()}"
     if approve is not None:
-        view = with_kernel(ctx, lambda k: k.approve(approve, by=who))
+        view = with_kernel(ctx, lambda k: k.approve(approve, note=by))
     elif deny is not None:
-        view = with_kernel(ctx, lambda k: k.deny(deny, by=who))
+        view = with_kernel(ctx, lambda k: k.deny(deny, note=by))
     else:
         pending = with_kernel(ctx, lambda k: k.approvals())
         if as_json:
@@ -85,14 +87,48 @@ def approvals(
 
 def audit(
     ctx: typer.Context,
-    verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the keyed chain.")] = False,
+    anchor: Annotated[
+        bool,
+        typer.Option(
+            "--anchor",
+            help="Alone: print the head (ID:MAC) to keep elsewhere. With --verify HEAD: check "
+            "that the log still holds that head unchanged (nothing cut off or rewritten).",
+        ),
+    ] = False,
+    head: Annotated[
+        str | None,
+        typer.Argument(help="With --verify --anchor: the ID:MAC that --anchor printed earlier."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
     agent: Annotated[str | None, typer.Option("--agent")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the audit log (newest first), or verify that nobody altered it."""
+    """Show the audit log (newest first), print its head, or verify that nobody altered it.
+
+    Example: webops audit --anchor > head.txt, later
+    webops audit --verify --anchor "$(cat head.txt)"
+    """
+    from agent.errors import InvalidInput
+    from storage.repositories.audit import Anchor
+
+    if head is not None and not (verify and anchor):
+        raise InvalidInput(f"unexpected {head!r}: a head is given as --verify --anchor ID:MAC")
+    if anchor and not verify:
+        newest = with_kernel(ctx, lambda k: k.audit_head())
+        if as_json:
+            emit_json({"id": newest.id, "mac": newest.mac})
+        else:
+            print(newest)
+        return
     if verify:
-        result = with_kernel(ctx, lambda k: k.verify_audit())
+        if anchor and head is None:
+            raise InvalidInput("--verify --anchor needs the ID:MAC that --anchor printed")
+        try:
+            expected = None if head is None else Anchor.parse(head)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+        result = with_kernel(ctx, lambda k: k.verify_audit(expected))
         document = {
             "ok": result.ok,
             "entries": result.entries,

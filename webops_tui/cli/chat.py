@@ -27,7 +27,12 @@ def chat(
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="Reply language: en, de or fr.")] = "en",
     operator: Annotated[
-        str | None, typer.Option("--as", help="Who is talking (default: your user name).")
+        str | None,
+        typer.Option(
+            "--as",
+            help="Who is talking (default: your user name); approvals said in the chat are "
+            "audited as your OS user, with this name as a note.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:

@@ -76,7 +76,7 @@ async def list_agents(_: Viewer, kernel: KernelDep) -> list[AgentProfile]:
 @router.post("/agents", status_code=201)
 async def create_agent(body: NewAgent, caller: Admin, kernel: KernelDep) -> AgentProfile:
     traits = body.model_dump(exclude={"name", "preset"})
-    return await kernel.create_agent(body.name, body.preset, traits)
+    return await kernel.create_agent(body.name, body.preset, traits, by=caller.actor)
 
 
 @router.get("/agents/{name}")
@@ -85,8 +85,8 @@ async def get_agent(name: str, _: Viewer, kernel: KernelDep) -> AgentProfile:
 
 
 @router.delete("/agents/{name}")
-async def delete_agent(name: str, _: Admin, kernel: KernelDep) -> AgentProfile:
-    return await kernel.delete_agent(name)
+async def delete_agent(name: str, caller: Admin, kernel: KernelDep) -> AgentProfile:
+    return await kernel.delete_agent(name, by=caller.actor)
 
 
 @router.get("/status")
@@ -102,7 +102,9 @@ async def status(name: str, _: Viewer, kernel: KernelDep) -> AgentStatus:
 @router.post("/agents/{name}/chat")
 async def chat(name: str, body: ChatRequest, caller: Operator, kernel: KernelDep) -> ChatReply:
     """Say something to an agent, as the token's name; "approve 3" in a chat is audited too."""
-    return await talk(kernel, name, body.message, operator=caller.actor, lang=body.lang)
+    return await talk(
+        kernel, name, body.message, operator=caller.actor, lang=body.lang, actor=caller.actor
+    )
 
 
 @router.post("/agents/{name}/task")

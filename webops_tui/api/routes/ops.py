@@ -24,13 +24,13 @@ async def target(name: str, _: Viewer, kernel: KernelDep) -> TargetSpec:
 
 
 @router.post("/targets", status_code=201)
-async def add_target(spec: TargetSpec, _: Admin, kernel: KernelDep) -> TargetSpec:
-    return await kernel.ops.add_target(spec)
+async def add_target(spec: TargetSpec, caller: Admin, kernel: KernelDep) -> TargetSpec:
+    return await kernel.ops.add_target(spec, by=caller.actor)
 
 
 @router.delete("/targets/{name}")
-async def remove_target(name: str, _: Admin, kernel: KernelDep) -> TargetSpec:
-    return await kernel.ops.remove_target(name)
+async def remove_target(name: str, caller: Admin, kernel: KernelDep) -> TargetSpec:
+    return await kernel.ops.remove_target(name, by=caller.actor)
 
 
 @router.get("/runbooks", response_model=list[RunbookSpec])
@@ -46,11 +46,11 @@ async def runbook(name: str, _: Viewer, kernel: KernelDep) -> dict[str, Any]:
 
 
 @router.post("/runbooks", status_code=201, response_model=RunbookSpec)
-async def add_runbook(spec: RunbookSpec, _: Admin, kernel: KernelDep) -> dict[str, Any]:
+async def add_runbook(spec: RunbookSpec, caller: Admin, kernel: KernelDep) -> dict[str, Any]:
     """Secrets in the body are stored encrypted and never shown again."""
-    return (await kernel.ops.add_runbook(spec)).public()
+    return (await kernel.ops.add_runbook(spec, by=caller.actor)).public()
 
 
 @router.delete("/runbooks/{name}", response_model=RunbookSpec)
-async def remove_runbook(name: str, _: Admin, kernel: KernelDep) -> dict[str, Any]:
-    return (await kernel.ops.remove_runbook(name)).public()
+async def remove_runbook(name: str, caller: Admin, kernel: KernelDep) -> dict[str, Any]:
+    return (await kernel.ops.remove_runbook(name, by=caller.actor)).public()
