@@ -213,3 +213,41 @@ async def test_slash_in_activity_shows_only_the_matching_lines(db_path: Path) ->
         await pilot.press("t")  # the tab keys work again
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "team"
+
+
+async def test_slash_in_chat_shows_only_the_matching_lines(db_path: Path) -> None:
+    from textual.widgets import Static
+
+    from agent.events import AgentSaid
+    from widgets.filter_bar import FilterBar
+
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna", "cautious")
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        for said in ("note shop [/] first", "note api second"):
+            await pilot.press(*said, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert app.kernel is not None
+        app.kernel.bus.publish(AgentSaid(agent="ben", channel="team", text="shop is down"))
+        app.kernel.bus.publish(AgentSaid(agent="ben", channel="team", text="api is fine"))
+        await pilot.pause(0.3)
+        chat = app.query_one(ChatPanel)
+
+        def shown(channel: str) -> list[str]:
+            lines = chat.channel_log(channel).children
+            return [str(line.render()) for line in lines if line.display and type(line) is Static]
+
+        assert any("note api second" in line for line in shown("agent"))
+        await pilot.press("escape", "slash", *"shop")
+        await pilot.pause(0.3)
+        assert app.query_one("#chat-filter", FilterBar).has_focus
+        assert shown("agent") == ["you: note shop [/] first"]
+        assert shown("team") == ["ben → team: shop is down"]
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert any("note api second" in line for line in shown("agent"))
+        assert app.query_one("#chat-input").has_focus

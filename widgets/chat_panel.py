@@ -18,10 +18,12 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
+from textual.widget import Widget
 from textual.widgets import Collapsible, Input, Static, Tab, Tabs
 
 from agent.events import AgentSaid, KernelEvent
 from agent.social.messaging import OPERATOR_PREFIX
+from widgets.filter_bar import FilterBar
 from widgets.follow import PAUSED, at_bottom
 from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import assemble, literal
@@ -73,14 +75,35 @@ class ChatLog(VerticalScroll):
         super().watch_scroll_y(old_value, new_value)
         self.following = at_bottom(self, new_value)
 
-    def append(self, widget: Static | Collapsible) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        #: The plain text of each line, for the `/` filter.
+        self._texts: dict[Widget, str] = {}
+        self._words: list[str] = []
+
+    def append(self, widget: Static | Collapsible, text: str) -> None:
         """Add a line (dropping the oldest beyond `MAX_MESSAGES`), following if following."""
+        self._texts[widget] = text.casefold()
+        widget.display = self._matches(widget)
         self.mount(widget)
         extra = len(self.children) - MAX_MESSAGES
         for old in list(self.children)[: max(0, extra)]:
+            self._texts.pop(old, None)
             old.remove()
         if self.following:
             self.scroll_end(animate=False)
+
+    def show_only(self, typed: str) -> None:
+        """`/`: only the lines holding every word typed ('' shows them all)."""
+        self._words = typed.casefold().split()
+        for line in self.children:
+            line.display = self._matches(line)
+        if self.following:
+            self.scroll_end(animate=False)
+
+    def _matches(self, line: Widget) -> bool:
+        text = self._texts.get(line, "")
+        return all(word in text for word in self._words)
 
 
 class ChatPanel(Vertical):
@@ -140,6 +163,9 @@ class ChatPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Tabs(Tab("Agent", id="chat-agent"), Tab("Team", id="chat-team"), id="chat-tabs")
+        yield FilterBar(
+            placeholder="filter the lines of both channels…", hides=True, id="chat-filter"
+        )
         yield ChatLog(id="chat-agent-log")
         yield ChatLog(id="chat-team-log")
         yield HistoryInput(
@@ -185,6 +211,19 @@ class ChatPanel(Vertical):
                 return
             self.show_team(event.agent, event.text)
 
+    @on(Input.Changed, "#chat-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        for log in self.query(ChatLog):
+            log.show_only(event.value)
+
+    @on(FilterBar.Cleared, "#chat-filter")
+    def _filter_cleared(self, event: FilterBar.Cleared) -> None:
+        event.stop()
+        for log in self.query(ChatLog):
+            log.show_only("")
+        self.query_one(HistoryInput).focus()
+
     @on(Input.Submitted, "#chat-input")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -202,7 +241,7 @@ class ChatPanel(Vertical):
     def add_line(self, who: str, text: str, style: str, channel: str = "agent") -> Static:
         """A line in `channel`'s log, shown literally (brackets are text, not markup)."""
         line = Static(assemble((who, "bold"), ": ", text), classes=style)
-        self._mount(line, channel)
+        self._mount(line, f"{who}: {text}", channel)
         self.transcripts[channel].append((who, text))
         return line
 
@@ -216,12 +255,13 @@ class ChatPanel(Vertical):
             options = explanation.get("options") or []
             if options:
                 body += "\n" + "\n".join(f"  {o['option']}: {o['utility']:+.2f}" for o in options)
-            self._mount(Collapsible(Static(literal(body)), title=f"why ({detail})", collapsed=True))
+            why = Collapsible(Static(literal(body)), title=f"why ({detail})", collapsed=True)
+            self._mount(why, f"{agent}: {text} {body}")
 
     def show_team(self, sender: str, text: str) -> None:
         self.add_line(f"{sender} → team", text, "chat-team", "team")
 
-    def _mount(self, widget: Static | Collapsible, channel: str = "agent") -> None:
+    def _mount(self, widget: Static | Collapsible, text: str, channel: str = "agent") -> None:
         if not self.is_attached:  # a line arriving while the app closes has nowhere to go
             return
-        self.channel_log(channel).append(widget)
+        self.channel_log(channel).append(widget, text)

@@ -26,6 +26,7 @@ TAB_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("type, Enter", "talk to the agent (or the team channel)"),
             ("↑↓", "earlier lines you sent"),
             ("Escape", "leave the input (tab keys work again)"),
+            ("/", "after Escape: show only the lines holding every word typed"),
         ),
     ),
     (
