@@ -6,11 +6,12 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.clock import VirtualClock
-from agent.core.autopilot import Autopilot
+from agent.core.autopilot import Autopilot, IncidentView
 from agent.core.kernel import Kernel
 from agent.events import KernelEvent, TargetChecked
 from agent.ops.anomaly import Baseline
@@ -214,11 +215,41 @@ async def test_a_version_8_database_keeps_its_targets_with_default_thresholds(
         assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
 
 
+#: A quick answer of the local test server slower than this means the machine itself was busy
+#: (other tests, xdist workers): its own slow answers would be real anomalies to the baseline.
+QUIET_MS = 40.0
+
+
 async def test_a_sustained_slowdown_opens_a_degraded_incident_and_one_slow_answer_does_not(
-    db_path: Path,
+    tmp_path: Path,
 ) -> None:
     """A real HTTP service answers fast, once slowly (nothing), then slowly for good: the
-    incident that opens is `degraded` (answering, but slow), not `down`."""
+    incident that opens is `degraded` (answering, but slow), not `down`.
+
+    The detector judges real latencies, so a busy test machine's own slow answers are
+    anomalies too: a run on a busy machine is run again (up to five times), and only a run
+    whose quick answers stayed quick is judged."""
+    for attempt in range(5):
+        run = await _slowdown(tmp_path / f"webops-{attempt}.db")
+        if run is not None:
+            break
+    else:
+        pytest.skip("the machine stayed too busy to judge latency (5 runs)")
+    healths, opened_at, closed = run
+    # Check 26 was the lone slow answer: an outlier, never degraded.
+    assert healths[25] == "up" and "degraded" not in healths[:31]
+    # The slowdown (checks 31-36): degraded from its 2nd slow sample, confirmed at its 3rd.
+    assert healths[31:36] == ["degraded"] * 5, healths[28:40]
+    assert opened_at == [33], opened_at
+    # A slow re-check is no recovery: the incident stays open until the answers are fast.
+    (incident,) = closed
+    assert incident.health == "degraded" and incident.situation == "slow"
+    assert incident.status == "recovered"  # no remedy existed
+
+
+async def _slowdown(db_path: Path) -> tuple[list[str], list[int], list[IncidentView]] | None:
+    """One run: the healths seen, when the incident opened and what closed; None if a quick
+    answer was slow (a busy machine)."""
     from tests.servers import HttpServer
 
     clock = VirtualClock()
@@ -232,12 +263,16 @@ async def test_a_sustained_slowdown_opens_a_degraded_incident_and_one_slow_answe
             )
             healths: list[str] = []
             opened_at: list[int] = []
+            busy: list[float] = []
 
             def follow(event: KernelEvent) -> None:
                 if isinstance(event, TargetChecked):
+                    n = len(healths)  # the check just made was asked with this delay
+                    injected = n == 25 or 30 <= n < 36
+                    if not injected and (event.latency_ms or 0.0) > QUIET_MS:
+                        busy.append(event.latency_ms or 0.0)
                     healths.append(event.health)
-                    n = len(healths)
-                    slow = n == 25 or 30 <= n < 36  # one slow answer, later a slowdown
+                    slow = len(healths) == 25 or 30 <= len(healths) < 36
                     server.respond(delay_s=0.3 if slow else 0.0)
 
             def said(line: str) -> None:
@@ -247,15 +282,10 @@ async def test_a_sustained_slowdown_opens_a_degraded_incident_and_one_slow_answe
             kernel.bus.subscribe(follow)
             autopilot = Autopilot(kernel, on_event=said, clock=clock)
             await autopilot.run(asyncio.Event(), duration_s=45.5)
-        # Check 26 was the lone slow answer: an outlier, never degraded.
-        assert healths[25] == "up" and "degraded" not in healths[:31]
-        # The slowdown (checks 31-36): degraded from its 2nd slow sample, confirmed at its 3rd.
-        assert healths[31:36] == ["degraded"] * 5, healths[28:40]
-        assert opened_at == [33], opened_at
-        # A slow re-check is no recovery: the incident stays open until the answers are fast.
-        (incident,) = autopilot.closed
-        assert incident.health == "degraded" and incident.situation == "slow"
-        assert incident.status == "recovered" and not autopilot.open  # no remedy existed
+    if busy[:40]:
+        return None
+    assert not autopilot.open
+    return healths, opened_at, list(autopilot.closed)
 
 
 def test_a_slowdown_in_stored_history_still_counts_after_a_restart() -> None:

@@ -121,4 +121,10 @@ async def test_the_new_agent_dialog_keeps_what_was_typed_on_error(db_path: Path)
             if not isinstance(app.screen, NewAgentDialog):
                 break
         assert not isinstance(app.screen, NewAgentDialog)
-        assert [p.name for p in app.query_one(AgentRoster).profiles] == ["dora"]
+        roster = app.query_one(AgentRoster)
+        for _ in range(40):  # the roster reloads after the dialog closes
+            if roster.profiles:
+                break
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+        assert [p.name for p in roster.profiles] == ["dora"]

@@ -320,9 +320,13 @@ async def test_first_run_offers_to_create_an_agent(db_path: Path) -> None:
         assert isinstance(app.screen, NewAgentDialog)
         app.screen.query_one("#new-agent-name", Input).value = "dora"
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert [p.name for p in app.query_one(AgentRoster).profiles] == ["dora"]
+        roster = app.query_one(AgentRoster)
+        for _ in range(40):  # created, then the roster reloads
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if roster.profiles:
+                break
+        assert [p.name for p in roster.profiles] == ["dora"]
 
 
 async def test_the_palette_has_the_apps_own_commands(db_path: Path) -> None:
