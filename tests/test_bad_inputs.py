@@ -1,0 +1,153 @@
+"""Issue 18's crashes and weak validation, each reached the way the careless user reached it:
+through the CLI on a real database file. Every refusal is one line, exit 2, and leaves the
+stored rows as they were (the dump before equals the dump after)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliRunner
+
+HUGE = str(2**63)
+
+
+def dump(db_path: Path) -> list[str]:
+    if not db_path.exists():
+        return []
+    with sqlite3.connect(db_path) as conn:
+        return list(conn.iterdump())
+
+
+def refused(cli: CliRunner, db_path: Path, *args: str) -> str:
+    """Run a command that must be refused; return its one-line error."""
+    before = dump(db_path)
+    result = cli(*args)
+    assert result.code == 2, (args, result)
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert dump(db_path) == before
+    return result.err
+
+
+@pytest.fixture
+def stocked(cli: CliRunner) -> CliRunner:
+    assert cli("agent", "create", "anna").code == 0
+    assert cli("target", "add", "shop", "--address", "http://127.0.0.1:9/").code == 0
+    return cli
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("approvals", "--approve", HUGE),
+        ("approvals", "--deny", HUGE),
+        ("memory", "anna", "--limit", HUGE),
+        ("audit", "--limit", HUGE),
+        ("incidents", "--limit", HUGE),
+        ("incident", "show", HUGE),
+    ],
+)
+def test_numbers_past_64_bits_are_refused(
+    stocked: CliRunner, db_path: Path, args: tuple[str, ...]
+) -> None:
+    refused(stocked, db_path, *args)
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "1e-320", "nan", "-1", "0"])
+@pytest.mark.parametrize("option", ["--interval", "--retry-interval", "--timeout"])
+def test_check_intervals_are_finite_and_sane(
+    stocked: CliRunner, db_path: Path, option: str, value: str
+) -> None:
+    err = refused(stocked, db_path, "target", "add", "web", "--address", "http://h/", option, value)
+    assert option.removeprefix("--").replace("-", "_")[:5] in err.replace("-", "_")
+
+
+@pytest.mark.parametrize(
+    ("kind", "address"),
+    [
+        ("http", "http://"),
+        ("http", "http://a b"),
+        ("http", "http://h:99999/"),
+        ("http", "http://h\r\nX: y/"),
+        ("tcp", "h:0"),
+        ("tcp", "h:99999"),
+        ("tls", "h:65536"),
+        ("dns", "a b"),
+    ],
+)
+def test_addresses_are_validated(
+    stocked: CliRunner, db_path: Path, kind: str, address: str
+) -> None:
+    refused(stocked, db_path, "target", "add", "web", "--kind", kind, "--address", address)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--http", "G ET", "http://h/"),
+        ("--http", "GET\r\nX: y", "http://h/"),
+        ("--http", "POST", "http://"),
+        ("--http", "POST", "http://h/", "--header", "X-A=1\r\nX-B: 2"),
+        ("--http", "POST", "http://h/", "--header", "X A=1"),
+    ],
+)
+def test_http_runbooks_are_validated(
+    stocked: CliRunner, db_path: Path, extra: tuple[str, ...]
+) -> None:
+    refused(stocked, db_path, "runbook", "add", "poke", *extra)
+
+
+def test_demo_approve_empty_is_refused(cli: CliRunner, db_path: Path) -> None:
+    err = refused(cli, db_path, "demo", "--headless", "--duration", "0.1", "--approve", "")
+    assert "--approve" in err
+
+
+def test_removing_a_target_a_runbook_verifies_with_is_refused(
+    stocked: CliRunner, db_path: Path
+) -> None:
+    assert stocked("runbook", "add", "fix", "--command", "true", "--verify", "shop").code == 0
+    err = refused(stocked, db_path, "target", "remove", "shop")
+    assert "fix" in err
+    assert stocked("runbook", "remove", "fix").code == 0
+    assert stocked("target", "remove", "shop").code == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "target = 3\n",
+        'target = ["a"]\n',
+        "[target]\nname = 'x'\n",
+        "runbook = 3\n",
+        "[[target]]\nname = 'x'\nkind = 'dns'\naddress = \"a\\u0000b\"\n",
+        "x = " + "[" * 5000 + "]" * 5000 + "\n",
+        "x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n",
+    ],
+    ids=["int", "strings", "table", "runbook-int", "nul", "deep-arrays", "deep-tables"],
+)
+def test_imports_that_crashed_are_refused(
+    stocked: CliRunner, db_path: Path, tmp_path: Path, text: str
+) -> None:
+    file = tmp_path / "defs.toml"
+    file.write_text(text, encoding="utf-8")
+    refused(stocked, db_path, "target", "import", str(file))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'theme = "\xff\xfe"\n',
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n").encode(),
+        b'theme = "a\\u0000"\n',
+    ],
+    ids=["latin-1", "deep", "nul"],
+)
+def test_bad_config_files_are_one_line_errors(
+    stocked: CliRunner, db_path: Path, tmp_path: Path, content: bytes
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(content)
+    refused(stocked, db_path, "--config", str(config), "agent", "list")
