@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.decision.risk import RiskLevel
-from agent.errors import InvalidInput, NotFound
+from agent.errors import Conflict, InvalidInput, NotFound
 from agent.fresh import Fresh
 from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetSpec, load_toml
 from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
@@ -115,7 +115,16 @@ class Ops:
         return spec
 
     async def remove_target(self, name: str) -> TargetSpec:
+        """Remove a target no runbook verifies with; otherwise refuse, naming the runbooks (a
+        removed target left their verification dangling: issue 18)."""
         spec = await self.target(name)
+        await self.reload()
+        users = sorted(r.name for r in self.runbooks.values() if r.verify_target == name)
+        if users:
+            raise Conflict(
+                f"cannot remove target {name!r}: runbook {', '.join(map(repr, users))} "
+                "verifies with it; remove the runbook or re-add it with another --verify first"
+            )
         await self._targets.remove(name)
         self.targets.pop(name, None)
         return spec

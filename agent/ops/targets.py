@@ -9,7 +9,6 @@ filled in when it runs; nothing from chat text ever reaches a command line.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent.decision.risk import Criticality, CriticalityName, RiskLevel, RiskName
 from agent.errors import InvalidInput
 from agent.ops import addresses
+from agent.ops.toml_documents import parse_toml, tables
 
 #: How a target is checked (each kind is a check action, `<kind>_check`).
 TargetKind = Literal["http", "tcp", "dns", "tls"]
@@ -185,10 +185,7 @@ def runbook_spec(where: str = "runbook", **fields: Any) -> RunbookSpec:
 
 def load_toml(text: str, source: str = "file") -> tuple[list[TargetSpec], list[RunbookSpec]]:
     """`[[target]]` and `[[runbook]]` tables from a TOML document; all or nothing."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{source}: not valid TOML: {exc}") from None
+    document = parse_toml(text, source)
     unknown = set(document) - {"target", "runbook"}
     if unknown:
         raise InvalidInput(
@@ -196,11 +193,11 @@ def load_toml(text: str, source: str = "file") -> tuple[list[TargetSpec], list[R
         )
     targets = [
         target_spec(f"{source}: target {i + 1}", **t)
-        for i, t in enumerate(document.get("target", []))
+        for i, t in enumerate(tables(document, "target", source))
     ]
     runbooks = [
         runbook_spec(f"{source}: runbook {i + 1}", **r)
-        for i, r in enumerate(document.get("runbook", []))
+        for i, r in enumerate(tables(document, "runbook", source))
     ]
     for kind, items in (("target", targets), ("runbook", runbooks)):
         names = [item.name for item in items]
