@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -114,9 +114,16 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
 
 def _storage_error(exc: DBAPIError) -> StorageError:
+    """The driver's error as one line. The whole DatabaseError family is mapped, not only
+    OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
     if "locked" in text or "busy" in text:
         return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
+    if "malformed" in text or "not a database" in text:
+        return NotADatabase(
+            f"the database file is damaged ({text}); nothing was changed. Restore it from a "
+            "backup, or try: sqlite3 FILE .recover"
+        )
     return StorageError(f"database error: {text}")
 
 
@@ -157,7 +164,7 @@ class Database:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
                 async with conn.begin():
                     return await conn.run_sync(apply_migrations, target)
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise _storage_error(exc) from exc
 
     async def close(self) -> None:
@@ -170,12 +177,16 @@ class Database:
             try:
                 async with self._reader() as session, session.begin():
                     yield session
-            except OperationalError as exc:
+            except IntegrityError:
+                raise  # a repository's to map (a duplicate name is not a damaged file)
+            except DatabaseError as exc:
                 raise _storage_error(exc) from exc
             return
         async with self._write_lock:
             try:
                 async with self._writer() as session, session.begin():
                     yield session
-            except OperationalError as exc:
+            except IntegrityError:
+                raise  # a repository's to map (a duplicate name is not a damaged file)
+            except DatabaseError as exc:
                 raise _storage_error(exc) from exc

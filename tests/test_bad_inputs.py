@@ -151,3 +151,24 @@ def test_bad_config_files_are_one_line_errors(
     config = tmp_path / "config.toml"
     config.write_bytes(content)
     refused(stocked, db_path, "--config", str(config), "agent", "list")
+
+
+def test_a_damaged_page_is_a_one_line_error(stocked: CliRunner, db_path: Path) -> None:
+    """A page in the middle overwritten: sqlite says "malformed" (a DatabaseError, not an
+    OperationalError); every command says so in one line, and the file is left as it was."""
+    for i in range(20):
+        assert stocked("agent", "create", f"a{i}").code == 0
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'agent'").fetchone()
+    raw = bytearray(db_path.read_bytes())
+    start = (root - 1) * page_size + 8  # keep the page's type byte: a "valid" page of garbage
+    raw[start : root * page_size] = b"\xa5" * (page_size - 8)
+    db_path.write_bytes(bytes(raw))
+    before = db_path.read_bytes()
+    for args in (("agent", "list"), ("status", "a1"), ("agent", "create", "zz")):
+        result = stocked(*args)
+        assert result.code in (1, 2), (args, result)
+        assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+    assert db_path.read_bytes() == before
