@@ -47,7 +47,7 @@ def stocked(cli: CliRunner) -> CliRunner:
         ("memory", "anna", "--limit", HUGE),
         ("audit", "--limit", HUGE),
         ("incidents", "--limit", HUGE),
-        ("incident", "show", HUGE),
+        ("incident", "show", HUGE),  # already "no incident with id", kept
     ],
 )
 def test_numbers_past_64_bits_are_refused(

@@ -124,9 +124,7 @@ def _print(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    incident_id: Annotated[
-        int, typer.Argument(metavar="ID", help="The incident's id.", max=INTEGER_MAX)
-    ],
+    incident_id: Annotated[int, typer.Argument(metavar="ID", help="The incident's id.")],
     as_json: JsonFlag = False,
 ) -> None:
     """One incident: the checks that confirmed it, each remedy with its credit and why, and its
