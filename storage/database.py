@@ -86,6 +86,19 @@ def _prepare_file(path: Path) -> Path:
     return path
 
 
+def _set_wal(path: Path, busy_timeout_ms: int) -> None:
+    try:
+        with closing(sqlite3.connect(path, timeout=busy_timeout_ms / 1000)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise DatabaseBusy(
+                f"the database is busy (another process holds the lock): {text}"
+            ) from exc
+        raise StorageError(f"database error: {text}") from exc
+
+
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     """Pragmas on every connection, and transactions that we begin ourselves.
 
@@ -100,7 +113,6 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         for pragma in (
             f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
-            "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
         ):
@@ -152,6 +164,8 @@ class Database:
         database = cls(engine, path)
         try:
             await database.migrate()
+            if engine.dialect.name == "sqlite":
+                await database._use_wal()
         except BaseException:
             await engine.dispose()
             raise
@@ -166,6 +180,13 @@ class Database:
                     return await conn.run_sync(apply_migrations, target)
         except DatabaseError as exc:
             raise _storage_error(exc) from exc
+
+    async def _use_wal(self) -> None:
+        """WAL is set once the file has proved to be ours and migrated: journal_mode is stored
+        in the file, so a file refused by the migrations keeps its own mode (issue 18)."""
+        assert self.path is not None
+        await self.engine.dispose()  # connections opened before keep their old mode
+        await asyncio.to_thread(_set_wal, self.path, DEFAULT_BUSY_TIMEOUT_MS)
 
     async def close(self) -> None:
         await self.engine.dispose()

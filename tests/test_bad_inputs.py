@@ -172,3 +172,19 @@ def test_a_damaged_page_is_a_one_line_error(stocked: CliRunner, db_path: Path) -
         assert result.code in (1, 2), (args, result)
         assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
     assert db_path.read_bytes() == before
+
+
+def test_a_refused_file_with_our_id_is_not_switched_to_wal(cli: CliRunner, tmp_path: Path) -> None:
+    """Our application id and schema 3, but no tables: refused, and still in its own journal
+    mode (it used to be switched to WAL by the first connection, before being refused)."""
+    from storage.migrations import APPLICATION_ID
+
+    path = tmp_path / "half.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 3;")
+    before = path.read_bytes()
+    result = cli("agent", "list", db=path)
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert path.read_bytes() == before
