@@ -36,11 +36,14 @@ def _host(host: str, where: str) -> None:
 
 
 def http_url(url: str, where: str = "URL") -> str:
-    """An absolute http(s) URL with a host, a valid port and no spaces or control characters."""
-    if CONTROL.search(url) or " " in url:
-        raise ValueError(f"{where} must not contain spaces or control characters: {url!r}")
+    """An absolute http(s) URL with a host and a valid port; no spaces or control characters
+    in its host part (the path is the service's business: httpx encodes it, and stored text is
+    shown literally)."""
     if not re.match(r"https?://", url):
         raise ValueError(f"{where} must be an http(s):// URL, got {url!r}")
+    authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
+    if CONTROL.search(authority) or " " in authority:
+        raise ValueError(f"{where} must not contain spaces or control characters in its host")
     parts = urlsplit(url)
     if not parts.hostname:
         raise ValueError(f"{where} has no host: {url!r}")
