@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := .demo/webops.db
 
-.PHONY: demo test lint bench screenshots clean
+.PHONY: demo test lint bench fuzz screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+## fuzz: the long runs of the fuzzers (make test runs a fast subset): every CLI command and
+## option with hostile values, FUZZ_EXAMPLES examples (default 3000)
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP)
+	WEBOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/test_cli_fuzz.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache

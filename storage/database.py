@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -92,6 +92,19 @@ def _prepare_file(path: Path) -> Path:
     return path
 
 
+def _set_wal(path: Path, busy_timeout_ms: int) -> None:
+    try:
+        with closing(sqlite3.connect(path, timeout=busy_timeout_ms / 1000)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise DatabaseBusy(
+                f"the database is busy (another process holds the lock): {text}"
+            ) from exc
+        raise StorageError(f"database error: {text}") from exc
+
+
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     """Pragmas on every connection, and transactions that we begin ourselves.
 
@@ -106,7 +119,6 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         for pragma in (
             f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
-            "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
         ):
@@ -120,9 +132,16 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
 
 def _storage_error(exc: DBAPIError) -> StorageError:
+    """The driver's error as one line. The whole DatabaseError family is mapped, not only
+    OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
     if "locked" in text or "busy" in text:
         return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
+    if "malformed" in text or "not a database" in text:
+        return NotADatabase(
+            f"the database file is damaged ({text}); nothing was changed. Restore it from a "
+            "backup, or try: sqlite3 FILE .recover"
+        )
     return StorageError(f"database error: {text}")
 
 
@@ -151,6 +170,8 @@ class Database:
         database = cls(engine, path)
         try:
             await database.migrate()
+            if engine.dialect.name == "sqlite":
+                await database._use_wal()
         except BaseException:
             await engine.dispose()
             raise
@@ -163,8 +184,15 @@ class Database:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
                 async with conn.begin():
                     return await conn.run_sync(apply_migrations, target)
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise _storage_error(exc) from exc
+
+    async def _use_wal(self) -> None:
+        """WAL is set once the file has proved to be ours and migrated: journal_mode is stored
+        in the file, so a file refused by the migrations keeps its own mode (issue 18)."""
+        assert self.path is not None
+        await self.engine.dispose()  # connections opened before keep their old mode
+        await asyncio.to_thread(_set_wal, self.path, DEFAULT_BUSY_TIMEOUT_MS)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -176,12 +204,16 @@ class Database:
             try:
                 async with self._reader() as session, session.begin():
                     yield session
-            except OperationalError as exc:
+            except IntegrityError:
+                raise  # a repository's to map (a duplicate name is not a damaged file)
+            except DatabaseError as exc:
                 raise _storage_error(exc) from exc
             return
         async with self._write_lock:
             try:
                 async with self._writer() as session, session.begin():
                     yield session
-            except OperationalError as exc:
+            except IntegrityError:
+                raise  # a repository's to map (a duplicate name is not a damaged file)
+            except DatabaseError as exc:
                 raise _storage_error(exc) from exc

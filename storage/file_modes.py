@@ -38,10 +38,17 @@ def create_private_file(path: Path) -> None:
             os.close(fd)
 
 
+#: Paths already warned about in this process: a command opens the database more than once.
+_warned: set[Path] = set()
+
+
 def warn_if_loose(*paths: Path) -> list[str]:
-    """One stderr line for each existing path that group or others may use; returns them."""
+    """One stderr line (once per process) for each existing path that group or others may use;
+    returns them."""
     lines = []
     for path in paths:
+        if path in _warned:
+            continue
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
         except OSError:
@@ -50,6 +57,7 @@ def warn_if_loose(*paths: Path) -> list[str]:
             continue
         wanted = FOLDER_MODE if path.is_dir() else FILE_MODE
         what = "folder" if path.is_dir() else "file"
+        _warned.add(path)
         lines.append(
             f"webops: warning: {what} {path} is open to other local users (mode {mode:04o}); "
             f"`chmod {wanted:o} {path}` makes it private"

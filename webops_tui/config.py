@@ -17,13 +17,13 @@ temporary file. The config file (TOML, `webops_tui.paths.default_config_path()`,
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import InvalidInput
+from agent.ops.toml_documents import parse_toml
 from webops_tui.paths import default_config_path, default_db_path
 
 if TYPE_CHECKING:
@@ -57,11 +57,11 @@ def load_config(path: Path) -> ConfigFile:
         return ConfigFile()
     except OSError as exc:
         raise InvalidInput(f"cannot read config {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"config {path} is not UTF-8 text") from None
+    data = parse_toml(text, f"config {path}")
     try:
-        data = tomllib.loads(text)
         return ConfigFile.model_validate(data)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"config {path} is not valid TOML: {exc}") from None
     except ValueError as exc:
         first = str(exc).splitlines()
         raise InvalidInput(f"config {path}: {' '.join(first[:2])}") from None

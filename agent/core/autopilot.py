@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -51,6 +52,8 @@ from agent.skills.actions import ActionRequest
 from agent.social.relationships import Resolution
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentRow
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MAX_ATTEMPTS", "ApprovalPolicy", "Autopilot", "Bid", "IncidentView", "symptom"]
 
@@ -154,6 +157,18 @@ class Autopilot:
         task = self.clock.track(asyncio.create_task(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._report)
+
+    def _report(self, task: asyncio.Task[None]) -> None:
+        """Every task's failure is retrieved and said (a full disk used to end as "Task
+        exception was never retrieved"); the loop carries on and the next check tries again."""
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        if isinstance(exc, WebopsError):
+            self.say(f"could not save, will try again: {exc.message}")
+        else:
+            log.error("autopilot task failed", exc_info=exc)
+            self.say(f"an autopilot task failed: {type(exc).__name__}: {exc}")
 
     async def _resume(self) -> None:
         """Incidents a previous run left open are taken up again; one that waited for an
@@ -227,7 +242,14 @@ class Autopilot:
         set_evidence(row, self.watch.evidence(target))
         incident = OpenIncident(row=row, busy=True)
         self.open[target] = incident
-        incident.row = row = await self.incidents.add(row)
+        try:
+            incident.row = row = await self.incidents.add(row)
+        except BaseException:
+            # Not stored (a full disk, say): release the claim so the next failing check
+            # opens it again, instead of a target wedged behind an incident that never was.
+            if self.open.get(target) is incident:
+                del self.open[target]
+            raise
         assert row.id is not None
         self.kinds[row.id] = kind
         incident.busy = False
@@ -457,10 +479,18 @@ class Autopilot:
         return confirmed, why
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
+        """Closed in memory only once the close is stored: if the write fails the incident
+        stays open here as in the database, and is handled again."""
         row = incident.row
+        before = (row.status, row.summary, row.closed_at)
         incident.set_status(status)
         row.summary = summary
         row.closed_at = self.kernel.clock()
+        try:
+            await self.incidents.save(row)
+        except BaseException:
+            row.status, row.summary, row.closed_at = before
+            raise
         self.open.pop(row.target, None)
         if row.owner is not None:
             self.rest.closed(row.owner)

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.decision.risk import RiskLevel
-from agent.errors import InvalidInput, NotFound
+from agent.errors import Conflict, InvalidInput, NotFound
 from agent.fresh import Fresh
 from agent.ops.runbook_secrets import Rotation, RunbookSecrets, holds_secrets
-from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetSpec, load_toml
+from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetKind, TargetSpec, load_toml
 from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.runbooks import RunbookRepository
@@ -74,6 +74,16 @@ def adapt_execution(base_timeout_s: float, latencies_ms: list[float]) -> tuple[f
     return round(adapted, 3), f"{adapted:.2f} s from a p95 of {p95:.0f} ms"
 
 
+def _first_line(exc: ValueError) -> str:
+    """A validation error in one line: what is wrong with which field."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "definition"
+        return f"{where}: {first.get('msg', exc)}"
+    return str(exc).splitlines()[0]
+
+
 class Ops:
     def __init__(
         self,
@@ -94,6 +104,8 @@ class Ops:
         self._clock = clock
         self.targets: dict[str, TargetSpec] = {}
         self.runbooks: dict[str, RunbookSpec] = {}
+        #: Stored definitions a stricter rule now refuses ("target NAME" -> why): not loaded.
+        self.unusable: dict[str, str] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
         self._fresh = Fresh(self._reload, REFRESH_S)
@@ -111,10 +123,23 @@ class Ops:
         await self._fresh.reload()
 
     async def _reload(self) -> None:
-        self.targets = {r.name: self._target(r) for r in await self._targets.list()}
+        # A row stored before a stricter rule (an interval of inf, a host with a space) is set
+        # aside with the reason, not loaded: one bad row must not lock every command out.
+        unusable: dict[str, str] = {}
+        targets: dict[str, TargetSpec] = {}
+        for target_row in await self._targets.list():
+            try:
+                targets[target_row.name] = self._target(target_row)
+            except ValueError as exc:
+                unusable[f"target {target_row.name}"] = _first_line(exc)
+        self.targets = targets
         fresh: dict[str, RunbookSpec] = {}
         for row in await self._runbooks.list():
-            fresh[row.name] = self._runbook(row)
+            try:
+                fresh[row.name] = self._runbook(row)
+            except ValueError as exc:
+                unusable[f"runbook {row.name}"] = _first_line(exc)
+        self.unusable = unusable
         for name in set(self.runbooks) - set(fresh):
             self._actions.unregister(name)
         self.runbooks = fresh
@@ -151,7 +176,26 @@ class Ops:
         self.targets[spec.name] = spec
 
     async def remove_target(self, name: str, *, by: str | None = None) -> TargetSpec:
+        """Remove a target no runbook verifies with; otherwise refuse, naming the runbooks (a
+        removed target left their verification dangling: issue 18). A stored target that no
+        longer loads (see `unusable`) can be removed too: that is how it is fixed."""
+        await self.reload()
+        row = await self._targets.get(name)
+        if row is not None and (why := self.unusable.get(f"target {name}")) is not None:
+            await self._targets.remove(name)
+            await self._changed(by, "target_removed", {"unusable": why}, target=name)
+            await self.reload()
+            # As stored, unchecked: it is what the operator removes, and it is gone.
+            kind: TargetKind = next((k for k in CHECK_KINDS if k == row.kind), "http")
+            return TargetSpec.model_construct(name=name, kind=kind, address=row.address)
         spec = await self.target(name)
+        await self.reload()
+        users = sorted(r.name for r in self.runbooks.values() if r.verify_target == name)
+        if users:
+            raise Conflict(
+                f"cannot remove target {name!r}: runbook {', '.join(map(repr, users))} "
+                "verifies with it; remove the runbook or re-add it with another --verify first"
+            )
         await self._targets.remove(name)
         self.targets.pop(name, None)
         await self._changed(by, "target_removed", _target_detail(spec, False), target=name)

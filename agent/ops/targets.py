@@ -9,13 +9,14 @@ filled in when it runs; nothing from chat text ever reaches a command line.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.decision.risk import Criticality, CriticalityName, RiskLevel, RiskName
 from agent.errors import InvalidInput
+from agent.ops import addresses
+from agent.ops.toml_documents import parse_toml, tables
 
 #: How a target is checked (each kind is a check action, `<kind>_check`).
 TargetKind = Literal["http", "tcp", "dns", "tls"]
@@ -27,6 +28,10 @@ CHECK_KINDS: tuple[TargetKind, ...] = ("http", "tcp", "dns", "tls")
 #: Consecutive failing (passing) checks that open (resolve) an incident, unless a target says.
 DEFAULT_FAILURE_THRESHOLD = 2
 DEFAULT_SUCCESS_THRESHOLD = 1
+#: Bounds of a check's interval and timeout, in seconds: at most a hundred checks a second, at
+#: least one a week. (The demo world retries every 0.05 s.)
+MIN_INTERVAL_S = 0.01
+MAX_INTERVAL_S = 7 * 24 * 3600.0
 PLACEHOLDER = re.compile(r"\{(target|secret:[A-Za-z_][A-Za-z0-9_]*)\}")
 #: Names of environment variables and headers whose values are credentials even when written
 #: without a {secret:NAME}: never shown, and (environment) stored encrypted like secrets.
@@ -48,8 +53,10 @@ class TargetSpec(BaseModel):
     name: str
     kind: TargetKind
     address: str = Field(min_length=1)
-    interval_s: float = Field(30.0, gt=0)
-    timeout_s: float = Field(5.0, gt=0, le=300)
+    #: Finite and sane: `inf` made `target list --json` print `Infinity` (not JSON) and 1e-320
+    #: meant ~20 checks a second (issue 18).
+    interval_s: float = Field(30.0, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, allow_inf_nan=False)
+    timeout_s: float = Field(5.0, ge=MIN_INTERVAL_S, le=300, allow_inf_nan=False)
     criticality: CriticalityName = "medium"
     conditions: list[str] = Field(default_factory=list)
     #: Consecutive failing checks before an incident opens (Gatus's `failure-threshold`): one
@@ -60,7 +67,9 @@ class TargetSpec(BaseModel):
     #: Seconds to the next check after a failing one, until the fault is confirmed or gone
     #: (Uptime Kuma's retry interval): a fault is confirmed in seconds, not intervals. None:
     #: the usual interval.
-    retry_interval_s: float | None = Field(None, gt=0)
+    retry_interval_s: float | None = Field(
+        None, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, allow_inf_nan=False
+    )
     #: Conditions that describe a healthy service's context without judging its health, e.g.
     #: `json.version == "1.4.2"` or `json.disk_pct < 90`. Those a failing check breaks become part
     #: of the incident's situation ("status=500 & json.disk_pct"), so agents can tell apart
@@ -85,10 +94,14 @@ class TargetSpec(BaseModel):
 
     @model_validator(mode="after")
     def _address_fits_kind(self) -> TargetSpec:
-        if self.kind == "http" and not re.match(r"https?://", self.address):
-            raise ValueError(f"an http target needs an http(s):// URL, got {self.address!r}")
-        if self.kind in ("tcp", "tls") and not re.fullmatch(r"[^\s:]+:\d{1,5}", self.address):
-            raise ValueError(f"a {self.kind} target needs host:port, got {self.address!r}")
+        if self.kind == "http":
+            addresses.http_url(self.address, "an http target's address")
+        elif self.kind in ("tcp", "tls"):
+            addresses.host_port(self.address, f"a {self.kind} target's address")
+        else:
+            addresses.host_name(self.address, "a dns target's address")
+        if self.retry_interval_s is not None and self.retry_interval_s < MIN_INTERVAL_S:
+            raise ValueError(f"retry_interval_s must be at least {MIN_INTERVAL_S} s")
         return self
 
     @property
@@ -115,7 +128,7 @@ class RunbookSpec(BaseModel):
     #: name -> value; stored encrypted, used through {secret:NAME}, never printed.
     secrets: dict[str, str] = Field(default_factory=dict, repr=False)
     risk: RiskName = "medium"
-    timeout_s: float = Field(30.0, gt=0, le=3600)
+    timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)
     verify_target: str | None = None
     description: str = ""
 
@@ -146,8 +159,13 @@ class RunbookSpec(BaseModel):
     def _complete(self) -> RunbookSpec:
         if self.kind == "command" and not self.argv:
             raise ValueError("a command runbook needs a command (argv)")
-        if self.kind == "http" and not re.match(r"https?://", self.url):
-            raise ValueError(f"an http runbook needs an http(s):// URL, got {self.url!r}")
+        if self.kind == "http":
+            # The template's shape: a placeholder may stand for a host or a port (the values
+            # filled in at run time are checked then, and their errors scrubbed).
+            addresses.http_url(PLACEHOLDER.sub("1", self.url), "an http runbook's URL")
+            addresses.method(self.method)
+            for key, value in self.headers.items():
+                addresses.header(key, value)
         texts = [*self.argv, *self.env.values(), self.url, *self.headers.values(), self.body or ""]
         for text in texts:
             for match in PLACEHOLDER.finditer(text):
@@ -202,10 +220,7 @@ def runbook_spec(where: str = "runbook", **fields: Any) -> RunbookSpec:
 
 def load_toml(text: str, source: str = "file") -> tuple[list[TargetSpec], list[RunbookSpec]]:
     """`[[target]]` and `[[runbook]]` tables from a TOML document; all or nothing."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{source}: not valid TOML: {exc}") from None
+    document = parse_toml(text, source)
     unknown = set(document) - {"target", "runbook"}
     if unknown:
         raise InvalidInput(
@@ -213,11 +228,11 @@ def load_toml(text: str, source: str = "file") -> tuple[list[TargetSpec], list[R
         )
     targets = [
         target_spec(f"{source}: target {i + 1}", **t)
-        for i, t in enumerate(document.get("target", []))
+        for i, t in enumerate(tables(document, "target", source))
     ]
     runbooks = [
         runbook_spec(f"{source}: runbook {i + 1}", **r)
-        for i, r in enumerate(document.get("runbook", []))
+        for i, r in enumerate(tables(document, "runbook", source))
     ]
     for kind, items in (("target", targets), ("runbook", runbooks)):
         names = [item.name for item in items]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import sys
 import time
@@ -72,8 +73,8 @@ def run(
     from agent.errors import InvalidInput
 
     policy = _policy(approve)
-    if duration is not None and duration <= 0:
-        raise InvalidInput("--duration must be positive")
+    if duration is not None and not 0 < duration < math.inf:
+        raise InvalidInput(f"--duration must be a positive number of seconds, got {duration:g}")
     say = _progress(quiet)
 
     async def main() -> Autopilot:
@@ -137,9 +138,10 @@ def demo(
     from agent.errors import InvalidInput
 
     settings = settings_of(ctx).for_demo()
-    policy = _policy(approve or ("all" if headless else "human"))
-    if duration is not None and duration <= 0:
-        raise InvalidInput("--duration must be positive")
+    # `--approve ''` is a typo to refuse, not the default (it quietly meant `all`).
+    policy = _policy(approve if approve is not None else ("all" if headless else "human"))
+    if duration is not None and not 0 < duration < math.inf:
+        raise InvalidInput(f"--duration must be a positive number of seconds, got {duration:g}")
     if not 0 <= noise <= 10:
         raise InvalidInput(f"--noise must be between 0 and 10, got {noise:g}")
     from webops_tui.demo.options import DemoOptions

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from webops_tui.cli.numbers import INTEGER_MAX
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 
@@ -28,7 +29,9 @@ TargetOption = Annotated[
     str | None,
     typer.Option("--target", "-t", help="Only this target's incidents.", show_default=False),
 ]
-LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this many.")]
+LimitOption = Annotated[
+    int, typer.Option("--limit", "-n", help="At most this many.", max=INTEGER_MAX)
+]
 
 
 @app.command("list")

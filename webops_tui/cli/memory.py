@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from webops_tui.cli.numbers import INTEGER_MAX
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 
@@ -26,11 +27,14 @@ def memory(
             "--search", "-s", help="Rank by similarity to this text (recall_similar) instead."
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help="At most this many.", max=INTEGER_MAX)
+    ] = 20,
     item_id: Annotated[
         int | None,
         typer.Option(
             "--id",
+            max=INTEGER_MAX,
             help="Show this one memory whole, with its details and sources (--kind, default "
             "episodic: a fact's sources are episode ids).",
         ),

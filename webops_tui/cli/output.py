@@ -69,3 +69,10 @@ def error_line(message: str) -> None:
 
     first = message.strip().splitlines()[0] if message.strip() else "unknown error"
     sys.stderr.write(f"webops: error: {printable(first, newlines=False)}\n")
+
+
+def warning_line(message: str) -> None:
+    """One line on stderr about something the command worked around (it still ran)."""
+    from widgets.literal_text import printable
+
+    sys.stderr.write(f"webops: warning: {printable(message, newlines=False)}\n")

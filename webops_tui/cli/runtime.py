@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from webops_tui.cli.output import warning_line
+
 if TYPE_CHECKING:
     from textual.app import App
 
@@ -42,6 +44,11 @@ def with_kernel(
     async def run() -> T:
         config = settings.kernel_config()
         async with await Kernel.open(settings.db_path, config=config) as kernel:
+            for what, why in kernel.ops.unusable.items():
+                warning_line(
+                    f"stored {what} is not loaded ({why}); remove it (webops "
+                    f"{what.split()[0]} remove {what.split()[1]}) and add it again"
+                )
             return await call(kernel)
 
     return asyncio.run(run())
