@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from agent.core.kernel import Kernel
 from webops_tui import __version__
-from webops_tui.api.auth import Authenticate
+from webops_tui.api.auth import Authenticate, RoleFirst
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
 from webops_tui.api.routes import agents, approvals, events, incidents, ops, team, tokens
 
@@ -51,6 +51,8 @@ def create_app(
     app.state.stopping = asyncio.Event()
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body)
+    routers = [m.router for m in (agents, approvals, incidents, ops, team, tokens, events)]
+    app.add_middleware(RoleFirst, routers=routers)  # a role too low: 403 before any body read
     app.add_middleware(Authenticate, kernel=kernel)  # outermost: no token, no body read
 
     @app.get("/api/health", tags=["health"])
@@ -58,6 +60,6 @@ def create_app(
         """Liveness for load balancers: the one route that needs no token, and tells nothing."""
         return Health(status="ok", version=__version__)
 
-    for module in (agents, approvals, incidents, ops, team, tokens, events):
-        app.include_router(module.router)
+    for router in routers:
+        app.include_router(router)
     return app
