@@ -103,10 +103,17 @@ class Settings(BaseModel):
     db_explicit: bool = True
     #: `[agents] adapt_personality`: whether experience moves agents' traits.
     adapt_personality: bool = True
+    #: `--read-only`: look, but run, approve, create and start nothing.
+    read_only: bool = False
 
     @classmethod
     def resolve(
-        cls, db_path: Path | None = None, *, debug: bool = False, config_path: Path | None = None
+        cls,
+        db_path: Path | None = None,
+        *,
+        debug: bool = False,
+        config_path: Path | None = None,
+        read_only: bool = False,
     ) -> Settings:
         config_path = (config_path or default_config_path()).expanduser()
         config = load_config(config_path)
@@ -118,6 +125,7 @@ class Settings(BaseModel):
             debug=debug,
             db_explicit=db_path is not None,
             adapt_personality=config.agents is None or config.agents.adapt_personality,
+            read_only=read_only,
         )
 
     def kernel_config(self, **changes: object) -> KernelConfig:

@@ -11,6 +11,7 @@ from agent.core.kernel import Kernel
 from webops_tui import __version__
 from webops_tui.api.auth import Authenticate, RoleFirst
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
+from webops_tui.api.read_only import ReadOnly
 from webops_tui.api.routes import agents, approvals, events, incidents, ops, team, tokens
 
 #: Request bodies are small JSON documents; anything bigger is refused with 413.
@@ -24,7 +25,11 @@ class Health(BaseModel):
 
 
 def create_app(
-    kernel: Kernel, *, max_body: int = MAX_BODY_BYTES, heartbeat_s: float = HEARTBEAT_S
+    kernel: Kernel,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    heartbeat_s: float = HEARTBEAT_S,
+    read_only: bool = False,
 ) -> FastAPI:
     """The API over `kernel`, which the caller opened and will close.
 
@@ -53,6 +58,8 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body)
     routers = [m.router for m in (agents, approvals, incidents, ops, team, tokens, events)]
     app.add_middleware(RoleFirst, routers=routers)  # a role too low: 403 before any body read
+    if read_only:
+        app.add_middleware(ReadOnly)  # after the token check: 401 still comes first
     app.add_middleware(Authenticate, kernel=kernel)  # outermost: no token, no body read
 
     @app.get("/api/health", tags=["health"])

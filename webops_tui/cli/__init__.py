@@ -94,6 +94,14 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="Workbench and serve only look: nothing can be run, approved, created or "
+            "started (the API answers 403 to every change).",
+        ),
+    ] = False,
     log_file: Annotated[
         Path | None,
         typer.Option(
@@ -115,7 +123,7 @@ def root(
 
     if log_file is not None:
         log_to(log_file, os.environ.get("WEBOPS_LOG_LEVEL"))
-    ctx.obj = Settings.resolve(db, debug=debug, config_path=config)
+    ctx.obj = Settings.resolve(db, debug=debug, config_path=config, read_only=read_only)
     if ctx.invoked_subcommand is None:
         _open_workbench(ctx.obj)
 
