@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import InvalidInput
 from webops_tui.paths import default_config_path, default_db_path
+from webops_tui.retention import RetentionPolicy
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
@@ -47,6 +48,7 @@ class ConfigFile(BaseModel):
     theme: str | None = None
     keys: dict[str, str] = Field(default_factory=dict)
     agents: AgentsSection | None = None
+    retention: RetentionPolicy | None = None
 
 
 def load_config(path: Path) -> ConfigFile:
@@ -82,6 +84,8 @@ def save_config(path: Path, config: ConfigFile) -> None:
     if config.agents is not None:
         adapt = "true" if config.agents.adapt_personality else "false"
         lines += ["", "[agents]", f"adapt_personality = {adapt}"]
+    if config.retention is not None and (kept := config.retention.days()):
+        lines += ["", "[retention]"] + [f"{kind} = {days!r}" for kind, days in kept.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -105,6 +109,8 @@ class Settings(BaseModel):
     adapt_personality: bool = True
     #: `--read-only`: look, but run, approve, create and start nothing.
     read_only: bool = False
+    #: `[retention]`: how long episodes, messages, check samples and incidents are kept.
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
 
     @classmethod
     def resolve(
@@ -126,6 +132,7 @@ class Settings(BaseModel):
             db_explicit=db_path is not None,
             adapt_personality=config.agents is None or config.agents.adapt_personality,
             read_only=read_only,
+            retention=config.retention or RetentionPolicy(),
         )
 
     def kernel_config(self, **changes: object) -> KernelConfig:

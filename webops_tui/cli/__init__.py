@@ -24,6 +24,7 @@ from webops_tui.cli import (
     incidents,
     memory,
     ops,
+    prune,
     serve,
     status,
     team,
@@ -61,6 +62,7 @@ app.add_typer(incidents.app, name="incident")
 app.command("incidents")(incidents.incidents)
 app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
+app.command("prune")(prune.prune)
 
 
 def _print_version(value: bool) -> None:

@@ -12,6 +12,7 @@ from webops_tui.cli.runtime import settings_of
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
+    from webops_tui.retention import RetentionPolicy
 
 
 def serve(
@@ -66,11 +67,18 @@ def serve(
     if warning:
         sys.stderr.write(warning + "\n")
     config = settings_of(ctx).kernel_config()
-    asyncio.run(_serve(db_path, host, port, watch, config, read_only))
+    retention = None if read_only else settings_of(ctx).retention
+    asyncio.run(_serve(db_path, host, port, watch, config, read_only, retention))
 
 
 async def _serve(
-    db_path: Path, host: str, port: int, watch: bool, config: KernelConfig, read_only: bool
+    db_path: Path,
+    host: str,
+    port: int,
+    watch: bool,
+    config: KernelConfig,
+    read_only: bool,
+    retention: RetentionPolicy | None,
 ) -> None:
     import asyncio
 
@@ -97,6 +105,14 @@ async def _serve(
             )
             sys.stderr.flush()
 
+        background = []
+        if retention is not None:
+            from webops_tui.retention import keep_pruning
+
+            stopping = app.state.stopping
+            background.append(
+                asyncio.create_task(keep_pruning(kernel.database, retention, stopping))
+            )
         autopilot_task = None
         if watch:
             from agent.core.autopilot import Autopilot
@@ -110,6 +126,8 @@ async def _serve(
         except OSError as exc:
             raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         finally:
+            app.state.stopping.set()
             if autopilot_task is not None:
-                app.state.stopping.set()
                 await autopilot_task
+            for task in background:
+                await task
