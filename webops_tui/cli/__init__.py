@@ -21,6 +21,7 @@ from webops_tui.cli import (
     agents,
     autonomy,
     chat,
+    export,
     incidents,
     memory,
     ops,
@@ -63,6 +64,7 @@ app.command("incidents")(incidents.incidents)
 app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
 app.command("prune")(prune.prune)
+app.add_typer(export.app, name="export")
 
 
 def _print_version(value: bool) -> None:
