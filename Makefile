@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := .demo/webops.db
 
-.PHONY: demo test lint bench screenshots clean
+.PHONY: demo test lint bench screenshots clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+## fuzz: the long runs of the fuzzers (make test runs a few examples of each): schemathesis
+## against the API's /openapi.json, WEBOPS_FUZZ_EXAMPLES requests per route
+WEBOPS_FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	WEBOPS_FUZZ_EXAMPLES=$(WEBOPS_FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:randomly tests/test_api_schema.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache

@@ -46,8 +46,10 @@ def create_app(
             401: {"model": ApiError, "description": "No token, or not a valid one."},
             403: {"model": ApiError, "description": "The token's role is too low."},
             404: {"model": ApiError, "description": "No such agent, approval, incident, target..."},
+            409: {"model": ApiError, "description": "The name is taken, or already decided."},
             413: {"model": ApiError, "description": "The request body is too large."},
             422: {"model": ApiError, "description": "The request is malformed."},
+            503: {"model": ApiError, "description": "The database is busy; retry (Retry-After)."},
         },
     )
     app.state.kernel = kernel
