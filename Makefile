@@ -30,11 +30,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## fuzz: the long runs of the fuzzers (make test runs a fast subset): every CLI command and
-## option with hostile values, FUZZ_EXAMPLES examples (default 3000)
+## fuzz: the long runs of the fuzzers (make test runs a fast subset of each): every CLI command
+## and option with hostile values (FUZZ_EXAMPLES, default 3000), then schemathesis against the
+## API's /openapi.json (WEBOPS_FUZZ_EXAMPLES requests per route, default 200)
 FUZZ_EXAMPLES ?= 3000
+WEBOPS_FUZZ_EXAMPLES ?= 200
 fuzz: $(STAMP)
 	WEBOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/test_cli_fuzz.py
+	WEBOPS_FUZZ_EXAMPLES=$(WEBOPS_FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:randomly tests/test_api_schema.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache

@@ -68,9 +68,15 @@ class WebopsApp(App[None]):
             self.theme = DEFAULT_THEME
             self._bad_theme = settings.theme
         self.sub_title = f"{settings.db_path.name} · v{__version__}"
+        if settings.read_only:
+            self.sub_title += " · read-only"
 
     def get_default_screen(self) -> Screen[None]:
-        self._main = MainScreen(db_name=self.settings.db_path.name, demo=self._demo)
+        self._main = MainScreen(
+            db_name=self.settings.db_path.name,
+            demo=self._demo,
+            read_only=self.settings.read_only,
+        )
         return self._main
 
     @property

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.errors import InvalidInput
 from agent.ops.toml_documents import parse_toml
 from webops_tui.paths import default_config_path, default_db_path
+from webops_tui.retention import RetentionPolicy
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
@@ -47,6 +48,7 @@ class ConfigFile(BaseModel):
     theme: str | None = None
     keys: dict[str, str] = Field(default_factory=dict)
     agents: AgentsSection | None = None
+    retention: RetentionPolicy | None = None
 
 
 def load_config(path: Path) -> ConfigFile:
@@ -82,6 +84,8 @@ def save_config(path: Path, config: ConfigFile) -> None:
     if config.agents is not None:
         adapt = "true" if config.agents.adapt_personality else "false"
         lines += ["", "[agents]", f"adapt_personality = {adapt}"]
+    if config.retention is not None and (kept := config.retention.days()):
+        lines += ["", "[retention]"] + [f"{kind} = {days!r}" for kind, days in kept.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -103,10 +107,19 @@ class Settings(BaseModel):
     db_explicit: bool = True
     #: `[agents] adapt_personality`: whether experience moves agents' traits.
     adapt_personality: bool = True
+    #: `--read-only`: look, but run, approve, create and start nothing.
+    read_only: bool = False
+    #: `[retention]`: how long episodes, messages, check samples and incidents are kept.
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
 
     @classmethod
     def resolve(
-        cls, db_path: Path | None = None, *, debug: bool = False, config_path: Path | None = None
+        cls,
+        db_path: Path | None = None,
+        *,
+        debug: bool = False,
+        config_path: Path | None = None,
+        read_only: bool = False,
     ) -> Settings:
         config_path = (config_path or default_config_path()).expanduser()
         config = load_config(config_path)
@@ -118,6 +131,8 @@ class Settings(BaseModel):
             debug=debug,
             db_explicit=db_path is not None,
             adapt_personality=config.agents is None or config.agents.adapt_personality,
+            read_only=read_only,
+            retention=config.retention or RetentionPolicy(),
         )
 
     def kernel_config(self, **changes: object) -> KernelConfig:

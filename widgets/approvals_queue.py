@@ -105,6 +105,8 @@ class ApprovalsQueue(Vertical):
         self.pending: list[ApprovalView] = []
         #: The runbooks as last read, for the request an approval will run.
         self.runbooks: Mapping[str, RunbookSpec] = {}
+        #: A read-only workbench shows approvals but decides none.
+        self.read_only = False
         self._stale = OncePerBurst(self, STALE_DELAY_S, lambda: self.post_message(self.Stale()))
 
     def on_kernel_event_arrived(self, message: KernelEventArrived) -> None:
@@ -170,6 +172,12 @@ class ApprovalsQueue(Vertical):
         self._explain(event.cursor_row)
 
     def action_decide(self, approve: bool) -> None:
+        if self.read_only:
+            self.notify(
+                "read-only: approvals are not decided (started with --read-only)",
+                severity="warning",
+            )
+            return
         chosen = self.selected
         if chosen is None:
             self.notify("Nothing to decide.", severity="warning")

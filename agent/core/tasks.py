@@ -45,6 +45,12 @@ class TaskResult(BaseModel):
     approval_id: int | None = None
 
 
+def adhoc_url(text: str) -> str | None:
+    """The URL of a `check https://...` task, or None for any other task."""
+    match = CHECK_URL.match(text)
+    return match.group(1) if match else None
+
+
 async def stimulus_for(text: str, ops: Ops) -> Stimulus:
     if match := CHECK_URL.match(text):
         url = match.group(1)

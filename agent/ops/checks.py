@@ -51,6 +51,8 @@ KINDS: tuple[CheckKind, ...] = ("http", "tcp", "dns", "tls")
 MISSING = "(missing)"
 #: Bodies are cut here: enough for a health endpoint, bounded for a misbehaving one.
 BODY_LIMIT = 64 * 1024
+#: Redirects an HTTP check follows (httpx allows 20): a moved page, not a tour of the network.
+MAX_REDIRECTS = 5
 
 _DEFAULTS: dict[str, tuple[Condition, ...]] = {
     "http": (parse("status < 400"),),
@@ -145,6 +147,8 @@ def _describe(exc: BaseException, timeout_s: float) -> str:
         seen.append(current)
         current = current.__cause__ or current.__context__
     for cause in seen:
+        if isinstance(cause, httpx.TooManyRedirects):
+            return f"more than {MAX_REDIRECTS} redirects"
         if isinstance(cause, TimeoutError | httpx.TimeoutException):
             return _timed_out(timeout_s)
         if isinstance(cause, ConnectionRefusedError):
@@ -198,7 +202,9 @@ async def http_check(
     fields: dict[str, Any] = {}
     owned = client is None
     verify: ssl.SSLContext | bool = verifying_context() if verify_tls else False
-    http = client or httpx.AsyncClient(verify=verify, timeout=timeout_s)
+    http = client or httpx.AsyncClient(
+        verify=verify, timeout=timeout_s, max_redirects=MAX_REDIRECTS
+    )
     error: str | None = None
     start = time.perf_counter()
     try:

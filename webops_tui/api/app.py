@@ -9,8 +9,9 @@ from pydantic import BaseModel
 
 from agent.core.kernel import Kernel
 from webops_tui import __version__
-from webops_tui.api.auth import Authenticate
+from webops_tui.api.auth import Authenticate, RoleFirst
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
+from webops_tui.api.read_only import ReadOnly
 from webops_tui.api.routes import agents, approvals, events, incidents, ops, team, tokens
 
 #: Request bodies are small JSON documents; anything bigger is refused with 413.
@@ -24,7 +25,11 @@ class Health(BaseModel):
 
 
 def create_app(
-    kernel: Kernel, *, max_body: int = MAX_BODY_BYTES, heartbeat_s: float = HEARTBEAT_S
+    kernel: Kernel,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    heartbeat_s: float = HEARTBEAT_S,
+    read_only: bool = False,
 ) -> FastAPI:
     """The API over `kernel`, which the caller opened and will close.
 
@@ -41,8 +46,10 @@ def create_app(
             401: {"model": ApiError, "description": "No token, or not a valid one."},
             403: {"model": ApiError, "description": "The token's role is too low."},
             404: {"model": ApiError, "description": "No such agent, approval, incident, target..."},
+            409: {"model": ApiError, "description": "The name is taken, or already decided."},
             413: {"model": ApiError, "description": "The request body is too large."},
             422: {"model": ApiError, "description": "The request is malformed."},
+            503: {"model": ApiError, "description": "The database is busy; retry (Retry-After)."},
         },
     )
     app.state.kernel = kernel
@@ -51,6 +58,10 @@ def create_app(
     app.state.stopping = asyncio.Event()
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body)
+    routers = [m.router for m in (agents, approvals, incidents, ops, team, tokens, events)]
+    app.add_middleware(RoleFirst, routers=routers)  # a role too low: 403 before any body read
+    if read_only:
+        app.add_middleware(ReadOnly)  # after the token check: 401 still comes first
     app.add_middleware(Authenticate, kernel=kernel)  # outermost: no token, no body read
 
     @app.get("/api/health", tags=["health"])
@@ -58,6 +69,6 @@ def create_app(
         """Liveness for load balancers: the one route that needs no token, and tells nothing."""
         return Health(status="ok", version=__version__)
 
-    for module in (agents, approvals, incidents, ops, team, tokens, events):
-        app.include_router(module.router)
+    for router in routers:
+        app.include_router(router)
     return app

@@ -8,11 +8,14 @@ names the role that is needed. `/api/health` and `/openapi.json` answer anyone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.core.kernel import Kernel
@@ -91,23 +94,72 @@ class Authenticate:
         await response(scope, receive, send)
 
 
-def _require(role: Role) -> object:
-    async def check(
+class _RoleCheck:
+    """The per-route dependency: the caller, if its role is at least `needs`, else 403.
+
+    A class so that `check_roles_first` can read which role a route needs."""
+
+    def __init__(self, needs: Role) -> None:
+        self.needs = needs
+
+    async def __call__(
+        self,
         request: Request,
         _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
         caller: Caller | None = getattr(request.state, "caller", None)
         if caller is None:  # only if the app was built without `Authenticate`
             raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
-        if caller.role < role:
-            raise HTTPException(
-                403, f"token {caller.token!r} has the {caller.role} role; this needs {role}"
-            )
+        if caller.role < self.needs:
+            raise HTTPException(403, _too_low(caller, self.needs))
         return caller
 
-    return Depends(check)
+
+def _too_low(caller: Caller, needs: Role) -> str:
+    return f"token {caller.token!r} has the {caller.role} role; this needs {needs}"
+
+
+def _require(role: Role) -> object:
+    return Depends(_RoleCheck(role))
 
 
 Viewer = Annotated[Caller, _require(Role.VIEWER)]
 Operator = Annotated[Caller, _require(Role.OPERATOR)]
 Admin = Annotated[Caller, _require(Role.ADMIN)]
+
+
+def _needed_role(route: APIRoute) -> Role | None:
+    for dependency in route.dependant.dependencies:
+        if isinstance(dependency.call, _RoleCheck):
+            return dependency.call.needs
+    return None
+
+
+class RoleFirst:
+    """Refuse a caller whose role is too low before anything reads the request's body.
+
+    FastAPI parses a JSON body before it runs any dependency, so with the role check only in
+    the route's dependency a viewer posting malformed JSON to an admin route got 422 (and the
+    shape of admin bodies) instead of 403. Runs after `Authenticate` has set the caller.
+    """
+
+    def __init__(self, app: ASGIApp, routers: Sequence[APIRouter]) -> None:
+        self.app = app
+        self._routes = [
+            (route, needs)
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute) and (needs := _needed_role(route)) is not None
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        caller = scope.get("state", {}).get("caller")
+        if scope["type"] == "http" and isinstance(caller, Caller):
+            for route, needs in self._routes:
+                if route.matches(scope)[0] is Match.FULL:
+                    if caller.role < needs:
+                        response = error_response(403, _too_low(caller, needs))
+                        await response(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)

@@ -99,6 +99,10 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, (RecursionError, ValueError)):
+        # FastAPI's 400 for a body `json.loads` could not finish: nested too deep for it
+        # (RecursionError) or not text. The README promises 422 for every malformed body.
+        return error_response(422, _BODY_ERRORS["json_invalid"] + " (nested too deep)")
     return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
 

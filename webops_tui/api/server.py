@@ -13,6 +13,8 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from webops_tui.api.http_limits import MAX_CONCURRENCY, LimitedHttpTools
+
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
 
@@ -85,7 +87,10 @@ async def serve(
         host=host,
         port=port,
         log_level=log_level,
-        http="httptools",  # a dependency: ~60% more requests per core than the h11 fallback
+        # httptools (a dependency: ~60% more requests per core than the h11 fallback), with a
+        # size limit and a deadline for each request's headers, which uvicorn lacks.
+        http=LimitedHttpTools,
+        limit_concurrency=MAX_CONCURRENCY,
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=5,

@@ -21,9 +21,11 @@ from webops_tui.cli import (
     agents,
     autonomy,
     chat,
+    export,
     incidents,
     memory,
     ops,
+    prune,
     secrets,
     serve,
     status,
@@ -63,6 +65,8 @@ app.add_typer(secrets.app, name="secrets")
 app.command("incidents")(incidents.incidents)
 app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
+app.command("prune")(prune.prune)
+app.add_typer(export.app, name="export")
 
 
 def _print_version(value: bool) -> None:
@@ -96,6 +100,14 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="Workbench and serve only look: nothing can be run, approved, created or "
+            "started (the API answers 403 to every change).",
+        ),
+    ] = False,
     log_file: Annotated[
         Path | None,
         typer.Option(
@@ -117,7 +129,7 @@ def root(
 
     if log_file is not None:
         log_to(log_file, os.environ.get("WEBOPS_LOG_LEVEL"))
-    ctx.obj = Settings.resolve(db, debug=debug, config_path=config)
+    ctx.obj = Settings.resolve(db, debug=debug, config_path=config, read_only=read_only)
     if ctx.invoked_subcommand is None:
         _open_workbench(ctx.obj)
 

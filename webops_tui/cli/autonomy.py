@@ -86,7 +86,14 @@ def run(
                 raise InvalidInput("no targets to watch: add one with 'webops target add'")
             autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)
             say(f"watching {len(kernel.ops.targets)} target(s); Ctrl-C to stop")
-            await autopilot.run(stop, duration)
+            from webops_tui.retention import keep_pruning
+
+            pruning = asyncio.create_task(keep_pruning(kernel.database, settings.retention, stop))
+            try:
+                await autopilot.run(stop, duration)
+            finally:
+                stop.set()
+                await pruning
             return autopilot
 
     autopilot = asyncio.run(main())

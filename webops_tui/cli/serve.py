@@ -12,6 +12,7 @@ from webops_tui.cli.runtime import settings_of
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
+    from webops_tui.retention import RetentionPolicy
 
 
 def serve(
@@ -26,6 +27,14 @@ def serve(
             "--watch",
             help="Also run the autonomous loop (webops run) in this process; approvals then "
             "wait for a human: the API, the workbench or webops approvals.",
+        ),
+    ] = False,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="Answer reads only: every request that would change, run or approve "
+            "something gets 403 (also: webops --read-only serve).",
         ),
     ] = False,
 ) -> None:
@@ -47,6 +56,9 @@ def serve(
         raise InvalidInput(f"--port must be between 0 and 65535, got {port}")
     from storage.database import inspect_database
 
+    read_only = read_only or settings_of(ctx).read_only
+    if read_only and watch:
+        raise InvalidInput("--read-only and --watch exclude each other: watching runs remedies")
     db_path = settings_of(ctx).db_path
     inspect_database(db_path)
     from webops_tui.api.server import exposure_warning
@@ -54,10 +66,20 @@ def serve(
     warning = exposure_warning(host)
     if warning:
         sys.stderr.write(warning + "\n")
-    asyncio.run(_serve(db_path, host, port, watch, settings_of(ctx).kernel_config()))
+    config = settings_of(ctx).kernel_config()
+    retention = None if read_only else settings_of(ctx).retention
+    asyncio.run(_serve(db_path, host, port, watch, config, read_only, retention))
 
 
-async def _serve(db_path: Path, host: str, port: int, watch: bool, config: KernelConfig) -> None:
+async def _serve(
+    db_path: Path,
+    host: str,
+    port: int,
+    watch: bool,
+    config: KernelConfig,
+    read_only: bool,
+    retention: RetentionPolicy | None,
+) -> None:
     import asyncio
 
     from agent.core.kernel import Kernel
@@ -66,7 +88,7 @@ async def _serve(db_path: Path, host: str, port: int, watch: bool, config: Kerne
     from webops_tui.api.server import serve
 
     async with await Kernel.open(db_path, config=config) as kernel:
-        app = create_app(kernel)
+        app = create_app(kernel, read_only=read_only)
         tokens = await kernel.tokens.list()
         if not any(t.revoked_at is None for t in tokens):
             sys.stderr.write(
@@ -78,10 +100,19 @@ async def _serve(db_path: Path, host: str, port: int, watch: bool, config: Kerne
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host
             sys.stderr.write(
                 f"webops API on http://{shown}:{bound_port}/api (OpenAPI at /openapi.json); "
-                "Ctrl-C stops\n"
+                + ("read-only; " if read_only else "")
+                + "Ctrl-C stops\n"
             )
             sys.stderr.flush()
 
+        background = []
+        if retention is not None:
+            from webops_tui.retention import keep_pruning
+
+            stopping = app.state.stopping
+            background.append(
+                asyncio.create_task(keep_pruning(kernel.database, retention, stopping))
+            )
         autopilot_task = None
         if watch:
             from agent.core.autopilot import Autopilot
@@ -95,6 +126,8 @@ async def _serve(db_path: Path, host: str, port: int, watch: bool, config: Kerne
         except OSError as exc:
             raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         finally:
+            app.state.stopping.set()
             if autopilot_task is not None:
-                app.state.stopping.set()
                 await autopilot_task
+            for task in background:
+                await task

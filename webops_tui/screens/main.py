@@ -87,8 +87,12 @@ class MainScreen(Screen[None]):
     #: The agent every per-agent panel shows (the roster's highlighted row).
     selected_agent: var[str | None] = var(None)
 
-    def __init__(self, *, db_name: str, demo: DemoOptions | None = None) -> None:
+    def __init__(
+        self, *, db_name: str, demo: DemoOptions | None = None, read_only: bool = False
+    ) -> None:
         super().__init__()
+        #: `webops --read-only`: nothing is run, approved, created or started from here.
+        self.read_only = read_only
         self._kernel: Kernel | None = None
         self._feed: KernelFeed | None = None
         self._start_demo = demo
@@ -135,6 +139,9 @@ class MainScreen(Screen[None]):
         feed.follow(self.query_one(TargetsPanel))
         feed.follow(self.query_one(ActivityLog))
         feed.start()
+        self.query_one(ApprovalsQueue).read_only = self.read_only
+        if self.read_only:
+            self._start_demo = None
         if self._start_demo is not None:
             self.demo.start(kernel, self._start_demo)
         await self.action_refresh()
@@ -366,6 +373,8 @@ class MainScreen(Screen[None]):
     @work(group="decide")
     async def _decide(self, approval_id: int, approve: bool, in_chat: bool = False) -> None:
         """Approving runs the action, which may take a while: never on the UI's path."""
+        if self._refused_read_only("approvals are not decided"):
+            return
         try:
             if approve:
                 view = await self.kernel.approve(approval_id, by=_operator())
@@ -400,6 +409,8 @@ class MainScreen(Screen[None]):
     @work(group="chat")
     async def _talk(self, text: str, channel: str) -> None:
         """Chat runs the agent (a check, a runbook): a worker, never the UI's path."""
+        if self._refused_read_only("chat is off (a chat can run checks and runbooks)"):
+            return
         panel = self.query_one(ChatPanel)
         name = self.selected_agent
         if name is None:
@@ -452,6 +463,9 @@ class MainScreen(Screen[None]):
         self.notify("copied the last reply")
 
     def action_new_agent(self) -> None:
+        if self._refused_read_only("no agents are created"):
+            return
+
         def created(answer: tuple[str, str] | None) -> None:
             if answer is not None:
                 self._agent_created(*answer)
@@ -476,6 +490,8 @@ class MainScreen(Screen[None]):
 
     def action_toggle_world(self) -> None:
         if self.demo.options is None:
+            if self._refused_read_only("the demo world does not start"):
+                return
             self.demo.start(self.kernel, DemoOptions())
             self.run_worker(self._show_demo(), group="demo-start")
         else:
@@ -486,6 +502,12 @@ class MainScreen(Screen[None]):
         await self.action_refresh()
         if self._shown(TabbedContent):
             self.action_show_tab("ops")
+
+    def _refused_read_only(self, what: str) -> bool:
+        """In a read-only workbench, say what did not happen and return True."""
+        if self.read_only:
+            self.notify(f"read-only: {what} (started with --read-only)", severity="warning")
+        return self.read_only
 
     def _narrate(self, line: str) -> None:
         if log := self._shown(ActivityLog):  # the demo may still talk while the app closes

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.conversation import ChatReply
 from agent.core.conversation import chat as talk
-from agent.core.tasks import TaskResult
+from agent.core.tasks import TaskResult, adhoc_url
+from agent.core.tokens import Role
 from agent.core.views import AgentStatus
 from agent.memory.memory import MemoryItem
 from agent.mind.profile import AgentProfile
@@ -108,8 +109,21 @@ async def chat(name: str, body: ChatRequest, caller: Operator, kernel: KernelDep
 
 
 @router.post("/agents/{name}/task")
-async def task(name: str, body: TaskRequest, _: Operator, kernel: KernelDep) -> TaskResult:
-    """Give an agent a task; a risky one comes back `awaiting_approval` with its approval id."""
+async def task(name: str, body: TaskRequest, caller: Operator, kernel: KernelDep) -> TaskResult:
+    """Give an agent a task; a risky one comes back `awaiting_approval` with its approval id.
+
+    `check URL` is for declared targets' URLs unless the token is an admin's: otherwise an
+    operator could probe any address and port the server reaches (a port scanner)."""
+    url = adhoc_url(body.text)
+    if url is not None and caller.role < Role.ADMIN:
+        await kernel.ops.refresh()
+        declared = {t.address for t in kernel.ops.targets.values() if t.kind == "http"}
+        if url not in declared:
+            raise HTTPException(
+                403,
+                f"token {caller.token!r} may check only a declared target's URL; "
+                "an admin may check any URL",
+            )
     return await kernel.task(name, body.text)
 
 

@@ -1,0 +1,31 @@
+"""`webops serve --read-only`: an API to look with (k9s's habit), for a wall screen or a
+colleague's token, from which nothing can be changed, run or approved whatever the role."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from webops_tui.api.errors import error_response
+
+#: Methods that only read; every other one changes, runs or approves something.
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+REFUSAL = (
+    "the server runs read-only (webops serve --read-only): nothing can be changed, run or approved"
+)
+
+
+class ReadOnly:
+    """403 for every request under /api that is not a read, before its body is read."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in READING
+            and scope.get("path", "").startswith("/api/")
+        ):
+            await error_response(403, REFUSAL)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
