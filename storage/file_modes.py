@@ -42,6 +42,11 @@ def create_private_file(path: Path) -> None:
 _warned: set[Path] = set()
 
 
+def forget_warnings() -> None:
+    """A new command starts: its loose files are named again (the CLI's `main`)."""
+    _warned.clear()
+
+
 def warn_if_loose(*paths: Path) -> list[str]:
     """One stderr line (once per process) for each existing path that group or others may use;
     returns them."""

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
 
 from agent.core.kernel import Kernel
 from tests.conftest import CliRunner
@@ -112,7 +113,13 @@ def test_snapshot_main_screen(
     cli("agent", "create", "ben", "-p", "bold")
     cli("agent", "create", "cleo", "-p", "friendly")
     app = make_app(Settings(db_path=db_path, theme=theme))
-    assert snap_compare(app, terminal_size=size)
+
+    async def steady(pilot: Pilot[None]) -> None:
+        for field in pilot.app.query(Input):  # a blinking cursor is no change of the screen
+            field.cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=steady)
 
 
 async def test_a_fright_visibly_raises_the_selected_agents_fear_gauge(db_path: Path) -> None:

@@ -151,6 +151,9 @@ def _open_workbench(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `webops` script: every failure becomes one line and an exit code."""
+    from storage.file_modes import forget_warnings
+
+    forget_warnings()  # each command names loose files once (a test runs many in one process)
     args = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
