@@ -49,6 +49,15 @@ async def capture(out_dir: Path) -> list[Path]:
                     path = out_dir / f"demo-{tab}-{width}x{height}.svg"
                     app.save_screenshot(path.name, str(out_dir))
                     written.append(path)
+                if (width, height) == SIZES[-1]:  # Enter on the first target: its detail
+                    await pilot.press("o")
+                    await pilot.pause(0.3)
+                    await pilot.press("enter")
+                    await pilot.pause(1.0)
+                    path = out_dir / f"demo-target-{width}x{height}.svg"
+                    app.save_screenshot(path.name, str(out_dir))
+                    written.append(path)
+                    await pilot.press("escape")
         # A request waiting for a person: the queue's detail, then the confirmation, both with
         # the exact request that will run; and the key overlay over it all.
         asking_db = Path(tmp) / "asking.db"
