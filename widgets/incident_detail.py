@@ -13,13 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from agent.ops.evidence import Credit, IncidentDetail
+from widgets.detail_dialog import DetailDialog
 from widgets.literal_text import scrub
 
 #: How each way an incident stands, or its fault showed, is drawn (ANSI names: every theme).
@@ -120,51 +116,9 @@ def incident_lines(detail: IncidentDetail) -> list[Text]:
     return [scrub(line) for line in lines]
 
 
-class IncidentDetailDialog(ModalScreen[None]):
+class IncidentDetailDialog(DetailDialog):
     """The detail of one incident; Escape (or Enter) closes it."""
 
-    DEFAULT_CSS = """
-    IncidentDetailDialog {
-        align: center middle;
-    }
-    IncidentDetailDialog > Vertical {
-        width: 100;
-        max-width: 95%;
-        height: auto;
-        max-height: 90%;
-        border: thick $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    IncidentDetailDialog VerticalScroll {
-        height: auto;
-        max-height: 100%;
-    }
-    IncidentDetailDialog #incident-hint {
-        color: $text-muted;
-        margin-top: 1;
-    }
-    """
-    BINDINGS = [Binding("escape,enter", "close", "Close", id="incident.close")]
-
     def __init__(self, detail: IncidentDetail) -> None:
-        super().__init__()
+        super().__init__(Text(f"Incident {detail.id}"), incident_lines(detail), kind="incident")
         self.detail = detail
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            with VerticalScroll(id="incident-detail"):
-                for line in incident_lines(self.detail):
-                    yield Static(line, classes="incident-line")
-            yield Static("Escape closes", id="incident-hint")
-
-    def on_mount(self) -> None:
-        self.query_one(Vertical).border_title = f"Incident {self.detail.id}"
-
-    @property
-    def text(self) -> str:
-        """What the dialog says, as plain text (one line each)."""
-        return "\n".join(line.plain for line in incident_lines(self.detail))
-
-    def action_close(self) -> None:
-        self.dismiss(None)

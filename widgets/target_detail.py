@@ -14,14 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from agent.ops.evidence import IncidentDetail
 from agent.ops.targets import TargetSpec
+from widgets.detail_dialog import DetailDialog
 from widgets.emotion_gauges import sparkline
 from widgets.incident_detail import STYLES, when
 from widgets.literal_text import assemble, literal
@@ -105,51 +101,9 @@ def target_lines(facts: TargetFacts) -> list[Text]:
     return lines
 
 
-class TargetDetailDialog(ModalScreen[None]):
+class TargetDetailDialog(DetailDialog):
     """The detail of one target; Escape (or Enter) closes it."""
 
-    DEFAULT_CSS = """
-    TargetDetailDialog {
-        align: center middle;
-    }
-    TargetDetailDialog > Vertical {
-        width: 100;
-        max-width: 95%;
-        height: auto;
-        max-height: 90%;
-        border: thick $accent;
-        background: $surface;
-        padding: 0 1;
-    }
-    TargetDetailDialog VerticalScroll {
-        height: auto;
-        max-height: 100%;
-    }
-    TargetDetailDialog #target-hint {
-        color: $text-muted;
-        margin-top: 1;
-    }
-    """
-    BINDINGS = [Binding("escape,enter", "close", "Close", id="target.close")]
-
     def __init__(self, facts: TargetFacts) -> None:
-        super().__init__()
+        super().__init__(literal(f"Target {facts.spec.name}"), target_lines(facts), kind="target")
         self.facts = facts
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            with VerticalScroll(id="target-detail"):
-                for line in target_lines(self.facts):
-                    yield Static(line, classes="target-line")
-            yield Static("Escape closes", id="target-hint")
-
-    def on_mount(self) -> None:
-        self.query_one(Vertical).border_title = literal(f"Target {self.facts.spec.name}")
-
-    @property
-    def text(self) -> str:
-        """What the dialog says, as plain text (one line each)."""
-        return "\n".join(line.plain for line in target_lines(self.facts))
-
-    def action_close(self) -> None:
-        self.dismiss(None)
