@@ -13,13 +13,11 @@ copy later; a copy without it still opens, and `webops audit --verify` says what
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 from storage.errors import StorageError
+from storage.file_modes import create_once
 
 KEY_SUFFIX = ".audit-key"
 
@@ -48,37 +46,9 @@ def read_audit_key(path: Path) -> bytes | None:
 
 
 def create_audit_key(path: Path) -> bytes:
-    """Write a new key to `path` unless one is there already; return the key now at `path`.
-
-    Written and synced under a temporary name with mode 0600, then hard-linked into place, so
-    `path` never holds a partial key and two processes creating one at once agree on the first.
-    """
-    key = secrets.token_bytes(32)
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise StorageError(f"cannot create the audit key {path}: {exc.strerror or exc}") from exc
-    temp = Path(temp_name)
-    try:
-        try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)
-            os.write(fd, key.hex().encode("ascii") + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            pass
-        except OSError:
-            if not path.exists():
-                os.replace(temp, path)
-    except OSError as exc:
-        raise StorageError(f"cannot create the audit key {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    """Write a new key to `path` unless one is there already; return the key now at `path`
+    (two processes creating one at once agree on the first: see `create_once`)."""
+    create_once(path, secrets.token_bytes(32).hex().encode("ascii") + b"\n", "the audit key")
     found = read_audit_key(path)
     if found is None:
         raise StorageError(f"the audit key {path} vanished while it was created")

@@ -14,7 +14,10 @@ import contextlib
 import os
 import stat
 import sys
+import tempfile
 from pathlib import Path
+
+from storage.errors import StorageError
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -70,3 +73,43 @@ def warn_if_loose(*paths: Path) -> list[str]:
     for line in lines:
         sys.stderr.write(line + "\n")
     return lines
+
+
+def create_once(path: Path, content: bytes, what: str) -> bool:
+    """Write `content` to `path` (mode 0600) unless a file is there already; True if written.
+
+    Written and synced under a temporary name first, so `path` never holds a partial key. It
+    is then hard-linked into place: unlike `os.replace`, a link fails when `path` exists, so
+    two processes creating a key at once agree on the first one instead of the second silently
+    replacing a key the first may already use. Keys (secrets, audit) are made this way.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot create {what} {path}: {exc.strerror or exc}") from exc
+    temp = Path(temp_name)
+    try:
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, FILE_MODE)  # mkstemp already uses 0o600; this defeats a umask
+            os.write(fd, content)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+        except OSError:
+            # A file system without hard links: an atomic rename, checking first (a narrow
+            # race remains there, but never a half-written key).
+            if path.exists():
+                return False
+            os.replace(temp, path)
+        return True
+    except OSError as exc:
+        raise StorageError(f"cannot create {what} {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()

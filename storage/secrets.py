@@ -24,7 +24,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from storage.errors import KeyMissing, StorageError
-from storage.file_modes import FILE_MODE, warn_if_loose
+from storage.file_modes import FILE_MODE, create_once, warn_if_loose
 
 MASK = "******"
 KEY_SUFFIX = ".key"
@@ -68,44 +68,9 @@ def _write_keys(path: Path, keys: list[bytes]) -> None:
 
 
 def _create_key(path: Path) -> bytes:
-    """Write a new key to `path` unless one is there already; return the key now at `path`.
-
-    The key is written and synced under a temporary name with mode 0o600 first, so `path` never
-    holds a partial key. It is then hard-linked into place: unlike `os.replace`, a link fails
-    when `path` exists, so two processes creating a key at once agree on the first one instead
-    of the second silently replacing a key the first may already have encrypted with.
-    """
+    """Write a new key to `path` unless one is there already; return the key now at `path`."""
     key = Fernet.generate_key()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise StorageError(f"cannot create the secrets key {path}: {exc.strerror or exc}") from exc
-    temp = Path(temp_name)
-    try:
-        try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)  # mkstemp already uses 0o600; this also defeats a umask
-            os.write(fd, key + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            return _read_key(path)
-        except OSError:
-            # A file system without hard links: fall back to an atomic rename, checking first
-            # (a narrow race remains there, but never a half-written key).
-            if path.exists():
-                return _read_key(path)
-            os.replace(temp, path)
-        return key
-    except OSError as exc:
-        raise StorageError(f"cannot create the secrets key {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    return key if create_once(path, key + b"\n", "the secrets key") else _read_key(path)
 
 
 class SecretBox:
