@@ -539,3 +539,20 @@ async def test_a_stream_cancelled_while_waiting_leaves_no_task_behind() -> None:
     assert await _next_event(queue, stopping, 0.01) is None
     queue.put_nowait(KernelEvent(kind="state_changed", agent="anna"))
     assert (await _next_event(queue, stopping, 1)) is not None
+
+
+@pytest.mark.parametrize("secrets", [[5], ["x"], "abc", 7])
+async def test_runbook_secrets_that_are_not_a_table_are_422_not_500(api: Api, secrets: Any) -> None:
+    """Found by schemathesis: a list of secrets beside an `env` crashed the sealing of
+    credential-named env values (TypeError, 500)."""
+    body = {
+        "name": "r3",
+        "kind": "http",
+        "method": "POST",
+        "url": "http://127.0.0.1:9/",
+        "env": {"API_TOKEN": "abc"},
+        "secrets": secrets,
+    }
+    answer = await api.call("POST", "/api/runbooks", json=body)
+    assert answer.status_code == 422, answer.text
+    assert "secrets" in answer.text

@@ -145,6 +145,8 @@ class RunbookSpec(BaseModel):
         already holds the placeholder), and values with placeholders are left as written."""
         if not isinstance(data, dict) or not isinstance(data.get("env"), dict):
             return data
+        if not isinstance(data.get("secrets") or {}, dict):
+            return data  # not a table of secrets: the field's own validation says so
         env, secrets = dict(data["env"]), dict(data.get("secrets") or {})
         for name, value in env.items():
             if not isinstance(name, str) or not isinstance(value, str) or not value:
