@@ -32,12 +32,15 @@ lint: $(STAMP)
 
 ## fuzz: the long runs of the fuzzers (make test runs a fast subset of each): every CLI command
 ## and option with hostile values (FUZZ_EXAMPLES, default 3000), then schemathesis against the
-## API's /openapi.json (WEBOPS_FUZZ_EXAMPLES requests per route, default 200)
+## API's /openapi.json (WEBOPS_FUZZ_EXAMPLES requests per route, default 200), then SIGKILLs of a
+## running demo at seeded random moments (CHAOS_KILLS, default 30)
 FUZZ_EXAMPLES ?= 3000
 WEBOPS_FUZZ_EXAMPLES ?= 200
+CHAOS_KILLS ?= 30
 fuzz: $(STAMP)
 	WEBOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/test_cli_fuzz.py
 	WEBOPS_FUZZ_EXAMPLES=$(WEBOPS_FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:randomly tests/test_api_schema.py
+	WEBOPS_CHAOS_KILLS=$(CHAOS_KILLS) $(BIN)/pytest -q tests/test_chaos.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache

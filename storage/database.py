@@ -29,6 +29,7 @@ from storage.errors import (
 )
 from storage.file_modes import create_private_file, make_private_folder, warn_if_loose
 from storage.migrations import APPLICATION_ID, LATEST_VERSION, apply_migrations
+from storage.writable import write_refusal
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
@@ -65,6 +66,9 @@ def inspect_database(path: Path) -> int | None:
             app_id = int(c.execute("PRAGMA application_id").fetchone()[0])
             tables = int(c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
     except sqlite3.Error as exc:
+        refusal = write_refusal(path) if _may_be_unwritable(str(exc)) else None
+        if refusal is not None:  # a read-only folder is not a damaged file (issue 18)
+            raise DatabaseUnreadable(f"{refusal}; SQLite needs to write beside {path}") from exc
         raise NotADatabase(f"{path} is a damaged or unreadable SQLite file: {exc}") from exc
     if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
         raise NotADatabase(f"{path} is another program's SQLite database; refusing to touch it")
@@ -131,12 +135,22 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _storage_error(exc: DBAPIError) -> StorageError:
+def _may_be_unwritable(sqlite_text: str) -> bool:
+    """SQLite's words when it could not write the file or create `-wal`/`-shm` beside it."""
+    return "readonly" in sqlite_text or "unable to open" in sqlite_text
+
+
+def _storage_error(exc: DBAPIError, path: Path | None = None) -> StorageError:
     """The driver's error as one line. The whole DatabaseError family is mapped, not only
-    OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18."""
+    OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18. A
+    file or folder that cannot be written is named, with why (read-only or permission)."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
     if "locked" in text or "busy" in text:
         return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
+    if path is not None and _may_be_unwritable(text):
+        refusal = write_refusal(path)
+        if refusal is not None:
+            return DatabaseUnreadable(f"{refusal}; nothing was changed")
     if "malformed" in text or "not a database" in text:
         return NotADatabase(
             f"the database file is damaged ({text}); nothing was changed. Restore it from a "
@@ -185,7 +199,7 @@ class Database:
                 async with conn.begin():
                     return await conn.run_sync(apply_migrations, target)
         except DatabaseError as exc:
-            raise _storage_error(exc) from exc
+            raise _storage_error(exc, self.path) from exc
 
     async def _use_wal(self) -> None:
         """WAL is set once the file has proved to be ours and migrated: journal_mode is stored
@@ -207,7 +221,7 @@ class Database:
             except IntegrityError:
                 raise  # a repository's to map (a duplicate name is not a damaged file)
             except DatabaseError as exc:
-                raise _storage_error(exc) from exc
+                raise _storage_error(exc, self.path) from exc
             return
         async with self._write_lock:
             try:
@@ -216,4 +230,4 @@ class Database:
             except IntegrityError:
                 raise  # a repository's to map (a duplicate name is not a damaged file)
             except DatabaseError as exc:
-                raise _storage_error(exc) from exc
+                raise _storage_error(exc, self.path) from exc

@@ -1,0 +1,33 @@
+"""Why a database cannot be written, told apart from damage.
+
+SQLite says "unable to open database file" when the folder is read-only (even a reader of a WAL
+database writes its `-shm` beside it) and "attempt to write a readonly database" when the file
+is; neither names the place or the cause, and the first was reported as a damaged file (issue
+18). `access(2)` answers without writing a byte, for root too on a read-only file system, and
+`statvfs` tells a read-only file system from missing permission.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_refusal(database: Path) -> str | None:
+    """'cannot write PLACE: REASON' for the database's folder or file, or None when both can be
+    written (the problem, if any, is elsewhere)."""
+    places = [database.parent] + ([database] if database.exists() else [])
+    for place in places:
+        if not os.access(place, os.W_OK):
+            return f"cannot write {place}: {_reason(place)}"
+    return None
+
+
+def _reason(place: Path) -> str:
+    try:
+        read_only = bool(os.statvfs(place).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        return "read-only file system"
+    return "permission denied"
