@@ -451,3 +451,31 @@ def test_credential_header_values_are_stored_encrypted_and_still_reach_the_serve
     finally:
         server.shutdown()
         server.server_close()
+
+
+header_names = st.sampled_from(
+    ["Authorization", "X-Api-Key", "X_Api_Key", "x-api-key", "Cookie", "X-Mode", "Accept"]
+)
+header_values = st.text(alphabet="abcXYZ019 =/+.-", min_size=1, max_size=30).filter(str.strip)
+
+
+@given(headers=st.dictionaries(header_names, header_values, max_size=6))
+def test_sealed_headers_hold_no_credential_and_fill_back_to_what_was_written(
+    headers: dict[str, str],
+) -> None:
+    """Whatever the names (two that differ only by '-' and '_' too), no credential-named header
+    keeps its value in the definition, each fills back to exactly what was written, and sealing
+    a sealed definition (as loading a stored one does) changes nothing."""
+    from agent.ops.targets import CREDENTIAL_NAME, PLACEHOLDER, RunbookSpec
+
+    spec = RunbookSpec(name="poke", kind="http", url="http://h/", headers=headers)
+    for name, written in headers.items():
+        stored = spec.headers[name]
+        if CREDENTIAL_NAME.search(name):
+            assert PLACEHOLDER.fullmatch(stored)
+        else:
+            assert stored == written
+        filled = PLACEHOLDER.sub(lambda m: spec.secrets[m.group(1)[7:]], stored)
+        assert filled == written
+    again = RunbookSpec.model_validate(spec.model_dump())
+    assert again == spec

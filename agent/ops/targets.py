@@ -159,7 +159,11 @@ class RunbookSpec(BaseModel):
                 if not isinstance(name, str) or not isinstance(value, str) or not value:
                     continue
                 if CREDENTIAL_NAME.search(name) and not PLACEHOLDER.search(value):
-                    secret = prefix + re.sub(r"\W", "_", name)
+                    secret = base = prefix + re.sub(r"\W", "_", name)
+                    n = 1
+                    while secrets.get(secret, value) != value:  # X-Key and X_Key: two secrets
+                        n += 1
+                        secret = f"{base}_{n}"
                     secrets[secret] = value
                     values[name] = f"{{secret:{secret}}}"
             sealed[field] = values
