@@ -612,3 +612,17 @@ def test_a_runbook_whose_secrets_the_key_cannot_open_is_listed_locked_with_the_r
     assert listed["hello"]["locked"] is None
     assert SECRET not in json.dumps(listed)
     assert "locked" in json.dumps(schema["components"]["schemas"])
+
+
+async def test_a_credential_header_posted_to_the_api_is_stored_sealed(
+    api: Api, db_path: Path
+) -> None:
+    plain = "Bearer api-Header-Value-5150"
+    body = {"name": "poke", "kind": "http", "url": "http://h/", "headers": {"Authorization": plain}}
+    added = await api.call("POST", "/api/runbooks", json=body)
+    assert added.status_code == 201, added.text
+    assert added.json()["headers"] == {"Authorization": "{secret:header_Authorization}"}
+    assert added.json()["secrets"] == {"header_Authorization": "******"}
+    wal = Path(f"{db_path}-wal")
+    raw = db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert plain.encode() not in raw and plain not in (await api.call("GET", "/api/runbooks")).text
