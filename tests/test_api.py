@@ -556,3 +556,90 @@ async def test_runbook_secrets_that_are_not_a_table_are_422_not_500(api: Api, se
     answer = await api.call("POST", "/api/runbooks", json=body)
     assert answer.status_code == 422, answer.text
     assert "secrets" in answer.text
+
+
+#: Integers SQLite cannot hold (a signed 64 bits), and one with more digits than int() parses.
+HUGE_NUMBERS = [str(2**63), str(-(2**63) - 1), "9" * 40]
+
+
+@pytest.mark.parametrize("huge", HUGE_NUMBERS)
+async def test_huge_ids_and_limits_anywhere_in_the_api_are_422_or_404_never_500(
+    api: Api, huge: str
+) -> None:
+    """Issue 18: numbers >= 2^63 reached the driver (OverflowError, a 500). Every route with an
+    id in its path or a `limit` in its query, and a chat or task naming a huge approval id."""
+    before = await api.call("GET", "/api/audit?limit=10000")
+    requests: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("GET", f"/api/approvals/{huge}", None),
+        ("POST", f"/api/approvals/{huge}/approve", None),
+        ("POST", f"/api/approvals/{huge}/deny", None),
+        ("GET", f"/api/incidents/{huge}", None),
+        ("GET", f"/api/incidents?limit={huge}", None),
+        ("GET", f"/api/audit?limit={huge}", None),
+        ("GET", f"/api/agents/anna/memory?limit={huge}", None),
+    ]
+    for method, path, body in requests:
+        answer = await api.call(method, path, json=body)
+        assert answer.status_code in (422, 404), (path, answer.status_code, answer.text)
+        assert "\n" not in answer.json()["error"]
+    # The event stream's limit only counts events: any positive number ends it or not at all.
+    stream = await api.call("GET", f"/api/events?limit={huge}&timeout=0.05")
+    assert stream.status_code in (200, 422), stream.text
+    for text in (f"approve {huge.lstrip('-')}", f"deny {huge.lstrip('-')}"):
+        said = await api.call("POST", "/api/agents/anna/chat", json={"message": text})
+        assert said.status_code == 200, said.text
+    after = await api.call("GET", "/api/audit?limit=10000")
+    assert [e for e in after.json() if "approv" in json.dumps(e)] == [
+        e for e in before.json() if "approv" in json.dumps(e)
+    ]
+
+
+def test_a_runbook_whose_secrets_the_key_cannot_open_is_listed_locked_with_the_reason(
+    db_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`runbook list` says which runbooks are locked (issue 18); the API said nothing, so a
+    dashboard showed a runbook that fails every run as ready."""
+    monkeypatch.setenv("WEBOPS_TEST_SECRET", SECRET)
+    added = cli(
+        "runbook", "add", "say", "--command", "true", "--env", "TOKEN={secret:token}",
+        "--secret", "token=env:WEBOPS_TEST_SECRET",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    assert cli("runbook", "add", "hello", "--command", "true").code == 0
+    Path(f"{db_path}.key").unlink()
+
+    async def ask() -> tuple[Any, Any, Any]:
+        async with await Kernel.open(db_path) as kernel:
+            token = (await kernel.create_token("viewer-token", "viewer", by="test")).token
+            transport = httpx.ASGITransport(app=create_app(kernel))
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://api.test",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as client:
+                paths = ("/api/runbooks", "/api/runbooks/say", "/openapi.json")
+                first, second, third = [(await client.get(path)).json() for path in paths]
+                return first, second, third
+
+    answers, one, schema = asyncio.run(ask())
+    listed = {r["name"]: r for r in answers}
+    cli_listed = {r["name"]: r for r in cli("runbook", "list", "--json").json()}
+    assert listed["say"]["locked"] == cli_listed["say"]["locked"] == one["locked"]
+    assert "missing" in listed["say"]["locked"] and str(db_path) in listed["say"]["locked"]
+    assert listed["hello"]["locked"] is None
+    assert SECRET not in json.dumps(listed)
+    assert "locked" in json.dumps(schema["components"]["schemas"])
+
+
+async def test_a_credential_header_posted_to_the_api_is_stored_sealed(
+    api: Api, db_path: Path
+) -> None:
+    plain = "Bearer api-Header-Value-5150"
+    body = {"name": "poke", "kind": "http", "url": "http://h/", "headers": {"Authorization": plain}}
+    added = await api.call("POST", "/api/runbooks", json=body)
+    assert added.status_code == 201, added.text
+    assert added.json()["headers"] == {"Authorization": "{secret:header_Authorization}"}
+    assert added.json()["secrets"] == {"header_Authorization": "******"}
+    wal = Path(f"{db_path}-wal")
+    raw = db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert plain.encode() not in raw and plain not in (await api.call("GET", "/api/runbooks")).text

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import CliRunner
 
 HUGE = str(2**63)
+#: Past 64 bits the other way: the bound on the options was only an upper one (found by the fuzzer).
+NEGATIVE_HUGE = str(-(2**63) - 1)
 
 
 def dump(db_path: Path) -> list[str]:
@@ -48,6 +50,12 @@ def stocked(cli: CliRunner) -> CliRunner:
         ("audit", "--limit", HUGE),
         ("incidents", "--limit", HUGE),
         ("incident", "show", HUGE),  # already "no incident with id", kept
+        ("approvals", "--approve", NEGATIVE_HUGE),
+        ("approvals", "--deny", NEGATIVE_HUGE),
+        ("memory", "anna", "--limit", NEGATIVE_HUGE),
+        ("audit", "--limit", NEGATIVE_HUGE),
+        ("incidents", "--limit", NEGATIVE_HUGE),
+        ("incident", "show", NEGATIVE_HUGE),
     ],
 )
 def test_numbers_past_64_bits_are_refused(

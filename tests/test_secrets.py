@@ -399,3 +399,83 @@ def test_an_older_runbook_with_a_secret_in_its_argv_is_refused_when_run(
     assert cli("runbook", "list", "--json").code == 0
     ran = cli("task", "ben", "run say", "--json")
     assert ran.json()["status"] == "failed" and "ps" in ran.json()["result"]["detail"]
+
+
+def test_credential_header_values_are_stored_encrypted_and_still_reach_the_server(
+    cli: CliRunner, db_path: Path
+) -> None:
+    """`--header "Authorization=Bearer abc"` written literally was stored in plain text (issue
+    18): now sealed like a credential `env` value, masked where an approval shows the request,
+    and sent as written to a real server on 127.0.0.1."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    plain = "Bearer plain-Header-Value-4711"
+    received: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(dict(self.headers.items()))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cli("agent", "create", "ben", "-p", "bold")
+        url = f"http://127.0.0.1:{server.server_address[1]}/fix"
+        added = cli(
+            "runbook", "add", "poke", "--http", "POST", url, "--header", f"Authorization={plain}",
+            "--header", "X-Mode=gentle", "--risk", "high", "--json",
+        )  # fmt: skip
+        assert added.code == 0, added.err
+        assert plain not in added.out
+        asked = cli("task", "ben", "run poke", "--json")
+        assert asked.json()["status"] == "awaiting_approval", asked.out
+        shown = cli("approvals", "--json").out
+        assert plain not in shown and "plain-Header" not in shown
+        approval = asked.json()["approval_id"]
+        ran = cli("approvals", "--approve", str(approval), "--json")
+        assert ran.code == 0, ran.err
+        assert received and received[-1]["Authorization"] == plain
+        assert received[-1]["X-Mode"] == "gentle"
+        listed = cli("runbook", "list", "--json").out
+        assert "gentle" in listed
+        assert plain not in _everything(cli, db_path, listed, ran.out)
+        assert "plain-Header" not in _everything(cli, db_path, listed, ran.out)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+header_names = st.sampled_from(
+    ["Authorization", "X-Api-Key", "X_Api_Key", "x-api-key", "Cookie", "X-Mode", "Accept"]
+)
+header_values = st.text(alphabet="abcXYZ019 =/+.-", min_size=1, max_size=30).filter(str.strip)
+
+
+@given(headers=st.dictionaries(header_names, header_values, max_size=6))
+def test_sealed_headers_hold_no_credential_and_fill_back_to_what_was_written(
+    headers: dict[str, str],
+) -> None:
+    """Whatever the names (two that differ only by '-' and '_' too), no credential-named header
+    keeps its value in the definition, each fills back to exactly what was written, and sealing
+    a sealed definition (as loading a stored one does) changes nothing."""
+    from agent.ops.targets import CREDENTIAL_NAME, PLACEHOLDER, RunbookSpec
+
+    spec = RunbookSpec(name="poke", kind="http", url="http://h/", headers=headers)
+    for name, written in headers.items():
+        stored = spec.headers[name]
+        if CREDENTIAL_NAME.search(name):
+            assert PLACEHOLDER.fullmatch(stored)
+        else:
+            assert stored == written
+        filled = PLACEHOLDER.sub(lambda m: spec.secrets[m.group(1)[7:]], stored)
+        assert filled == written
+    again = RunbookSpec.model_validate(spec.model_dump())
+    assert again == spec

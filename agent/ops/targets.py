@@ -139,23 +139,37 @@ class RunbookSpec(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _seal_credential_env(cls, data: Any) -> Any:
+    def _seal_credentials(cls, data: Any) -> Any:
         """`env = {API_TOKEN = "abc"}` becomes `{API_TOKEN = "{secret:env_API_TOKEN}"}` with the
-        value a secret: stored encrypted and scrubbed like one. Idempotent (a stored runbook
-        already holds the placeholder), and values with placeholders are left as written."""
-        if not isinstance(data, dict) or not isinstance(data.get("env"), dict):
+        value a secret: stored encrypted and scrubbed like one; a header such as
+        `Authorization: Bearer abc` likewise becomes `{secret:header_Authorization}` (it was
+        stored in plain text, issue 18). Idempotent (a stored runbook already holds the
+        placeholder), and values with placeholders are left as written."""
+        if not isinstance(data, dict):
             return data
-        if not isinstance(data.get("secrets") or {}, dict):
-            return data  # not a table of secrets: the field's own validation says so
-        env, secrets = dict(data["env"]), dict(data.get("secrets") or {})
-        for name, value in env.items():
-            if not isinstance(name, str) or not isinstance(value, str) or not value:
+        sealed = dict(data)
+        secrets = data.get("secrets")
+        secrets = dict(secrets) if isinstance(secrets, dict) else secrets
+        for field, prefix in (("env", "env_"), ("headers", "header_")):
+            values = data.get(field)
+            if not isinstance(values, dict) or not isinstance(secrets or {}, dict):
                 continue
-            if CREDENTIAL_NAME.search(name) and not PLACEHOLDER.search(value):
-                secret = "env_" + re.sub(r"\W", "_", name)
-                secrets[secret] = value
-                env[name] = f"{{secret:{secret}}}"
-        return {**data, "env": env, "secrets": secrets}
+            values, secrets = dict(values), dict(secrets or {})
+            for name, value in values.items():
+                if not isinstance(name, str) or not isinstance(value, str) or not value:
+                    continue
+                if CREDENTIAL_NAME.search(name) and not PLACEHOLDER.search(value):
+                    secret = base = prefix + re.sub(r"\W", "_", name)
+                    n = 1
+                    while secrets.get(secret, value) != value:  # X-Key and X_Key: two secrets
+                        n += 1
+                        secret = f"{base}_{n}"
+                    secrets[secret] = value
+                    values[name] = f"{{secret:{secret}}}"
+            sealed[field] = values
+        if secrets is not None:
+            sealed["secrets"] = secrets
+        return sealed
 
     @model_validator(mode="after")
     def _complete(self) -> RunbookSpec:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from webops_tui.cli.numbers import INTEGER_MAX
+from webops_tui.cli.numbers import INTEGER_MAX, INTEGER_MIN
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 from widgets.literal_text import assemble
@@ -42,9 +42,12 @@ def task(
 def approvals(
     ctx: typer.Context,
     approve: Annotated[
-        int | None, typer.Option("--approve", help="Approve and run it.", max=INTEGER_MAX)
+        int | None,
+        typer.Option("--approve", help="Approve and run it.", min=INTEGER_MIN, max=INTEGER_MAX),
     ] = None,
-    deny: Annotated[int | None, typer.Option("--deny", help="Deny it.", max=INTEGER_MAX)] = None,
+    deny: Annotated[
+        int | None, typer.Option("--deny", help="Deny it.", min=INTEGER_MIN, max=INTEGER_MAX)
+    ] = None,
     by: Annotated[
         str,
         typer.Option(
@@ -103,7 +106,7 @@ def audit(
         str | None,
         typer.Argument(help="With --verify --anchor: the ID:MAC that --anchor printed earlier."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", max=INTEGER_MAX)] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=INTEGER_MIN, max=INTEGER_MAX)] = 50,
     agent: Annotated[str | None, typer.Option("--agent")] = None,
     as_json: JsonFlag = False,
 ) -> None:

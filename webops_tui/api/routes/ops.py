@@ -5,11 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import Field
 
+from agent.core.kernel import Kernel
 from agent.ops.targets import RunbookSpec, TargetSpec
 from webops_tui.api.auth import Admin, KernelDep, Viewer
 
 router = APIRouter(prefix="/api", tags=["ops"])
+
+
+class RunbookView(RunbookSpec):
+    """A runbook as listed, like `webops runbook list --json`: with `locked`, so a dashboard
+    does not show a runbook whose secrets the key cannot open (and whose every run fails) as
+    ready."""
+
+    locked: str | None = Field(
+        None, description="Why its secrets cannot be used (a missing or wrong key); null if usable."
+    )
+
+
+def _view(kernel: Kernel, spec: RunbookSpec) -> dict[str, Any]:
+    return spec.public() | {"locked": kernel.ops.secrets.locked.get(spec.name)}
 
 
 @router.get("/targets")
@@ -33,16 +49,16 @@ async def remove_target(name: str, caller: Admin, kernel: KernelDep) -> TargetSp
     return await kernel.ops.remove_target(name, by=caller.actor)
 
 
-@router.get("/runbooks", response_model=list[RunbookSpec])
+@router.get("/runbooks", response_model=list[RunbookView])
 async def runbooks(_: Viewer, kernel: KernelDep) -> list[dict[str, Any]]:
-    """Runbooks with secret values masked."""
+    """Runbooks with secret values masked, each saying whether it is locked."""
     await kernel.ops.refresh()
-    return [r.public() for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)]
+    return [_view(kernel, r) for r in sorted(kernel.ops.runbooks.values(), key=lambda r: r.name)]
 
 
-@router.get("/runbooks/{name}", response_model=RunbookSpec)
+@router.get("/runbooks/{name}", response_model=RunbookView)
 async def runbook(name: str, _: Viewer, kernel: KernelDep) -> dict[str, Any]:
-    return (await kernel.ops.runbook(name)).public()
+    return _view(kernel, await kernel.ops.runbook(name))
 
 
 @router.post("/runbooks", status_code=201, response_model=RunbookSpec)
