@@ -25,18 +25,22 @@ async def test_ctrl_q_in_the_demo_closes_every_service_port(db_path: Path) -> No
     app = make_app(Settings(db_path=db_path), demo=DemoOptions(seed=3, approve="all"))
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.query_one(TargetsPanel)
-        for _ in range(100):
+
+        def ports() -> list[int]:
+            assert app.kernel is not None
+            addresses = [t.address for t in app.kernel.ops.targets.values()]
+            addresses += [r.url for r in app.kernel.ops.runbooks.values()][:1]  # control plane
+            return [int(re.findall(r":(\d+)", address)[-1]) for address in addresses]
+
+        for _ in range(300):  # a busy machine starts the world slowly: wait on it, not a clock
             await pilot.pause(0.1)
-            if len(panel.targets) == 5:
+            if len(panel.targets) == 5 and len(ports()) == 6 and all(map(_listening, ports())):
                 break
-        assert app.kernel is not None
-        addresses = [t.address for t in app.kernel.ops.targets.values()]
-        addresses += [r.url for r in app.kernel.ops.runbooks.values()][:1]  # the control plane
-        ports = [int(re.findall(r":(\d+)", address)[-1]) for address in addresses]
-        assert len(ports) == 6 and all(_listening(port) for port in ports)
+        served = ports()
+        assert len(served) == 6 and all(_listening(port) for port in served)
         await pilot.press("ctrl+q")
     assert not app.is_running
-    assert not any(_listening(port) for port in ports)
+    assert not any(_listening(port) for port in served)
 
 
 async def test_the_operators_team_message_shows_once(db_path: Path) -> None:
