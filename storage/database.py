@@ -24,6 +24,7 @@ from storage.errors import (
     DatabaseBusy,
     DatabaseUnreadable,
     NotADatabase,
+    ReadOnly,
     SchemaTooNew,
     StorageError,
 )
@@ -170,6 +171,8 @@ class Database:
         self._writer = async_sessionmaker(
             writer_engine, class_=AsyncSession, expire_on_commit=False
         )
+        #: Set for `webops --read-only`: every write session is refused (nothing changes).
+        self.read_only = False
         # Writers of this process queue here instead of in SQLite's busy handler, which
         # sleeps in steps of up to 100 ms; other processes still meet the busy timeout.
         self._write_lock = asyncio.Lock()
@@ -223,6 +226,11 @@ class Database:
             except DatabaseError as exc:
                 raise _storage_error(exc, self.path) from exc
             return
+        if self.read_only:
+            raise ReadOnly(
+                "read-only (--read-only): this would change the database; run it without "
+                "--read-only to change anything"
+            )
         async with self._write_lock:
             try:
                 async with self._writer() as session, session.begin():

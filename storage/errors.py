@@ -100,6 +100,10 @@ class DatabaseBusy(StorageError):
     exit_code = 1
 
 
+class ReadOnly(StorageError):
+    """The database was opened to look with (`--read-only`): a write was asked and refused."""
+
+
 class KeyMissing(StorageError):
     """The secrets key file is not there; whether to make one is the caller's decision."""
 

@@ -146,3 +146,29 @@ def test_serve_read_only_with_watch_is_refused_in_one_line(db_path: Path, waitin
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--read-only" in done.stderr, done.stderr
+
+
+def test_read_only_commands_read_and_every_change_or_run_is_refused(
+    cli: CliRunner, db_path: Path, waiting: int, service: ControlledService
+) -> None:
+    """`webops --read-only` on any command: reads work; a change, an approval, a chat (which
+    can run runbooks) or a loop is one line and exit 2, before anything runs; the file is
+    byte for byte what it was (the kernel's own saves on close are let go too)."""
+    before = db_path.read_bytes()
+    fixes = service.fixes
+    for reading in (("status",), ("agent", "list"), ("audit",), ("incidents", "--all")):
+        assert cli("--read-only", *reading).code == 0, reading
+    for changing in (
+        ("agent", "create", "zed"),
+        ("approvals", "--approve", str(waiting)),
+        ("chat", "ben", "run fix-shop on shop"),
+        ("task", "ben", "run fix-shop on shop"),
+        ("run", "--duration", "1"),
+        ("runbook", "remove", "fix-shop"),
+    ):
+        refused = cli("--read-only", *changing)
+        assert refused.code == 2 and "read-only" in refused.err, (changing, refused.err)
+        assert len(refused.err.strip().splitlines()) == 1
+    assert service.fixes == fixes  # nothing ran
+    assert db_path.read_bytes() == before
+    assert cli("approvals", "--json").json()[0]["id"] == waiting  # still waiting

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from webops_tui.cli.output import console, emit_json
-from webops_tui.cli.runtime import run_workbench, settings_of
+from webops_tui.cli.runtime import refuse_read_only, run_workbench, settings_of
 from widgets.literal_text import assemble, printable
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ def run(
     from agent.core.kernel import Kernel
     from agent.errors import InvalidInput
 
+    refuse_read_only(ctx, "the autonomous loop")
     policy = _policy(approve)
     if duration is not None and not 0 < duration < math.inf:
         raise InvalidInput(f"--duration must be a positive number of seconds, got {duration:g}")
@@ -144,6 +145,7 @@ def demo(
     """
     from agent.errors import InvalidInput
 
+    refuse_read_only(ctx, "the demo")
     settings = settings_of(ctx).for_demo()
     # `--approve ''` is a typo to refuse, not the default (it quietly meant `all`).
     policy = _policy(approve if approve is not None else ("all" if headless else "human"))

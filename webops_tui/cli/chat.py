@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from webops_tui.cli.output import console, emit_json, error_line
-from webops_tui.cli.runtime import settings_of
+from webops_tui.cli.runtime import refuse_read_only, settings_of
 from webops_tui.paths import APP_NAME
 from widgets.literal_text import assemble
 
@@ -42,6 +42,7 @@ def chat(
     from agent.core.kernel import Kernel
     from agent.social.language.catalog import translator
 
+    refuse_read_only(ctx, "a chat")
     translator(lang)  # refuse an unknown language before opening anything
     who = operator or f"operator:{getpass.getuser()}"
 

@@ -44,6 +44,7 @@ def with_kernel(
     async def run() -> T:
         config = settings.kernel_config()
         async with await Kernel.open(settings.db_path, config=config) as kernel:
+            kernel.database.read_only = settings.read_only
             for what, why in kernel.ops.unusable.items():
                 warning_line(
                     f"stored {what} is not loaded ({why}); remove it (webops "
@@ -109,3 +110,12 @@ def run_workbench(app: App[None]) -> None:
     gc.freeze()
     if app.return_code:
         raise typer.Exit(app.return_code)
+
+
+def refuse_read_only(ctx: typer.Context, what: str) -> None:
+    """`--read-only` is for looking: a command that may run runbooks is refused before it
+    starts (a chat or a loop acts before it writes, so a refused write would come too late)."""
+    from agent.errors import InvalidInput
+
+    if settings_of(ctx).read_only:
+        raise InvalidInput(f"--read-only: {what} can run runbooks; leave out --read-only to act")
