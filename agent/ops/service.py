@@ -18,12 +18,21 @@ from agent.decision.risk import RiskLevel
 from agent.errors import Conflict, InvalidInput, NotFound
 from agent.fresh import Fresh
 from agent.ops.runbook_secrets import Rotation, RunbookSecrets, holds_secrets
+from agent.ops.stored_specs import (
+    first_line,
+    runbook_detail,
+    runbook_of,
+    runbook_row,
+    target_detail,
+    target_of,
+    target_row,
+)
 from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetKind, TargetSpec, load_toml
 from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.runbooks import RunbookRepository
 from storage.repositories.targets import TargetRepository
-from storage.tables import CheckSampleRow, RunbookRow, TargetRow
+from storage.tables import CheckSampleRow
 
 if TYPE_CHECKING:
     from agent.ops.anomaly import Baseline
@@ -50,19 +59,6 @@ async def _unheard(by: str | None, event: str, detail: dict[str, Any], **about: 
     return None
 
 
-def _target_detail(spec: TargetSpec, replaced: bool) -> dict[str, Any]:
-    return {"kind": spec.kind, "address": spec.address, "replaced": replaced}
-
-
-def _runbook_detail(spec: RunbookSpec, replaced: bool) -> dict[str, Any]:
-    """What a runbook does, for the audit: its argv or its method and URL (never env,
-    headers or secrets, which may carry credentials)."""
-    does: dict[str, Any] = (
-        {"argv": spec.argv} if spec.kind == "command" else {"method": spec.method, "url": spec.url}
-    )
-    return {"kind": spec.kind, "risk": spec.risk, **does, "replaced": replaced}
-
-
 def adapt_execution(base_timeout_s: float, latencies_ms: list[float]) -> tuple[float, str]:
     """A check's timeout from the target's history: ten times its 95th-percentile latency,
     at least 0.5 s and never more than the configured timeout; the configured one until
@@ -72,16 +68,6 @@ def adapt_execution(base_timeout_s: float, latencies_ms: list[float]) -> tuple[f
     p95 = statistics.quantiles(latencies_ms, n=20)[-1]
     adapted = min(base_timeout_s, max(ADAPT_FLOOR_S, ADAPT_FACTOR * p95 / 1000))
     return round(adapted, 3), f"{adapted:.2f} s from a p95 of {p95:.0f} ms"
-
-
-def _first_line(exc: ValueError) -> str:
-    """A validation error in one line: what is wrong with which field."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "definition"
-        return f"{where}: {first.get('msg', exc)}"
-    return str(exc).splitlines()[0]
 
 
 class Ops:
@@ -127,18 +113,18 @@ class Ops:
         # aside with the reason, not loaded: one bad row must not lock every command out.
         unusable: dict[str, str] = {}
         targets: dict[str, TargetSpec] = {}
-        for target_row in await self._targets.list():
+        for stored in await self._targets.list():
             try:
-                targets[target_row.name] = self._target(target_row)
+                targets[stored.name] = target_of(stored)
             except ValueError as exc:
-                unusable[f"target {target_row.name}"] = _first_line(exc)
+                unusable[f"target {stored.name}"] = first_line(exc)
         self.targets = targets
         fresh: dict[str, RunbookSpec] = {}
         for row in await self._runbooks.list():
             try:
-                fresh[row.name] = self._runbook(row)
+                fresh[row.name] = runbook_of(row, self.secrets.open(row))
             except ValueError as exc:
-                unusable[f"runbook {row.name}"] = _first_line(exc)
+                unusable[f"runbook {row.name}"] = first_line(exc)
         self.unusable = unusable
         for name in set(self.runbooks) - set(fresh):
             self._actions.unregister(name)
@@ -151,26 +137,11 @@ class Ops:
     ) -> TargetSpec:
         """Store a target (audited as `by`, see `OnChange`)."""
         await self._store_target(spec, replace)
-        await self._changed(by, "target_added", _target_detail(spec, replace), target=spec.name)
+        await self._changed(by, "target_added", target_detail(spec, replace), target=spec.name)
         return spec
 
     async def _store_target(self, spec: TargetSpec, replace: bool) -> None:
-        now = self._clock()
-        row = TargetRow(
-            name=spec.name,
-            kind=spec.kind,
-            address=spec.address,
-            interval_s=spec.interval_s,
-            timeout_s=spec.timeout_s,
-            criticality=spec.criticality,
-            conditions=json.dumps(spec.conditions),
-            failure_threshold=spec.failure_threshold,
-            success_threshold=spec.success_threshold,
-            retry_interval_s=spec.retry_interval_s,
-            context=json.dumps(spec.context),
-            created_at=now,
-            updated_at=now,
-        )
+        row = target_row(spec, self._clock())
         # A taken name raises DuplicateKey, which is an AlreadyExists.
         await (self._targets.replace(row) if replace else self._targets.add(row))
         self.targets[spec.name] = spec
@@ -198,7 +169,7 @@ class Ops:
             )
         await self._targets.remove(name)
         self.targets.pop(name, None)
-        await self._changed(by, "target_removed", _target_detail(spec, False), target=name)
+        await self._changed(by, "target_removed", target_detail(spec, False), target=name)
         return spec
 
     async def target(self, name: str) -> TargetSpec:
@@ -214,7 +185,7 @@ class Ops:
     ) -> RunbookSpec:
         """Store a runbook, its secrets encrypted (audited as `by`, see `OnChange`)."""
         await self._store_runbook(spec, replace)
-        detail = _runbook_detail(spec, replace)
+        detail = runbook_detail(spec, replace)
         await self._changed(by, "runbook_added", detail, action=spec.name)
         return spec
 
@@ -232,31 +203,8 @@ class Ops:
         if spec.secrets:
             rows = await self._runbooks.list()
             holders = [r.name for r in rows if r.name != spec.name and holds_secrets(r)]
-        now = self._clock()
-        row = RunbookRow(
-            name=spec.name,
-            kind=spec.kind,
-            spec=json.dumps(
-                spec.model_dump(
-                    exclude={
-                        "secrets",
-                        "name",
-                        "kind",
-                        "risk",
-                        "timeout_s",
-                        "verify_target",
-                        "description",
-                    }
-                )
-            ),
-            secrets=self.secrets.seal(spec.secrets, holders),
-            risk=spec.risk,
-            timeout_s=spec.timeout_s,
-            verify_target=spec.verify_target,
-            description=spec.description,
-            created_at=now,
-            updated_at=now,
-        )
+        sealed = self.secrets.seal(spec.secrets, holders)
+        row = runbook_row(spec, sealed, self._clock())
         # A taken name raises DuplicateKey, which is an AlreadyExists.
         await (self._runbooks.replace(row) if replace else self._runbooks.add(row))
         self.runbooks[spec.name] = spec
@@ -267,7 +215,7 @@ class Ops:
         await self._runbooks.remove(name)
         self.runbooks.pop(name, None)
         self._actions.unregister(name)
-        await self._changed(by, "runbook_removed", _runbook_detail(spec, False), action=name)
+        await self._changed(by, "runbook_removed", runbook_detail(spec, False), action=name)
         return spec
 
     async def runbook(self, name: str) -> RunbookSpec:
@@ -322,41 +270,6 @@ class Ops:
         }
         await self._changed(by, "imported", detail)
         return len(targets), len(runbooks)
-
-    def _target(self, row: TargetRow) -> TargetSpec:
-        """The stored row as a spec: its text columns (kind, criticality) are validated into the
-        spec's `Literal` types here, at the one place rows become specs."""
-        return TargetSpec.model_validate(
-            {
-                "name": row.name,
-                "kind": row.kind,
-                "address": row.address,
-                "interval_s": row.interval_s,
-                "timeout_s": row.timeout_s,
-                "criticality": row.criticality,
-                "conditions": json.loads(row.conditions),
-                "failure_threshold": row.failure_threshold,
-                "success_threshold": row.success_threshold,
-                "retry_interval_s": row.retry_interval_s,
-                "context": json.loads(row.context),
-            }
-        )
-
-    def _runbook(self, row: RunbookRow) -> RunbookSpec:
-        secrets = self.secrets.open(row)
-        # Validated like `_target`: kind and risk are text in the row, `Literal`s in the spec.
-        return RunbookSpec.model_validate(
-            {
-                "name": row.name,
-                "kind": row.kind,
-                "risk": row.risk,
-                "timeout_s": row.timeout_s,
-                "verify_target": row.verify_target,
-                "description": row.description,
-                "secrets": secrets,
-                **json.loads(row.spec),
-            }
-        )
 
     async def add_samples(self, rows: list[CheckSampleRow]) -> None:
         """Store check history (for baselines after a restart), keeping the newest per target."""
