@@ -88,6 +88,8 @@ async def test_done_when_on_seed_7(db_path: Path) -> None:
     assert summary.resolve_s["p50"] >= (summary.detect_s["p50"] or 0)
     assert summary.unapproved_high_risk_actions == 0
     assert {i.health for i in summary.incident_log} == {"degraded", "down"}
+    closed = [i.id for i in summary.incident_log]
+    assert len(closed) == len(set(closed))  # each closed once (a check and a fix at once)
 
 
 async def test_the_team_learns_when_runbook_names_say_nothing(db_path: Path) -> None:

@@ -202,3 +202,29 @@ async def test_slash_in_memory_is_its_full_width_search_and_escape_clears_it(
         await pilot.press("t")
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "team"
+
+
+async def test_keys_typed_in_one_burst_after_slash_land_in_the_filter(db_path: Path) -> None:
+    """Over SSH (or pasted) `/shop` arrives in one read: the keys after `/` are queued before
+    the filter opens, and used to be lost. A `/` inside an input stays text."""
+    from textual import events
+
+    await _create(db_path, "anna")
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+
+        def burst(text: str) -> None:  # as the terminal driver posts one read's keys
+            for ch in text:
+                app.post_message(events.Key("slash" if ch == "/" else ch, ch))
+
+        burst("/shop")
+        await pilot.pause(0.3)
+        assert app.query_one("#ops-filter", Input).value == "shop"
+        await pilot.press("escape", "c")
+        await pilot.pause(0.3)
+        burst("see http://a/b")
+        await pilot.pause(0.3)
+        assert app.query_one("#chat-input", Input).value == "see http://a/b"

@@ -43,7 +43,9 @@ class WebopsApp(App[None]):
         Binding("p", "screen.show_tab('approvals')", "Approvals", id="app.approvals"),
         Binding("o", "screen.show_tab('ops')", "Ops", id="app.ops", show=False),
         Binding("l", "screen.show_tab('activity')", "Log", id="app.activity", show=False),
-        Binding("slash", "screen.search_memory", "Search", id="app.search_memory"),
+        # Priority: the filter opens before the keys typed right after `/` are handed on (fast
+        # over SSH, or pasted), so they land in it; in an input, `/` is typed as text.
+        Binding("slash", "screen.search_memory", "Search", id="app.search_memory", priority=True),
         Binding("r", "screen.refresh", "Refresh", id="app.refresh", show=False),
         Binding("escape", "screen.leave", "Leave input", id="app.leave", show=False),
         Binding("j", "screen.cursor(True)", "Down (like ↓)", id="app.down", show=False),

@@ -46,6 +46,11 @@ class FilterBar(Input):
     def open(self) -> None:
         """`/`: show the bar and type into it."""
         self.add_class("-open")
+        # At once, not after the next refresh as `focus()` does: keys typed right after `/`
+        # (a fast typist over SSH, a paste) are already queued and would go elsewhere. And
+        # `focus()` too, so a tab switch's own deferred focus (Memory from another tab) is
+        # not the last word.
+        self.screen.set_focus(self)
         self.focus()
 
     def action_clear_and_leave(self) -> None:

@@ -480,7 +480,11 @@ class Autopilot:
 
     async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
         """Closed in memory only once the close is stored: if the write fails the incident
-        stays open here as in the database, and is handled again."""
+        stays open here as in the database, and is handled again. Closed once: a second
+        close while the first is written is dropped."""
+        if incident.closing:
+            return
+        incident.closing = True
         row = incident.row
         before = (row.status, row.summary, row.closed_at)
         incident.set_status(status)
@@ -490,6 +494,7 @@ class Autopilot:
             await self.incidents.save(row)
         except BaseException:
             row.status, row.summary, row.closed_at = before
+            incident.closing = False
             raise
         self.open.pop(row.target, None)
         if row.owner is not None:

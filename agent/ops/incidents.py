@@ -85,6 +85,9 @@ class OpenIncident:
     busy: bool = False
     #: The owner's trusted procedure that fixed it, when one did.
     procedure_id: int | None = None
+    #: Its close is being written: a second close meanwhile (a passing check and the remedy's
+    #: verification at once) is the same close, not another.
+    closing: bool = False
 
     def set_status(self, status: IncidentStatus) -> None:
         self.row.status = status

@@ -15,6 +15,7 @@ import getpass
 from typing import TypeVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.reactive import var
@@ -346,6 +347,8 @@ class MainScreen(Screen[None]):
     def action_search_memory(self) -> None:
         """`/`: the filter of the tab on show (Ops filters its tables, Memory searches); a
         tab without one opens Memory's search."""
+        if isinstance(self.focused, Input):  # a `/` in text (a URL, a path): the input's
+            raise SkipAction()
         tabs = self.query_one(TabbedContent)
         bars = self.query_one(f"TabPane#{tabs.active}").query(FilterBar)
         if bars:  # at once, so keys typed right after `/` land in it
