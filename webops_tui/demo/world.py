@@ -156,6 +156,8 @@ class Service:
         self._blipped = False
         self.port = 0
         self._server: _Quiet | None = None
+        #: Stopped for good (the world is closing): `start` does nothing any more.
+        self._stopped = False
         self.start()
 
     def answer(self) -> tuple[int, dict[str, Any], float]:
@@ -180,6 +182,8 @@ class Service:
         return code, report, delay
 
     def start(self) -> None:
+        if self._stopped:  # the world is going away: a late restart must not bind its port
+            return
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -216,6 +220,7 @@ class Service:
         return self._server is not None
 
     def stop(self) -> None:
+        self._stopped = True
         self.crash()
 
 
@@ -482,14 +487,16 @@ class DemoWorld:
         ]
 
     def stop(self) -> None:
-        """Every server down, all at once: each `shutdown` waits for its loop's next look
-        (`POLL_S`), so one after another the wait adds up on the quitting workbench's loop."""
+        """Every server down. The control plane first: a runbook in flight (a restart) must
+        not start a service again after it stopped. Then the services all at once: each
+        `shutdown` waits for its loop's next look (`POLL_S`), so one after another the wait
+        adds up on the quitting workbench's loop."""
+        self._control.shutdown()
+        self._control.server_close()
         self.tls.stop()
         stoppers = [threading.Thread(target=s.stop) for s in self.services.values()]
-        stoppers.append(threading.Thread(target=self._control.shutdown))
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
             stopper.join()
-        self._control.server_close()
         self._folder.cleanup()
