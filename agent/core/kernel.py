@@ -184,12 +184,10 @@ class Kernel:
             return
         self._closed = True
         await self.supervisor.stop()
-        if self.database.read_only:  # opened to look with: what changed in memory is let go
-            await self.database.close()
-            return
         await self.write_behind.stop()
         await self.tokens.settle()
-        await self.flush()
+        if not self.database.read_only:  # opened to look with: what changed is let go
+            await self.flush()
         await self.database.close()
         health = self.health()
         logger.info(
