@@ -40,7 +40,8 @@ async def test_ctrl_q_in_the_demo_closes_every_service_port(db_path: Path) -> No
         assert len(served) == 6 and all(_listening(port) for port in served)
         await pilot.press("ctrl+q")
     assert not app.is_running
-    assert not any(_listening(port) for port in served)
+    still = [port for port in served if _listening(port)]
+    assert not still, (still, served)
 
 
 async def test_the_operators_team_message_shows_once(db_path: Path) -> None:

@@ -16,6 +16,7 @@ failing answer from a healthy service (a 503 or a slow one): what confirmation m
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
@@ -271,7 +272,8 @@ class TlsService:
         self._socket.settimeout(0.2)
         self.port = self._socket.getsockname()[1]
         self._stopping = threading.Event()
-        threading.Thread(target=self._serve, daemon=True, name=f"demo:{name}").start()
+        self._server = threading.Thread(target=self._serve, daemon=True, name=f"demo:{name}")
+        self._server.start()
 
     @staticmethod
     def _load(pair: tuple[Path, Path]) -> ssl.SSLContext:
@@ -302,7 +304,14 @@ class TlsService:
             conn.close()
 
     def stop(self) -> None:
+        """The port is closed when this returns: a socket closed while `accept` waits on it
+        stays open until that call returns, so the serving thread is woken and waited for."""
+        import socket
+
         self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)
+        self._server.join(timeout=1.0)
         self._socket.close()
 
 
