@@ -117,7 +117,10 @@ def test_snapshot_main_screen(
     async def steady(pilot: Pilot[None]) -> None:
         for field in pilot.app.query(Input):  # a blinking cursor is no change of the screen
             field.cursor_blink = False
-        await pilot.pause()
+        # The panels read the kernel in workers (trust and affinity from 30 rows on): a busy
+        # machine must not take the picture before they answered.
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=steady)
 
