@@ -153,6 +153,8 @@ class TargetChecked(KernelEvent):
     #: "up", "degraded" (answering but slow or partial) or "down" (the check failed); one
     #: check says so, an incident needs a run of them (agent/ops/confirmation.py).
     health: Literal["up", "degraded", "down"] = "up"
+    #: "maintenance until ...: reason" while a silence or window covers the target.
+    maintenance: str | None = None
 
 
 class IncidentChanged(KernelEvent):

@@ -346,6 +346,37 @@ MIGRATIONS: tuple[Migration, ...] = (
         "personality drift: how far experience moved each trait from its base, and why",
         ("ALTER TABLE agent ADD COLUMN drift TEXT NOT NULL DEFAULT '{}'",),
     ),
+    Migration(
+        13,
+        "silences (one-off, per target glob) and recurring maintenance windows (cron)",
+        (
+            """
+            CREATE TABLE silence (
+                id INTEGER PRIMARY KEY,
+                name TEXT UNIQUE,
+                targets TEXT NOT NULL DEFAULT '[]',
+                reason TEXT NOT NULL DEFAULT '',
+                starts_at REAL NOT NULL,
+                ends_at REAL NOT NULL,
+                created_by TEXT,
+                created_at REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX silence_ends_at ON silence (ends_at)",
+            """
+            CREATE TABLE maintenance_window (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                targets TEXT NOT NULL DEFAULT '[]',
+                cron TEXT NOT NULL,
+                duration TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

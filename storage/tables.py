@@ -325,3 +325,37 @@ class ApiTokenRow(SQLModel, table=True):
     created_at: float
     last_used_at: float | None = None
     revoked_at: float | None = None
+
+
+class SilenceRow(SQLModel, table=True):
+    """A one-off silence: targets (names or globs) in maintenance from `starts_at` to `ends_at`."""
+
+    __tablename__ = "silence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Set by the ops document (`[[silence]]`, matched by name); None for `webops silence`.
+    name: str | None = Field(default=None, unique=True)
+    #: JSON list of target names or globs (`db-*`, `*`).
+    targets: str = "[]"
+    reason: str = ""
+    starts_at: float
+    ends_at: float
+    created_by: str | None = None
+    created_at: float
+
+
+class MaintenanceWindowRow(SQLModel, table=True):
+    """A recurring maintenance window: from each time `cron` fires, for `duration`."""
+
+    __tablename__ = "maintenance_window"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    #: JSON list of target names or globs.
+    targets: str = "[]"
+    cron: str
+    #: As written ("1h", "90m"): read by agent/ops/durations.py.
+    duration: str
+    reason: str = ""
+    created_at: float
+    updated_at: float

@@ -214,7 +214,9 @@ class Autopilot:
         incident = self.open.get(target)
         trouble = health != "up"
         if incident is None:
-            if confirmation.verdict(incident_open=False) == "open":
+            if confirmation.verdict(incident_open=False) == "open" and not await self._held(
+                target, "the incident"
+            ):
                 await self._open(target, symptom(output), output.detail, confirmation.fault)
         elif not trouble and not incident.busy:
             if confirmation.verdict(incident_open=True) != "resolve":
@@ -257,6 +259,10 @@ class Autopilot:
         await self._changed(incident)
         self._spawn(self._handle(incident))
 
+    async def _held(self, target: str, what: str) -> bool:
+        """In maintenance: checks go on, incidents and remedies wait (agent/ops/silences.py)."""
+        return await self.kernel.silences.holds(target, what, self.say)
+
     async def bids(self, situation: str) -> list[Bid]:
         """Every teammate's bid for an incident (see agent/ops/dispatch.py), best first."""
         assert self.team is not None
@@ -283,6 +289,8 @@ class Autopilot:
 
     async def _handle(self, incident: OpenIncident) -> None:
         if incident.busy or incident.row.status != "open":
+            return
+        if await self._held(incident.row.target, "its remedy"):
             return
         incident.busy = True
         try:

@@ -87,6 +87,7 @@ class CheckSchedule:
         else:
             self._suspect.discard(target)
         if kernel.bus.active:
+            held = await kernel.silences.covering(target)
             kernel.bus.publish(
                 TargetChecked(
                     target=target,
@@ -94,6 +95,7 @@ class CheckSchedule:
                     latency_ms=latency_ms,
                     detail=output.detail,
                     health=health,
+                    maintenance=held.says() if held else None,
                     ts=kernel.clock(),
                 )
             )

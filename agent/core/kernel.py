@@ -54,6 +54,7 @@ from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
 from agent.ops.evidence import IncidentDetail, IncidentLog
 from agent.ops.service import Ops
+from agent.ops.silences import Silences
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.skills.proficiency import SkillRegistry, SkillView
 from agent.social.messaging import Message, MessageBus, as_operator, conversation_id
@@ -70,6 +71,7 @@ from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.messages import MessageRepository
 from storage.repositories.relationships import RelationshipRepository
 from storage.repositories.runbooks import RunbookRepository
+from storage.repositories.silences import MaintenanceWindowRepository, SilenceRepository
 from storage.repositories.targets import TargetRepository
 from storage.repositories.tokens import TokenRepository
 from storage.secrets import SecretBox
@@ -112,6 +114,13 @@ class Kernel:
             self.secret_box,
             clock,
             on_change=self.audit_trail.change,
+        )
+        #: Silences and maintenance windows: when targets are in maintenance (ops/silences.py).
+        self.silences = Silences(
+            SilenceRepository(database),
+            MaintenanceWindowRepository(database),
+            clock,
+            self.audit_trail.change,
         )
         settings = self._settings
         self.roster = Roster(database, self, self.skill_registry, settings, clock)

@@ -28,6 +28,7 @@ from webops_tui.cli import (
     prune,
     secrets,
     serve,
+    silences,
     status,
     team,
     tokens,
@@ -67,6 +68,8 @@ app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
 app.command("prune")(prune.prune)
 app.add_typer(export.app, name="export")
+app.add_typer(silences.silence_app, name="silence")
+app.add_typer(silences.maintenance_app, name="maintenance")
 
 
 def _print_version(value: bool) -> None:

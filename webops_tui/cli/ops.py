@@ -151,17 +151,23 @@ def target_add(
 def target_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List the targets."""
 
-    async def load(kernel: Kernel) -> list[Any]:
-        return sorted(kernel.ops.targets.values(), key=lambda t: t.name)
+    async def load(kernel: Kernel) -> list[dict[str, Any]]:
+        from webops_tui.cli.silences import silenced
 
-    specs = with_kernel(ctx, load)
+        specs = sorted(kernel.ops.targets.values(), key=lambda t: t.name)
+        return [s.model_dump(mode="json") | await silenced(kernel, s.name) for s in specs]
+
+    found = with_kernel(ctx, load)
     if as_json:
-        emit_json(specs)
+        emit_json(found)
         return
-    rows = [s.model_dump() | {"conditions": "; ".join(s.conditions)} for s in specs]
+    rows = [
+        s | {"conditions": "; ".join(s["conditions"]), "silenced_until": s["silenced_until"] or ""}
+        for s in found
+    ]
     _table(
         rows,
-        ["name", "kind", "address", "criticality", "interval_s", "conditions"],
+        ["name", "kind", "address", "criticality", "interval_s", "conditions", "silenced_until"],
         "no targets yet: webops target add NAME --address URL",
     )
 

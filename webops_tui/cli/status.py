@@ -74,6 +74,12 @@ def _render(status: AgentStatus) -> None:
         )
 
 
+async def maintenance_lines(kernel: Kernel) -> list[str]:
+    """ "target db: maintenance until 2026-12-02 02:00 UTC: db upgrade", one per target covered."""
+    found = [(n, await kernel.silences.covering(n)) for n in sorted(kernel.ops.targets)]
+    return [f"target {n}: {c.says()}" for n, c in found if c is not None]
+
+
 def status(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="An agent; all agents when left out.")] = None,
@@ -84,11 +90,11 @@ def status(
     Example: webops status anna --json | jq .emotions.fear
     """
 
-    async def collect(kernel: Kernel) -> list[AgentStatus]:
+    async def collect(kernel: Kernel) -> tuple[list[AgentStatus], list[str]]:
         names = [name] if name else [p.name for p in await kernel.list_agents()]
-        return [await kernel.status(n) for n in names]
+        return [await kernel.status(n) for n in names], await maintenance_lines(kernel)
 
-    statuses = with_kernel(ctx, collect)
+    statuses, maintenance = with_kernel(ctx, collect)
     if as_json:
         emit_json(statuses[0] if name else statuses)
         return
@@ -96,3 +102,5 @@ def status(
         console().print("no agents yet: webops agent create NAME")
     for one in statuses:
         _render(one)
+    for line in maintenance:  # targets in a silence or a maintenance window, literally
+        console().print(line, style="yellow")
