@@ -82,6 +82,9 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/api/tokens", {"name": "new"}, "admin"),
     ("DELETE", "/api/tokens/viewer-token", None, "admin"),
     ("GET", "/api/events?timeout=0.1", None, "viewer"),
+    ("GET", "/api/silences", None, "viewer"),
+    ("POST", "/api/silences", {"target": "shop", "for": "2h"}, "operator"),
+    ("DELETE", "/api/silences/1", None, "operator"),
 ]
 RANK = {"viewer": 1, "operator": 2, "admin": 3}
 
@@ -93,6 +96,7 @@ def _template(path: str) -> str:
         ("fix-shop", "{name}"),
         ("viewer-token", "{name}"),
         ("incidents/1", "incidents/{incident_id}"),
+        ("silences/1", "silences/{silence_id}"),
         ("1", "{approval_id}"),
     ):
         path = path.replace(f"/{concrete}/", f"/{name}/")

@@ -52,6 +52,8 @@ RECENT_CLOSED = 200
 CLOSED = ("resolved", "recovered", "failed")
 #: How each health reads in the status column.
 WORDS: dict[Health, str] = {"up": "up", "degraded": "degraded", "down": "DOWN"}
+#: What the status column says of a target in a silence or a maintenance window.
+MAINTENANCE = "maintenance"
 #: How long the first change of a burst waits for the rest before the tables are redrawn.
 REPAINT_DELAY_S = 0.25
 
@@ -85,6 +87,8 @@ class _TargetState:
     latency_ms: float | None = None
     detail: str = ""
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    #: "maintenance until ...: reason" while a silence or maintenance window covers it.
+    maintenance: str | None = None
 
 
 class TargetsPanel(Vertical):
@@ -205,6 +209,7 @@ class TargetsPanel(Vertical):
         state.health = event.health
         state.latency_ms = event.latency_ms
         state.detail = event.detail
+        state.maintenance = event.maintenance
         if event.latency_ms is not None:
             state.latencies.append(event.latency_ms)
         self._changed()
@@ -224,6 +229,13 @@ class TargetsPanel(Vertical):
             if name not in self.targets:
                 self.targets[name] = state = _TargetState(detail=UNCHECKED)
                 state.latencies.extend(seen)
+        self._changed()
+
+    def show_maintenance(self, held: Mapping[str, str]) -> None:
+        """Targets in a silence or maintenance window when the workbench opens (later checks
+        say it themselves): each shows "maintenance" and until when, and why."""
+        for name, says in held.items():
+            self.targets.setdefault(name, _TargetState(detail=UNCHECKED)).maintenance = says
         self._changed()
 
     def show_history(self, found: Sequence[IncidentDetail]) -> None:
@@ -284,18 +296,25 @@ class TargetsPanel(Vertical):
         target_rows: dict[str, list[str | Text]] = {}
         for name, state in sorted(self.targets.items()):
             word = WORDS[state.health] if state.healthy is not None else "-"
-            if not self._shows(name, word, state.detail):
+            if state.maintenance:
+                word = MAINTENANCE
+            if not self._shows(name, word, state.detail, state.maintenance or ""):
                 continue
             top = max(state.latencies, default=1.0) or 1.0
             spark = sparkline([v / top for v in state.latencies], HISTORY)
             status = Text(word, style=styles[state.health] if state.healthy is not None else "")
+            if state.maintenance:
+                status.stylize(styles["degraded"])
             ms = f"{state.latency_ms:.0f}" if state.latency_ms is not None else "-"
             target_rows[name] = [
                 literal(name),
                 status,
                 ms,
                 spark,
-                literal(state.detail, newlines=False),
+                literal(
+                    f"{state.maintenance}; {state.detail}" if state.maintenance else state.detail,
+                    newlines=False,
+                ),
             ]
         fill(self.query_one("#targets-table", DataTable), target_rows)
         empty = self.query_one("#targets-empty", Static)

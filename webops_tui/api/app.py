@@ -12,7 +12,16 @@ from webops_tui import __version__
 from webops_tui.api.auth import Authenticate, RoleFirst
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
 from webops_tui.api.read_only import ReadOnly
-from webops_tui.api.routes import agents, approvals, events, incidents, ops, team, tokens
+from webops_tui.api.routes import (
+    agents,
+    approvals,
+    events,
+    incidents,
+    ops,
+    silences,
+    team,
+    tokens,
+)
 
 #: Request bodies are small JSON documents; anything bigger is refused with 413.
 MAX_BODY_BYTES = 64 * 1024
@@ -58,7 +67,9 @@ def create_app(
     app.state.stopping = asyncio.Event()
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body)
-    routers = [m.router for m in (agents, approvals, incidents, ops, team, tokens, events)]
+    routers = [
+        m.router for m in (agents, approvals, incidents, ops, silences, team, tokens, events)
+    ]
     app.add_middleware(RoleFirst, routers=routers)  # a role too low: 403 before any body read
     if read_only:
         app.add_middleware(ReadOnly)  # after the token check: 401 still comes first

@@ -305,8 +305,10 @@ class MainScreen(Screen[None]):
             for name in sorted(self.kernel.ops.targets)
         }
         found = await self.kernel.incidents(limit=RECENT_CLOSED)
+        held = {n: c.says() for n in latencies if (c := await self.kernel.silences.covering(n))}
         if panel := self._shown(TargetsPanel):
             panel.show_targets(latencies)
+            panel.show_maintenance(held)
             panel.show_history(found)
 
     @on(TargetsPanel.IncidentSelected)
