@@ -32,14 +32,31 @@ def _define(cli: CliRunner, service: ControlledService) -> None:
     confirm a fault) and `fix-shop`, a low-risk remedy over HTTP."""
     assert cli("agent", "create", "anna").code == 0
     added = cli(
-        "target", "add", "shop", "--address", f"{service.url}/health",
-        "-c", "status == 200", "--interval", "1", "--timeout", "1",
-    )  # fmt: skip
+        "target",
+        "add",
+        "shop",
+        "--address",
+        f"{service.url}/health",
+        "-c",
+        "status == 200",
+        "--interval",
+        "1",
+        "--timeout",
+        "1",
+    )
     assert added.code == 0, added.err
     fix = cli(
-        "runbook", "add", "fix-shop", "--http", "POST", f"{service.url}/fix",
-        "--risk", "low", "--verify", "shop",
-    )  # fmt: skip
+        "runbook",
+        "add",
+        "fix-shop",
+        "--http",
+        "POST",
+        f"{service.url}/fix",
+        "--risk",
+        "low",
+        "--verify",
+        "shop",
+    )
     assert fix.code == 0, fix.err
 
 
@@ -111,9 +128,18 @@ def test_a_window_covering_the_kernels_now_silences_and_one_that_does_not_does_n
     with ControlledService(healthy=False) as service:
         _define(cli, service)
         added = cli(
-            "maintenance", "add", "nightly", "--cron", cron, "--duration", "30s",
-            "--target", "sh*", "--reason", "backups",
-        )  # fmt: skip
+            "maintenance",
+            "add",
+            "nightly",
+            "--cron",
+            cron,
+            "--duration",
+            "30s",
+            "--target",
+            "sh*",
+            "--reason",
+            "backups",
+        )
         assert added.code == 0, added.err
         autopilot, lines = _run(db_path, 40.0, VirtualClock(start=two_am))
     opened = [i.opened_at for i in autopilot.closed] + [
@@ -134,12 +160,25 @@ def test_silence_list_and_remove_with_a_target_named_list(cli: CliRunner, db_pat
     assert cli("silence", "db", "--for", "2h", "--reason", "upgrade [b]x").code == 0
     named_list = cli("silence", "--", "list", "--for", "1h")
     assert named_list.code == 0 and "silenced list" in named_list.out
-    assert cli("maintenance", "add", "nightly", "--cron", "0 2 * * *", "--duration", "1h",
-               "--target", "db").code == 0  # fmt: skip
+    assert (
+        cli(
+            "maintenance",
+            "add",
+            "nightly",
+            "--cron",
+            "0 2 * * *",
+            "--duration",
+            "1h",
+            "--target",
+            "db",
+        ).code
+        == 0
+    )
     listed = json.loads(cli("silence", "list", "--json").out)
     assert [(e["kind"], e["targets"]) for e in listed][:2] == [
-        ("silence", ["db"]), ("silence", ["list"])
-    ]  # fmt: skip
+        ("silence", ["db"]),
+        ("silence", ["list"]),
+    ]
     assert {e["id"] for e in listed} == {"1", "2", "nightly"}
     assert all(e["on"] for e in listed if e["kind"] == "silence")
     human = cli("silence", "list")
@@ -165,15 +204,15 @@ def test_silence_list_and_remove_with_a_target_named_list(cli: CliRunner, db_pat
         (
             ["maintenance", "add", "w", "--cron", "0 2 * *", "--duration", "1h", "--target", "db"],
             "cron '0 2 * *'",
-        ),  # fmt: skip
+        ),
         (
             ["maintenance", "add", "w", "--cron", "0 0 31 2 *", "--duration", "1h", "-t", "db"],
             "cron '0 0 31 2 *'",
-        ),  # fmt: skip
+        ),
         (
             ["maintenance", "add", "w", "--cron", "0 2 * * *", "--duration", "1y", "-t", "db"],
             "duration must be a span of time",
-        ),  # fmt: skip
+        ),
         (["--read-only", "silence", "db", "--for", "1h"], "read-only"),
     ],
 )
@@ -206,7 +245,7 @@ def test_any_duration_either_parses_or_is_one_named_error(value: str | float) ->
         with pytest.raises(ValidationError, match="duration"):
             MaintenanceWindowSpec(name="w", targets=["*"], cron="0 2 * * *", duration=value)
     else:
-        assert 0 <= seconds
+        assert seconds >= 0
 
 
 async def test_the_api_lists_adds_and_removes_silences(db_path: Path) -> None:
