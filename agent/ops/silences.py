@@ -201,7 +201,12 @@ class Silences:
         if row is None or not await self._windows.remove(name):
             raise NotFound(f"no maintenance window {name!r}; webops maintenance list shows them")
         self._fresh.invalidate()
-        spec = _window(row)
+        try:
+            spec = _window(row)
+        except ValueError:  # stored before a stricter rule: removed all the same
+            spec = MaintenanceWindowSpec.model_construct(
+                name=row.name, targets=[], cron=row.cron, duration=row.duration, reason=row.reason
+            )
         await self._changed(
             by, "maintenance_removed", spec.model_dump(), target=", ".join(spec.targets)
         )

@@ -88,14 +88,21 @@ def silence_add(
     ] = "",
     as_json: JsonFlag = False,
 ) -> None:
-    from agent.ops.durations import parse_duration
+    from agent.ops.durations import format_duration, parse_duration
 
     seconds = parse_duration(for_, "--for")
     entry = with_kernel(ctx, lambda k: k.silences.silence(target, seconds, reason))
     if as_json:
         emit_json(entry.model_dump())
         return
-    console().print(assemble("silenced ", (target, "bold"), f" (id {entry.id}): ", entry.says()))
+    console().print(
+        assemble(
+            "silenced ",
+            (target, "bold"),
+            f" for {format_duration(seconds)} (id {entry.id}): ",
+            entry.says(),
+        )
+    )
 
 
 @silence_app.command("list")
