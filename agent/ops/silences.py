@@ -38,7 +38,8 @@ from storage.tables import MaintenanceWindowRow, SilenceRow
 #: have added one: `webops silence` while `webops run` runs).
 REFRESH_S = 1.0
 
-_Stored = tuple[list[SilenceRow], list[MaintenanceWindowSpec]]
+#: The silences not ended (as entries, made once per read) and the windows.
+_Stored = tuple[list[Covering], list[MaintenanceWindowSpec]]
 
 
 def _entry(row: SilenceRow) -> Covering:
@@ -85,17 +86,15 @@ class Silences:
                 windows.append(_window(row))
             except ValueError:  # a rule stricter than when it was stored: not applied
                 continue
-        return await self._silences.current(self._clock()), windows
+        return [_entry(r) for r in await self._silences.current(self._clock())], windows
 
     # -- the autopilot's question -----------------------------------------------------------
 
     async def covering(self, target: str) -> Covering | None:
         """What keeps `target` in maintenance now (the one that lasts longest), or None."""
-        rows, windows = await self._fresh.get()
+        silences, windows = await self._fresh.get()
         now = self._clock()
-        entries = [_entry(r) for r in rows] + window_entries(
-            [w for w in windows if w.covers(target)], now
-        )
+        entries = silences + window_entries([w for w in windows if w.covers(target)], now)
         return covering(target, now, entries)
 
     async def holds(self, target: str, what: str, say: Callable[[str], None]) -> bool:
