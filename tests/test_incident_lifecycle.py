@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,7 +21,8 @@ from agent.core.kernel import Kernel
 from agent.events import IncidentAcknowledged, IncidentChanged, KernelEvent
 from tests.conftest import CliRunner
 from tests.service import ControlledService
-from tests.test_incident_evidence import _define, _run
+from tests.test_incident_evidence import _autopilot, _define, _run
+from webops_tui.api.app import create_app
 from webops_tui.cli.postmortem_format import md
 
 
@@ -174,3 +176,48 @@ def test_markdown_text_never_breaks_the_report(text: str) -> None:
             continue
         assert line[i] not in "|`#*_<>[]", (text, line)
         i += 1
+
+
+async def test_the_api_acks_notes_resolves_reopens_and_reports_as_the_token(
+    db_path: Path,
+) -> None:
+    with ControlledService(healthy=False) as service:
+        await _autopilot(db_path, service, risk="high", duration_s=30.0, stop_when_waiting=True)
+    async with await Kernel.open(db_path) as kernel:
+        tokens = {
+            role: (await kernel.create_token(f"{role}-token", role, by="test")).token
+            for role in ("viewer", "operator")
+        }
+        (incident,) = await kernel.incidents("awaiting_approval")
+        app = create_app(kernel, max_body=4096, heartbeat_s=0.05)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+
+            async def post(path: str, role: str = "operator", **body: object) -> httpx.Response:
+                headers = {"Authorization": f"Bearer {tokens[role]}"}
+                url = f"/api/incidents/{incident.id}/{path}"
+                return await client.post(url, headers=headers, json=body or None)
+
+            assert (await post("ack", role="viewer")).status_code == 403
+            acked = await post("ack")
+            assert (
+                acked.status_code == 200
+                and acked.json()["acknowledged_by"] == "token:operator-token"
+            )
+            assert (await post("notes", text="")).status_code == 422
+            assert (await post("notes", text="x", extra=1)).status_code == 422
+            noted = await post("notes", text="paged the db team")
+            assert noted.status_code == 200
+            resolved = await post("resolve", note="failed over by hand")
+            assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+            again = await post("resolve")
+            assert again.status_code == 422 and "already resolved" in again.text
+            reopened = await post("reopen")
+            assert reopened.status_code == 200 and reopened.json()["status"] == "open"
+            headers = {"Authorization": f"Bearer {tokens['viewer']}"}
+            report = await client.get(f"/api/incidents/{incident.id}/report", headers=headers)
+            assert report.status_code == 200
+            steps = [(s["kind"], s["actor"]) for s in report.json()["incident"]["timeline"]]
+            for kind in ("acknowledged", "note", "resolved", "reopened"):
+                assert (kind, "token:operator-token") in steps
+            assert report.json()["notes"][0]["text"] == "note: paged the db team"
