@@ -221,3 +221,64 @@ async def test_the_api_acks_notes_resolves_reopens_and_reports_as_the_token(
             for kind in ("acknowledged", "note", "resolved", "reopened"):
                 assert (kind, "token:operator-token") in steps
             assert report.json()["notes"][0]["text"] == "note: paged the db team"
+
+
+async def test_the_incident_dialog_acks_notes_resolves_and_reopens_by_keys(
+    db_path: Path,
+) -> None:
+    from textual.widgets import DataTable, Footer, Input
+
+    from webops_tui.app import make_app
+    from webops_tui.config import Settings
+    from widgets.incident_detail import IncidentDetailDialog
+    from widgets.note_dialog import NoteDialog
+    from widgets.targets_panel import TargetsPanel
+
+    with ControlledService(healthy=False) as service:
+        await _autopilot(db_path, service, risk="high", duration_s=30.0, stop_when_waiting=True)
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+
+        async def until(check: object) -> None:
+            assert callable(check)
+            for _ in range(400):
+                if check():
+                    return
+                await pilot.pause(0.05)
+            raise AssertionError("the workbench never got there")
+
+        await pilot.pause()
+        await pilot.press("o")
+        panel = app.query_one(TargetsPanel)
+        incidents = panel.query_one("#incidents-table", DataTable)
+        await until(lambda: incidents.row_count == 1)
+        incidents.focus()
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, IncidentDetailDialog))
+        dialog = app.screen
+        assert isinstance(dialog, IncidentDetailDialog)
+        assert "a ack, r resolve, o reopen, n note" in str(
+            dialog.query_one(".detail-hint").render()
+        )
+        assert dialog.query(Footer)
+        await pilot.press("a")
+        await until(lambda: "acknowledged by operator:" in dialog.text)
+        await pilot.press("n")
+        await until(lambda: isinstance(app.screen, NoteDialog))
+        app.screen.query_one(Input).value = "[b]looking[/b] at it"
+        await pilot.press("enter")
+        await until(lambda: "note: [b]looking[/b] at it" in dialog.text)
+        await pilot.press("r")
+        await until(lambda: dialog.detail.status == "resolved")
+        assert "resolved by operator:" in dialog.text
+        await pilot.press("r")  # again: one line saying why, the dialog stays
+        await pilot.pause(0.2)
+        assert app.screen is dialog and dialog.detail.status == "resolved"
+        await pilot.press("o")
+        await until(lambda: dialog.detail.status == "open")
+        await pilot.press("escape")
+        await pilot.press("ctrl+q")
+    async with await Kernel.open(db_path) as kernel:
+        (stored,) = await kernel.incidents()
+        kinds = [s.kind for s in (await kernel.incident(stored.id)).timeline]
+        assert {"acknowledged", "note", "resolved", "reopened"} <= set(kinds)
