@@ -220,7 +220,7 @@ async def test_the_api_acks_notes_resolves_reopens_and_reports_as_the_token(
             steps = [(s["kind"], s["actor"]) for s in report.json()["incident"]["timeline"]]
             for kind in ("acknowledged", "note", "resolved", "reopened"):
                 assert (kind, "token:operator-token") in steps
-            assert report.json()["notes"][0]["text"] == "note: paged the db team"
+            assert report.json()["notes"][0]["text"] == "paged the db team"
 
 
 async def test_the_incident_dialog_acks_notes_resolves_and_reopens_by_keys(
@@ -267,7 +267,7 @@ async def test_the_incident_dialog_acks_notes_resolves_and_reopens_by_keys(
         await until(lambda: isinstance(app.screen, NoteDialog))
         app.screen.query_one(Input).value = "[b]looking[/b] at it"
         await pilot.press("enter")
-        await until(lambda: "note: [b]looking[/b] at it" in dialog.text)
+        await until(lambda: ": [b]looking[/b] at it" in dialog.text)
         await pilot.press("r")
         await until(lambda: dialog.detail.status == "resolved")
         assert "resolved by operator:" in dialog.text

@@ -53,9 +53,13 @@ class IncidentLifecycle:
             raise NotFound(f"no incident with id {incident_id}")
         return row
 
-    async def _journal(self, row: IncidentRow, kind: str, by: str, text: str) -> None:
+    async def _journal(
+        self, row: IncidentRow, kind: str, by: str, text: str, ts: float | None = None
+    ) -> None:
+        """Journalled (at `ts`: a resolve's close time, so its step sorts with the close),
+        and audited."""
         assert row.id is not None
-        ts = self.kernel.clock()
+        ts = self.kernel.clock() if ts is None else ts
         await self.rows.add_event(
             IncidentEventRow(incident_id=row.id, ts=ts, kind=kind, actor=by, text=text)
         )
@@ -113,7 +117,7 @@ class IncidentLifecycle:
         for approval in await self.kernel.approvals("pending"):
             if approval.target == row.target and approval.created_at >= row.opened_at:
                 await self.kernel.withdraw(approval.id, RESOLVED_BY_PERSON)
-        await self._journal(row, "resolved", who, text)
+        await self._journal(row, "resolved", who, text, now)
         row.status, row.closed_at, row.summary = "resolved", now, summary
         self._publish(row)
         return await self.kernel.incident(incident_id)

@@ -41,6 +41,8 @@ StepKind = Literal[
 ]
 #: Journal kinds (agent/core/incident_lifecycle.py, person_overrides.py) shown as steps.
 JOURNAL_KINDS: tuple[StepKind, ...] = ("decision", "acknowledged", "resolved", "reopened", "note")
+#: What a person's step says when it came without a note.
+PLAIN = {"resolved": "resolved by a person", "reopened": "reopened by a person"}
 #: One journal line: when, what kind, who, what.
 JournalLine = tuple[float, str, str | None, str]
 #: One message between agents about the incident: when, who said it, what.
@@ -127,7 +129,7 @@ def build_timeline(
     )
     for ts, kind, actor, text in journal:
         step_kind = next((k for k in JOURNAL_KINDS if k == kind), "note")
-        said = text if step_kind == "decision" else f"{kind}" + (f": {text}" if text else "")
+        said = text or PLAIN.get(step_kind, step_kind)
         steps.append(TimelineStep(ts=ts, kind=step_kind, actor=actor, text=said))
     for ts, sender, text in messages:
         steps.append(TimelineStep(ts=ts, kind="message", actor=sender, text=text))

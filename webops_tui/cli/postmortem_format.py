@@ -9,9 +9,11 @@ escaped, and newlines folded, so every line of the timeline stays one list item.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from agent.ops.postmortem import Postmortem
+from agent.ops.timeline import TimelineStep
 from widgets.literal_text import printable
 
 #: Markdown's inline specials: each is written with a backslash before it.
@@ -40,6 +42,14 @@ def _seconds(value: float | None) -> str:
     return "still open" if value is None else f"{value:.1f} s"
 
 
+def _step(step: TimelineStep, clean: Callable[[str], str]) -> str:
+    """One timeline line: when, what kind, who, what (the kind said once)."""
+    body = "" if step.text == step.kind else clean(step.text)
+    kind = "" if step.text.startswith(f"{step.kind}:") else f"{step.kind}: "
+    actor = clean(step.actor or "") + (": " if step.actor and body else "")
+    return f"{_when(step.ts)} {kind}{actor}{body}"
+
+
 def _sections(report: Postmortem, *, for_markdown: bool) -> list[tuple[str, list[str]]]:
     """The report's sections as (title, lines), with text escaped by `md` or `plain`."""
     clean = md if for_markdown else plain
@@ -53,13 +63,7 @@ def _sections(report: Postmortem, *, for_markdown: bool) -> list[tuple[str, list
     ]
     if i.acknowledged_by:
         overview.append(f"Acknowledged by {clean(i.acknowledged_by)} at {_when(i.acknowledged_at)}")
-    timeline = [
-        f"{_when(s.ts)} "
-        + ("" if s.text.startswith(f"{s.kind}:") else f"{s.kind}: ")
-        + (f"{clean(s.actor)}: " if s.actor else "")
-        + clean(s.text)
-        for s in i.timeline
-    ] or ["(nothing recorded)"]
+    timeline = [_step(s, clean) for s in i.timeline] or ["(nothing recorded)"]
     tried = [
         f"{clean(c.action)}: {'fixed it' if c.fixed else 'did not fix it'} ({clean(c.why)})"
         for c in report.tried
