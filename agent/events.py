@@ -170,6 +170,15 @@ class IncidentChanged(KernelEvent):
     health: Literal["degraded", "down"] = "down"
 
 
+class IncidentAcknowledged(KernelEvent):
+    """A person acknowledged an incident: someone is on it, so reminders about it stop."""
+
+    kind: Literal["incident_acknowledged"] = "incident_acknowledged"
+    incident_id: int
+    target: str
+    by: str
+
+
 class RelationshipChanged(KernelEvent):
     """How `agent` regards `other` moved (an outcome seen, feedback, a conflict, a hand-over)."""
 

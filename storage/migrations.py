@@ -377,6 +377,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        14,
+        "incident lifecycle: who acknowledged it, a counter of people's changes the loop checks "
+        "before it writes, and a journal of notes, people's changes and the agents' decisions",
+        (
+            "ALTER TABLE incident ADD COLUMN acknowledged_at REAL",
+            "ALTER TABLE incident ADD COLUMN acknowledged_by TEXT",
+            "ALTER TABLE incident ADD COLUMN person_rev INTEGER NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE incident_event (
+                id INTEGER PRIMARY KEY,
+                incident_id INTEGER NOT NULL,
+                ts REAL NOT NULL,
+                kind TEXT NOT NULL,
+                actor TEXT,
+                text TEXT NOT NULL DEFAULT ''
+            )
+            """,
+            "CREATE INDEX ix_incident_event_incident ON incident_event (incident_id, ts)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -272,6 +272,26 @@ class IncidentRow(SQLModel, table=True):
     evidence: str = "[]"
     #: JSON list of each remedy tried with its credit (action, fixed, credit, why); migration 10.
     credits: str = "[]"
+    #: When and by whom a person acknowledged it (reminders stop); migration 14.
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    #: Bumped by a person's resolve or reopen; the loop writes only over the value it read,
+    #: so another process's resolve is never overwritten (agent/ops/lifecycle.py); migration 14.
+    person_rev: int = 0
+
+
+class IncidentEventRow(SQLModel, table=True):
+    """One line of an incident's journal: a note, a person's ack/resolve/reopen, an agent's
+    decision with its explanation (migration 14)."""
+
+    __tablename__ = "incident_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int
+    ts: float
+    kind: str
+    actor: str | None = None
+    text: str = ""
 
 
 class MessageRow(SQLModel, table=True):

@@ -43,18 +43,21 @@ class DetailDialog(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,enter", "close", "Close", id="detail.close")]
 
-    def __init__(self, title: Text, lines: Sequence[Text], *, kind: str) -> None:
+    def __init__(
+        self, title: Text, lines: Sequence[Text], *, kind: str, hint: str = "Escape closes"
+    ) -> None:
         super().__init__()
         self._title = title
         self.lines = list(lines)
         self._kind = kind
+        self._hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll(id=f"{self._kind}-detail"):
                 for line in self.lines:
                     yield Static(line, classes=f"{self._kind}-line")
-            yield Static("Escape closes", classes="detail-hint")
+            yield Static(self._hint, classes="detail-hint")
 
     def on_mount(self) -> None:
         self.query_one(Vertical).border_title = self._title
@@ -63,6 +66,13 @@ class DetailDialog(ModalScreen[None]):
     def text(self) -> str:
         """What the dialog says, as plain text (one line each)."""
         return "\n".join(line.plain for line in self.lines)
+
+    async def replace_lines(self, lines: Sequence[Text]) -> None:
+        """Show `lines` instead (the thing shown changed while the dialog was open)."""
+        self.lines = list(lines)
+        scroll = self.query_one(VerticalScroll)
+        await scroll.remove_children()
+        await scroll.mount_all([Static(line, classes=f"{self._kind}-line") for line in lines])
 
     def action_close(self) -> None:
         self.dismiss(None)

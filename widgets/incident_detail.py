@@ -6,17 +6,29 @@ what each said, how slow), for each remedy tried the credit it got and the one-l
 the timeline (agent/ops/timeline.py: opened, checks, remedies, approvals, closed).
 `incident_lines` draws that as plain `Text` (never markup: names, details and reasons come from
 targets and agents), for this dialog and for `webops incident show` alike. Escape closes it.
+A person acts on the incident from here: a acknowledges, r resolves, o reopens, n adds a note
+(agent/core/incident_lifecycle.py); the detail is redrawn with the result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer
 
+from agent.errors import WebopsError
 from agent.ops.evidence import Credit, IncidentDetail
 from widgets.detail_dialog import DetailDialog
 from widgets.literal_text import scrub
+from widgets.note_dialog import NoteDialog
+
+#: Does what a person asked to the incident: (verb, incident id, note) -> the incident after;
+#: verbs "ack", "resolve", "reopen", "note". Raises `WebopsError` saying why it cannot.
+IncidentAct = Callable[[str, int, str | None], Awaitable[IncidentDetail]]
 
 #: How each way an incident stands, or its fault showed, is drawn (ANSI names: every theme).
 STYLES = {
@@ -36,6 +48,12 @@ TIMELINE_STYLES = {
     "remedy": "cyan",
     "approval": "magenta",
     "closed": "green",
+    "decision": "blue",
+    "message": "",
+    "acknowledged": "bold yellow",
+    "resolved": "bold green",
+    "reopened": "bold red",
+    "note": "italic",
 }
 
 
@@ -68,7 +86,16 @@ def incident_lines(detail: IncidentDetail) -> list[Text]:
             "), ",
             (detail.status, STYLES[detail.status]),
         ),
-        Text.assemble("owner ", detail.owner or "-", f", {detail.steps} steps"),
+        Text.assemble(
+            "owner ",
+            detail.owner or "-",
+            f", {detail.steps} steps",
+            (
+                f", acknowledged by {detail.acknowledged_by} {when(detail.acknowledged_at)}"
+                if detail.acknowledged_by
+                else ""
+            ),
+        ),
         Text(f"opened {when(detail.opened_at)}{closed}"),
         Text.assemble("summary: ", detail.summary),
         Text("confirmed by:", style="bold"),
@@ -117,8 +144,47 @@ def incident_lines(detail: IncidentDetail) -> list[Text]:
 
 
 class IncidentDetailDialog(DetailDialog):
-    """The detail of one incident; Escape (or Enter) closes it."""
+    """The detail of one incident; a / r / o / n act on it; Escape (or Enter) closes it."""
 
-    def __init__(self, detail: IncidentDetail) -> None:
-        super().__init__(Text(f"Incident {detail.id}"), incident_lines(detail), kind="incident")
+    BINDINGS = [
+        Binding("a", "act('ack')", "Ack", id="incident.ack"),
+        Binding("r", "act('resolve')", "Resolve", id="incident.resolve"),
+        Binding("o", "act('reopen')", "Reopen", id="incident.reopen"),
+        Binding("n", "note", "Note", id="incident.note"),
+    ]
+
+    def __init__(self, detail: IncidentDetail, act: IncidentAct | None = None) -> None:
+        hint = "a ack, r resolve, o reopen, n note; Escape closes" if act else "Escape closes"
+        super().__init__(
+            Text(f"Incident {detail.id}"), incident_lines(detail), kind="incident", hint=hint
+        )
         self.detail = detail
+        self._act = act
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield Footer()
+
+    def action_act(self, verb: str) -> None:
+        if self._act is not None:
+            self.run_worker(self._do(verb, None), exclusive=True, group="incident-act")
+
+    def action_note(self) -> None:
+        if self._act is None:
+            return
+
+        def add(text: str | None) -> None:
+            if text:
+                self.run_worker(self._do("note", text), exclusive=True, group="incident-act")
+
+        self.app.push_screen(NoteDialog(f"A note on incident {self.detail.id}"), add)
+
+    async def _do(self, verb: str, note: str | None) -> None:
+        assert self._act is not None
+        try:
+            self.detail = await self._act(verb, self.detail.id, note)
+        except WebopsError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        await self.replace_lines(incident_lines(self.detail))
+        self.notify(f"incident {self.detail.id}: {verb} done", markup=False)

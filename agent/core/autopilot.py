@@ -27,7 +27,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import conflicts, credit, handover, remedy
+from agent.core import conflicts, credit, handover, person_overrides, remedy
 from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
 from agent.core.rest_schedule import RestSchedule
@@ -102,6 +102,8 @@ class Autopilot:
         #: When each agent learns and rests (agent/core/rest_schedule.py).
         self.rest = RestSchedule(kernel, clock, say=self.say)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Targets whose incident a person resolved: no new one until healthy or reopened.
+        self.held: set[str] = set()
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -214,9 +216,13 @@ class Autopilot:
         incident = self.open.get(target)
         trouble = health != "up"
         if incident is None:
+            if await person_overrides.held(self, target, trouble):
+                return
             if confirmation.verdict(incident_open=False) == "open" and not await self._held(
                 target, "the incident"
             ):
+                if taken := await person_overrides.adopt_reopened(self, target):
+                    return self._spawn(self._handle(taken))
                 await self._open(target, symptom(output), output.detail, confirmation.fault)
         elif not trouble and not incident.busy:
             if confirmation.verdict(incident_open=True) != "resolve":
@@ -294,7 +300,8 @@ class Autopilot:
             return
         incident.busy = True
         try:
-            await self._handle_once(incident)
+            if not await person_overrides.taken_back(self, incident):
+                await self._handle_once(incident)
         except WebopsError as exc:
             self.say(f"incident {incident.row.id}: {exc.message}")
         finally:
@@ -348,6 +355,7 @@ class Autopilot:
             stimulus = await self._settle_conflict(row, stimulus, runner_up)
         incident.attempts += 1
         outcome = await self.kernel.stimulate(row.owner, stimulus)
+        await person_overrides.decided(self, row, outcome)
         row.steps += outcome.steps
         incident.procedure_id = outcome.procedure_id
         incident.record(outcome.tried)
@@ -499,7 +507,8 @@ class Autopilot:
         row.summary = summary
         row.closed_at = self.kernel.clock()
         try:
-            await self.incidents.save(row)
+            if not await self.incidents.save(row):
+                return person_overrides.let_go(self, incident)
         except BaseException:
             row.status, row.summary, row.closed_at = before
             incident.closing = False
@@ -518,7 +527,8 @@ class Autopilot:
 
     async def _changed(self, incident: OpenIncident) -> None:
         row = incident.row
-        await self.incidents.save(row)
+        if not await self.incidents.save(row):
+            return person_overrides.let_go(self, incident)
         assert row.id is not None
         if self.kernel.bus.active:
             self.kernel.bus.publish(

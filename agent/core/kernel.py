@@ -30,6 +30,7 @@ from agent.core.approvals import ApprovalGate
 from agent.core.audit_trail import AuditTrail, os_actor
 from agent.core.config import KernelConfig
 from agent.core.dirty_rows import CheckSamples, Emotions, RelationshipRows, agent_state
+from agent.core.incident_lifecycle import IncidentLifecycle
 from agent.core.lifecycle import LifecycleState
 from agent.core.observation import watch
 from agent.core.roster import Roster
@@ -53,6 +54,7 @@ from agent.memory.memory import ConsolidationReport, MemoryItem
 from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
 from agent.ops.evidence import IncidentDetail, IncidentLog
+from agent.ops.postmortem import Postmortem
 from agent.ops.service import Ops
 from agent.ops.silences import Silences
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
@@ -129,6 +131,7 @@ class Kernel:
             database, self.audit_trail, self, self.load_agent, recheck=self._check_request
         )
         self.incident_log = IncidentLog(database)
+        self.lifecycle = IncidentLifecycle(self)
         self._emotions = Emotions(self.roster.agents, self.roster.rows)
         self.write_behind = WriteBehind(
             [
@@ -431,7 +434,32 @@ class Kernel:
         return await self.incident_log.list(status, limit, open_only=open_only, target=target)
 
     async def incident(self, incident_id: int) -> IncidentDetail:
+        await self.flush()  # the agents' messages about it wait in the write-behind
         return await self.incident_log.get(incident_id)
+
+    async def incident_report(self, incident_id: int) -> Postmortem:
+        """The postmortem of one incident (agent/ops/postmortem.py)."""
+        await self.flush()
+        return await self.incident_log.postmortem(incident_id)
+
+    # A person's ack / resolve / reopen / note (agent/core/incident_lifecycle.py); `by` as above.
+    async def ack_incident(self, incident_id: int, by: str | None = None) -> IncidentDetail:
+        return await self.lifecycle.acknowledge(incident_id, by)
+
+    async def resolve_incident(
+        self, incident_id: int, by: str | None = None, note: str | None = None
+    ) -> IncidentDetail:
+        return await self.lifecycle.resolve(incident_id, by, note)
+
+    async def reopen_incident(
+        self, incident_id: int, by: str | None = None, note: str | None = None
+    ) -> IncidentDetail:
+        return await self.lifecycle.reopen(incident_id, by, note)
+
+    async def note_incident(
+        self, incident_id: int, text: str, by: str | None = None
+    ) -> IncidentDetail:
+        return await self.lifecycle.note(incident_id, by, text)
 
     # -- the audit chain and API tokens (every token change is audited) ----------------------
 

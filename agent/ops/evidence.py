@@ -14,7 +14,7 @@ the one read model the CLI, the API and the workbench show.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -24,8 +24,13 @@ from agent.ops.incidents import IncidentStatus, Tried, fault_of, tried_of
 from agent.ops.timeline import SLACK_S, TimelineStep, build_timeline
 from storage.database import Database
 from storage.repositories.audit import AuditRepository
+from storage.repositories.facts import FactRepository
 from storage.repositories.incidents import IncidentRepository
+from storage.repositories.messages import MessageRepository
 from storage.tables import IncidentRow
+
+if TYPE_CHECKING:
+    from agent.ops.postmortem import Postmortem
 
 __all__ = [
     "INCIDENT_STATUSES",
@@ -107,6 +112,9 @@ class IncidentDetail(BaseModel):
     evidence: list[FailingCheck]
     #: Each remedy tried with the credit it got and why, in order.
     credits: list[Credit]
+    #: When and by whom a person acknowledged it (None: nobody yet); migration 14.
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
     #: Opened, confirming checks, remedies with credit, approvals, closed: oldest first. Only
     #: one incident's detail (`show`) carries it; listings leave it empty.
     timeline: list[TimelineStep] = []
@@ -128,6 +136,8 @@ class IncidentDetail(BaseModel):
             actions=tried_of(row.actions),
             evidence=_checks_of(row.evidence),
             credits=_credits_of(row.credits),
+            acknowledged_at=row.acknowledged_at,
+            acknowledged_by=row.acknowledged_by,
         )
 
 
@@ -150,6 +160,8 @@ class IncidentLog:
     def __init__(self, database: Database) -> None:
         self._repository = IncidentRepository(database)
         self._audit = AuditRepository(database)
+        self._messages = MessageRepository(database)
+        self._facts = FactRepository(database)
 
     async def list(
         self,
@@ -185,8 +197,35 @@ class IncidentLog:
             evidence=detail.evidence,
             credits=detail.credits,
             audit=audit,
+            journal=[
+                (e.ts, e.kind, e.actor, e.text) for e in await self._repository.events(detail.id)
+            ],
+            messages=[
+                (m.ts, m.sender, m.text)
+                for prefix in (f"incident {detail.id}:", f"incident {detail.id} (")
+                for m in await self._messages.starting(prefix, detail.opened_at - SLACK_S)
+            ],
         )
         return detail
+
+    async def postmortem(self, incident_id: int) -> Postmortem:
+        """The incident's postmortem: its detail and timeline, and the facts it taught."""
+        from agent.ops.postmortem import LearnedFact, build_postmortem  # it reads this module
+
+        detail = await self.get(incident_id)
+        until = None if detail.closed_at is None else detail.closed_at + SLACK_S
+        learned = await self._facts.learned_from(detail.situation, detail.opened_at, until)
+        facts = [
+            LearnedFact(
+                agent=name,
+                subject=fact.subject,
+                predicate=fact.predicate,
+                value=fact.value,
+                confidence=fact.confidence,
+            )
+            for name, fact in learned
+        ]
+        return build_postmortem(detail, facts)
 
     async def awaiting_approval(self, target: str, situation: str | None) -> bool:
         """Whether an incident on `target` (showing `situation`, when given) waits for a

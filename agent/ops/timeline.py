@@ -1,11 +1,14 @@
-"""An incident's story in time order: opened, the checks that confirmed it, the remedies tried
-(with the credit each earned), the approvals asked for and decided, closed.
+"""An incident's story in time order: the checks that detected and confirmed it, opened, each
+decision with its explanation, the remedies tried (with their output, verification and the
+credit each earned), the approvals asked for and decided, messages between agents about it, a
+person's acknowledgement, resolve, reopen and notes, closed.
 
 An on-call engineer taking over asks "what happened, in what order?". Nothing new is stored for
 this: the incident row holds when it opened and closed, its confirming checks and the credit of
 each remedy (agent/ops/evidence.py), and the audit chain holds every remedy that ran and every
-approval asked for, granted, denied or withdrawn, stamped with the target. The timeline merges
-the two: the audit entries about the incident's target while it was open.
+approval asked for, granted, denied or withdrawn, stamped with the target. The incident's
+journal (table `incident_event`, migration 14) holds the owner's decisions and what people did;
+the message history holds what the agents said about it. The timeline merges them all.
 """
 
 from __future__ import annotations
@@ -23,7 +26,27 @@ if TYPE_CHECKING:
     from agent.ops.evidence import Credit
 
 #: What one step of a timeline is.
-StepKind = Literal["opened", "check", "remedy", "approval", "closed"]
+StepKind = Literal[
+    "opened",
+    "check",
+    "decision",
+    "remedy",
+    "approval",
+    "message",
+    "acknowledged",
+    "resolved",
+    "reopened",
+    "note",
+    "closed",
+]
+#: Journal kinds (agent/core/incident_lifecycle.py, person_overrides.py) shown as steps.
+JOURNAL_KINDS: tuple[StepKind, ...] = ("decision", "acknowledged", "resolved", "reopened", "note")
+#: What a person's step says when it came without a note.
+PLAIN = {"resolved": "resolved by a person", "reopened": "reopened by a person"}
+#: One journal line: when, what kind, who, what.
+JournalLine = tuple[float, str, str | None, str]
+#: One message between agents about the incident: when, who said it, what.
+MessageLine = tuple[float, str, str]
 #: Audit events that decide or take back an approval.
 APPROVAL_EVENTS = ("approval_requested", "approved", "denied", "withdrawn")
 #: Seconds around the incident's open and close in which its audit entries still belong to it
@@ -59,6 +82,7 @@ def _remedy(entry: AuditEntry, credits: list[Credit]) -> TimelineStep | None:
     for i, credit in enumerate(credits):
         if credit.action == entry.action:
             credits.pop(i)
+            text += "; verified: fixed it" if credit.fixed else "; verified: still failing"
             text += f"; credit {'neutral' if credit.credit is None else f'{credit.credit:g}'}"
             text += f" ({credit.why})"
             break
@@ -72,6 +96,8 @@ def _approval(entry: AuditEntry) -> TimelineStep:
     text = f"{verb} #{number} for {entry.action or '?'}"
     if entry.why and entry.event == "approval_requested":  # a decision repeats the same why
         text += f": {entry.why}"
+    if detail.get("dry_run"):  # what a runbook's dry run printed, when one ran first
+        text += f"; dry run: {detail['dry_run']}"
     return TimelineStep(ts=entry.ts, kind="approval", actor=entry.actor, text=text)
 
 
@@ -85,16 +111,28 @@ def build_timeline(
     evidence: Sequence[FailingCheck],
     credits: Sequence[Credit],
     audit: Iterable[AuditEntry],
+    journal: Iterable[JournalLine] = (),
+    messages: Iterable[MessageLine] = (),
 ) -> list[TimelineStep]:
     """The incident's steps, oldest first. Credits not matched to an audited remedy (an older
     audit was pruned, say) are still listed, at the close."""
     steps: list[TimelineStep] = []
-    for check in evidence:
+    for i, check in enumerate(evidence):
         ms = f" ({check.latency_ms:.0f} ms)" if check.latency_ms is not None else ""
-        text = f"failing check: {check.health}, {check.detail or '-'}{ms}"
+        first = "detected: " if i == 0 else ""
+        text = f"{first}failing check: {check.health}, {check.detail or '-'}{ms}"
         steps.append(TimelineStep(ts=check.ts, kind="check", text=text))
     # After the checks: the check that confirmed it opened it, at the same moment.
-    steps.append(TimelineStep(ts=opened_at, kind="opened", text=f"opened: {situation} ({health})"))
+    confirmed = f", confirmed by {len(evidence)} failing checks" if evidence else ""
+    steps.append(
+        TimelineStep(ts=opened_at, kind="opened", text=f"opened: {situation} ({health}){confirmed}")
+    )
+    for ts, kind, actor, text in journal:
+        step_kind = next((k for k in JOURNAL_KINDS if k == kind), "note")
+        said = text or PLAIN.get(step_kind, step_kind)
+        steps.append(TimelineStep(ts=ts, kind=step_kind, actor=actor, text=said))
+    for ts, sender, text in messages:
+        steps.append(TimelineStep(ts=ts, kind="message", actor=sender, text=text))
     unmatched = list(credits)
     for entry in audit:
         if entry.event == "action":

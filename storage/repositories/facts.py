@@ -9,7 +9,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from storage.database import Database
-from storage.tables import FactRow
+from storage.tables import AgentRow, EpisodeRow, FactRow
 
 
 class FactRepository:
@@ -66,6 +66,32 @@ class FactRepository:
             session.add(row)
             await session.flush()
         return row
+
+    async def learned_from(
+        self, situation: str, since: float, until: float | None, limit: int = 50
+    ) -> list[tuple[str, FactRow]]:
+        """Facts (with the agent that holds each) whose sources include an episode about
+        `situation` lived between `since` and `until`: what an incident taught the team."""
+        async with self._db.session() as session:
+            query = select(EpisodeRow.id).where(
+                col(EpisodeRow.situation) == situation, col(EpisodeRow.ts) >= since
+            )
+            if until is not None:
+                query = query.where(col(EpisodeRow.ts) <= until)
+            episodes = set(await session.exec(query))
+            if not episodes:
+                return []
+            rows = await session.exec(
+                select(AgentRow.name, FactRow)
+                .join(AgentRow, col(AgentRow.id) == col(FactRow.agent_id))
+                .order_by(col(FactRow.confidence).desc(), col(FactRow.id))
+            )
+            found = [
+                (str(name), fact)
+                for name, fact in rows
+                if episodes.intersection(json.loads(fact.sources or "[]"))
+            ]
+        return found[:limit]
 
     async def get(self, fact_id: int) -> FactRow | None:
         async with self._db.session() as session:

@@ -6,7 +6,10 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from storage.database import Database
-from storage.tables import IncidentRow
+from storage.tables import IncidentEventRow, IncidentRow
+
+#: Columns only a person's lifecycle change writes; the loop's `save` leaves them alone.
+PERSON_COLUMNS = {"id", "acknowledged_at", "acknowledged_by", "person_rev"}
 
 
 class IncidentRepository:
@@ -23,13 +26,52 @@ class IncidentRepository:
             await session.refresh(stored)
         return stored
 
-    async def save(self, row: IncidentRow) -> None:
+    async def save(self, row: IncidentRow) -> bool:
+        """Write the loop's view of the incident, unless a person resolved or reopened it
+        since the loop read it (`person_rev` moved): then nothing is written and False says
+        the person's change stands (compare-and-set, so another process's resolve is never
+        overwritten, however the two interleave)."""
         assert row.id is not None
-        values = row.model_dump(exclude={"id"})
+        values = row.model_dump(exclude=PERSON_COLUMNS)
+        async with self._db.session(write=True) as session:
+            done = await session.exec(
+                update(IncidentRow)
+                .where(col(IncidentRow.id) == row.id, col(IncidentRow.person_rev) == row.person_rev)
+                .values(**values)
+            )
+            return bool(done.rowcount)
+
+    async def person_change(self, incident_id: int, values: dict[str, object]) -> None:
+        """A person's resolve or reopen: written over whatever the loop holds, and counted."""
         async with self._db.session(write=True) as session:
             await session.exec(
-                update(IncidentRow).where(col(IncidentRow.id) == row.id).values(**values)
+                update(IncidentRow)
+                .where(col(IncidentRow.id) == incident_id)
+                .values(**values, person_rev=col(IncidentRow.person_rev) + 1)
             )
+
+    async def acknowledge(self, incident_id: int, by: str, at: float) -> None:
+        async with self._db.session(write=True) as session:
+            await session.exec(
+                update(IncidentRow)
+                .where(col(IncidentRow.id) == incident_id)
+                .values(acknowledged_at=at, acknowledged_by=by)
+            )
+
+    async def add_event(self, event: IncidentEventRow) -> None:
+        """One line of the incident's journal (a note, a person's change, a decision)."""
+        async with self._db.session(write=True) as session:
+            session.add(IncidentEventRow.model_validate(event.model_dump()))
+
+    async def events(self, incident_id: int) -> list[IncidentEventRow]:
+        """The incident's journal, oldest first."""
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(IncidentEventRow)
+                .where(IncidentEventRow.incident_id == incident_id)
+                .order_by(col(IncidentEventRow.ts), col(IncidentEventRow.id))
+            )
+            return list(rows)
 
     async def get(self, incident_id: int) -> IncidentRow | None:
         async with self._db.session() as session:

@@ -121,6 +121,19 @@ class MessageRepository:
         rows.reverse()
         return rows
 
+    async def starting(self, prefix: str, since: float, limit: int = 200) -> list[MessageRow]:
+        """Messages whose text starts with `prefix` (case-sensitive), sent since `since`,
+        oldest first: what agents said to each other about one incident."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            select(MessageRow)
+            .where(col(MessageRow.text).like(f"{escaped}%", escape="\\"), MessageRow.ts >= since)
+            .order_by(col(MessageRow.id))
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [r for r in await session.exec(query) if r.text.startswith(prefix)]
+
     async def conversations(self, participant: str) -> list[str]:
         """The conversations `participant` sent or received a message in, most recent first."""
         latest = func.max(col(MessageRow.id))

@@ -9,13 +9,17 @@ workbench's dialog too), never as markup.
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from webops_tui.cli.numbers import INTEGER_MAX
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
+
+if TYPE_CHECKING:
+    from agent.ops.evidence import IncidentDetail
 
 app = typer.Typer(
     help="What incidents the team handled: the checks that confirmed each, each remedy's credit.",
@@ -141,3 +145,102 @@ def show(
     out = console()
     for line in incident_lines(detail):
         out.print(line, soft_wrap=True)
+
+
+IdArgument = Annotated[int, typer.Argument(metavar="ID", help="The incident's id.")]
+NoteOption = Annotated[
+    str | None, typer.Option("--note", help="Why, for the record.", show_default=False)
+]
+
+
+def _changed(detail: IncidentDetail, as_json: bool, said: str) -> None:
+    if as_json:
+        emit_json(detail)
+        return
+    from rich.text import Text
+
+    from widgets.literal_text import printable
+
+    console().print(Text(printable(said, newlines=False)))
+
+
+@app.command("ack")
+def ack(ctx: typer.Context, incident_id: IdArgument, as_json: JsonFlag = False) -> None:
+    """Acknowledge an incident: you are on it, so reminders about it stop.
+
+    Example: webops incident ack 3
+    """
+    detail = with_kernel(ctx, lambda k: k.ack_incident(incident_id))
+    _changed(detail, as_json, f"incident {incident_id} acknowledged by {detail.acknowledged_by}")
+
+
+@app.command("resolve")
+def resolve(
+    ctx: typer.Context, incident_id: IdArgument, note: NoteOption = None, as_json: JsonFlag = False
+) -> None:
+    """Resolve an incident yourself: the agents stop working it, a remedy waiting for approval
+    is withdrawn, and "resolved" notifications go out.
+
+    Example: webops incident resolve 3 --note "rolled back by hand"
+    """
+    detail = with_kernel(ctx, lambda k: k.resolve_incident(incident_id, note=note))
+    _changed(detail, as_json, f"incident {incident_id} resolved: {detail.summary}")
+
+
+@app.command("reopen")
+def reopen(
+    ctx: typer.Context, incident_id: IdArgument, note: NoteOption = None, as_json: JsonFlag = False
+) -> None:
+    """Reopen a closed incident: the agents take it up again if the target still fails.
+
+    Example: webops incident reopen 3 --note "errors are back"
+    """
+    detail = with_kernel(ctx, lambda k: k.reopen_incident(incident_id, note=note))
+    _changed(detail, as_json, f"incident {incident_id} reopened: {detail.summary}")
+
+
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    incident_id: IdArgument,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The note.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a note to an incident's timeline (open or closed: postmortems come later).
+
+    Example: webops incident note 3 "customer reports came in at 14:02"
+    """
+    detail = with_kernel(ctx, lambda k: k.note_incident(incident_id, text))
+    _changed(detail, as_json, f"note added to incident {incident_id}")
+
+
+#: The report formats `--format` takes.
+REPORT_FORMATS = ("md", "text", "json")
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    incident_id: IdArgument,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md (Markdown), text or json.")] = "md",
+    as_json: JsonFlag = False,
+) -> None:
+    """A postmortem: summary, impact window, timeline, what the agents tried and what fixed
+    it, time to detect and to resolve, facts learned. Markdown unless asked otherwise.
+
+    Example: webops incident report 3 > postmortem-3.md
+    """
+    if as_json:
+        fmt = "json"
+    if fmt not in REPORT_FORMATS:
+        from agent.errors import InvalidInput
+
+        raise InvalidInput(f"unknown --format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
+    found = with_kernel(ctx, lambda k: k.incident_report(incident_id))
+    if fmt == "json":
+        emit_json(found)
+        return
+    from webops_tui.cli import postmortem_format
+
+    rendered = postmortem_format.markdown(found) if fmt == "md" else postmortem_format.text(found)
+    sys.stdout.write(rendered)

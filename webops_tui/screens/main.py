@@ -28,6 +28,7 @@ from agent.core.kernel import Kernel
 from agent.errors import WebopsError
 from agent.memory.memory import MemoryKind
 from agent.mind.mind import Mind
+from agent.ops.evidence import IncidentDetail
 from webops_tui.demo.in_app import InAppDemo
 from webops_tui.demo.options import DemoOptions
 from webops_tui.screens.kernel_feed import KernelFeed
@@ -324,7 +325,17 @@ class MainScreen(Screen[None]):
             self.notify(exc.message, severity="error", markup=False)
             return
         if self._shown(TabbedContent):
-            self.app.push_screen(IncidentDetailDialog(detail))
+            self.app.push_screen(IncidentDetailDialog(detail, act=self._incident_act))
+
+    async def _incident_act(self, verb: str, incident_id: int, note: str | None) -> IncidentDetail:
+        """A person's ack / resolve / reopen / note from the incident's dialog."""
+        if verb == "ack":
+            return await self.kernel.ack_incident(incident_id)
+        if verb == "resolve":
+            return await self.kernel.resolve_incident(incident_id, note=note)
+        if verb == "reopen":
+            return await self.kernel.reopen_incident(incident_id, note=note)
+        return await self.kernel.note_incident(incident_id, note or "")
 
     @on(TargetsPanel.TargetSelected)
     def _target_selected(self, message: TargetsPanel.TargetSelected) -> None:
