@@ -238,3 +238,44 @@ def test_what_an_approval_keeps_of_a_dry_run_is_bounded_and_its_end(out: str, er
     assert len(shown) <= OUTPUT_LIMIT
     if not err.strip():
         assert out.rstrip("\n").endswith(shown) or not out.strip()
+
+
+def test_the_workbench_shows_the_dry_run_in_the_approval_and_its_detail_dialog(
+    tmp_path: Path, db_path: Path, cli: CliRunner
+) -> None:
+    """A person's order for a risky runbook: its dry run runs first, and the Approvals tab and
+    the approval's detail dialog (Enter) show what it printed, literally."""
+    from textual.widgets import Static
+
+    from webops_tui.app import make_app
+    from webops_tui.config import Settings
+    from widgets.approval_detail import ApprovalDetailDialog
+    from widgets.approvals_queue import ApprovalsQueue
+
+    async def review(service: ControlledService) -> None:
+        app = make_app(Settings(db_path=db_path))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert app.kernel is not None
+            asked = await app.kernel.task("anna", "run restart-shop on shop")
+            assert asked.status == "awaiting_approval" and service.fixes == 0
+            await pilot.press("p")
+            queue = app.query_one(ApprovalsQueue)
+            for _ in range(400):  # the queue reads the approvals in a worker
+                await pilot.pause(0.1)
+                if queue.pending:
+                    break
+            detail = str(queue.query_one("#approval-why", Static).render())
+            assert "dry run passed: exit 0" in detail and DRY_LINE in detail
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ApprovalDetailDialog)
+            assert DRY_LINE in app.screen.text and "run: " in app.screen.text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, ApprovalDetailDialog)
+
+    with ControlledService(healthy=False) as service:
+        _define(cli, _toml(tmp_path, service, _argv_runbook(service)))
+        asyncio.run(review(service))
+        assert service.fixes == 0

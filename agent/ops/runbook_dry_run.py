@@ -48,10 +48,10 @@ class DryRunSpec(BaseModel):
         dry run is an argv, an HTTP runbook's a request with a URL (`url_template`: the URL
         with its placeholders filled by a stand-in value)."""
         if kind == "command":
-            if not self.argv:
-                raise ValueError("a command runbook's dry run needs an argv")
             if self.url or self.method or self.headers or self.body is not None:
                 raise ValueError("a command runbook's dry run is an argv, not a request")
+            if not self.argv:
+                raise ValueError("a command runbook's dry run needs an argv")
             return
         if self.argv:
             raise ValueError("an http runbook's dry run is a request (url), not an argv")
