@@ -17,6 +17,9 @@ class ControlledService:
         self.healthy = healthy
         self.fix_works = True
         self.fixes = 0
+        #: Dry runs of the fix (POST /fix/dry-run): they change nothing; 409 unless they work.
+        self.dry_runs = 0
+        self.dry_run_works = True
         #: Health checks answered: real requests, not a counter the code under test sets.
         self.hits = 0
         service = self
@@ -44,6 +47,13 @@ class ControlledService:
                         self._reply(200, b"fixed")
                     else:
                         self._reply(500, b"fix failed")
+                elif self.path == "/fix/dry-run":
+                    service.dry_runs += 1
+                    auth = self.headers.get("Authorization", "")
+                    if service.dry_run_works:
+                        self._reply(200, f"would restart 1 replica (auth {auth})".encode())
+                    else:
+                        self._reply(409, b"refused: a rollout is already in progress")
                 elif self.path == "/break":
                     service.healthy = False
                     self._reply(200, b"broken")

@@ -55,6 +55,14 @@ def describe_approval(
             text.append(line, style="bold")
     else:
         text.append(f"\n  the built-in action {approval.action}")
+    dry = approval.dry_run
+    if dry is not None:
+        verdict = "passed" if dry.ok else "failed"
+        text.append(f"\ndry run {verdict}: ", style="bold")
+        text.append(dry.detail)
+        for line in dry.output.splitlines():
+            text.append("\n  | ")
+            text.append(line)
     text.append(f"\nwhy: {approval.summary}")
     autonomy = (approval.explanation.get("autonomy") or {}).get("why", "")
     if autonomy:
@@ -80,7 +88,7 @@ class ApprovalsQueue(Vertical):
     }
     ApprovalsQueue > #approval-why {
         height: auto;
-        max-height: 12;
+        max-height: 16;
         padding: 0 1;
     }
     """
@@ -166,6 +174,16 @@ class ApprovalsQueue(Vertical):
         if 0 <= row < len(self.pending):
             detail = describe_approval(self.pending[row], self.runbooks)
             self.query_one("#approval-why", Static).update(detail)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an approval: it in full (its dry run's whole output) in a dialog."""
+        event.stop()
+        if 0 <= event.cursor_row < len(self.pending):
+            from widgets.approval_detail import ApprovalDetailDialog
+
+            self.app.push_screen(
+                ApprovalDetailDialog(self.pending[event.cursor_row], self.runbooks)
+            )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

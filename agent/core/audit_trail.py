@@ -71,7 +71,7 @@ class AuditTrail:
         autonomy = decision.explanation.autonomy if decision else None
         entry = {
             "actor": agent,
-            "event": "action",
+            "event": "dry_run" if request.dry_run else "action",
             "agent": agent,
             "action": request.action,
             "target": request.target,

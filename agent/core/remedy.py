@@ -45,6 +45,7 @@ from agent.core.credit import (
     replay_basis,
 )
 from agent.core.credit import credit as credit  # the credit rule, where readers look for it
+from agent.core.dry_runs import dry_run_first
 from agent.core.recollection import recollect
 from agent.core.stimulus import Outcome, OutcomeStatus, Stimulus, StimulusKind
 from agent.decision.reasoning import Decision, OptionKind
@@ -214,6 +215,19 @@ async def work(agent: WebOpsAgent, stimulus: Stimulus) -> Outcome:
             and not await still_faulty(current.recheck, current.action.action)
         ):
             return recovered(current.action.action)
+        asks_or_acts = decision.requires_approval or decision.option is OptionKind.ACT
+        if mutating and asks_or_acts and current.action is not None:
+            decision, dry = await dry_run_first(agent, current.action, decision)
+            if dry is not None and not dry.ok:  # the real action never runs; nothing is learned
+                return Outcome(
+                    status="failed",
+                    summary=dry.stopped(current.action.action),
+                    decision=decision,
+                    rechecks=rechecks,
+                    steps=steps + 1,
+                    tried=tuple(tried),
+                    credits=tuple(credits),
+                )
         if decision.requires_approval and current.action is not None:
             approval_id = await agent.host.request_approval(agent, current.action, decision)
             return Outcome(

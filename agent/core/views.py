@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from agent.core.config import KernelConfig
+from agent.core.dry_runs import DryRun
 from agent.core.resources import ResourceUsage
 from agent.errors import InvalidInput, NotFound
 from agent.memory.items import memory_kind
@@ -105,10 +106,13 @@ class ApprovalView(BaseModel):
     created_at: float
     decided_at: float | None
     decided_by: str | None
+    #: What the action's dry run printed before the agent asked (agent/core/dry_runs.py).
+    dry_run: DryRun | None = None
 
     @classmethod
     def from_row(cls, row: ApprovalRow, agent: str) -> ApprovalView:
         """Validated: a status in the file that this version does not know is refused."""
+        explanation = json.loads(row.explanation)
         return cls.model_validate(
             {
                 "id": row.id,
@@ -118,11 +122,12 @@ class ApprovalView(BaseModel):
                 "risk": row.risk,
                 "status": row.status,
                 "summary": row.summary,
-                "explanation": json.loads(row.explanation),
+                "explanation": explanation,
                 "result": json.loads(row.result) if row.result else None,
                 "created_at": row.created_at,
                 "decided_at": row.decided_at,
                 "decided_by": row.decided_by,
+                "dry_run": explanation.get("dry_run"),
             }
         )
 

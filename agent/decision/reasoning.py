@@ -104,6 +104,8 @@ class Explanation(BaseModel):
     autonomy: dict[str, Any] | None = None
     #: The memories (episodes, facts, by id) that moved the remedy options, one line each.
     memory: tuple[str, ...] = ()
+    #: What the action's dry run did before it ran or was put to a person (agent/core/dry_runs.py).
+    dry_run: dict[str, Any] | None = None
 
 
 class Decision(BaseModel):

@@ -13,6 +13,7 @@ import re
 import shlex
 import time
 
+from agent.ops.runbook_dry_run import dry_run_form, shown_output
 from agent.ops.scrub import scrub, scrubbed_head, scrubbed_tail
 from agent.ops.targets import CREDENTIAL_NAME, PLACEHOLDER, RunbookSpec
 from agent.skills.actions import ActionOutput
@@ -67,6 +68,19 @@ async def run_runbook(
     for key in ("stdout", "stderr", "body"):
         if isinstance(output.data.get(key), str):
             output.data[key] = scrub(output.data[key], secrets)
+    return output
+
+
+async def run_dry_run(
+    spec: RunbookSpec, secrets: dict[str, str], target: str | None
+) -> ActionOutput:
+    """Run `spec`'s dry-run form (argv or request, secrets and scrubbing as for a real run);
+    `data["output"]` is what it printed, scrubbed and cut to what an approval shows. A runbook
+    without one fails: nothing may stand in for a dry run that was asked for."""
+    if spec.dry_run is None:
+        return ActionOutput(ok=False, detail=f"runbook {spec.name!r} has no dry-run form")
+    output = await run_runbook(dry_run_form(spec), secrets, target)
+    output.data["output"] = shown_output(output.data)
     return output
 
 

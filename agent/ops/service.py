@@ -322,11 +322,13 @@ class Ops:
 
     def _register_runbook(self, spec: RunbookSpec) -> None:
         async def handler(request: ActionRequest) -> ActionOutput:
-            from agent.ops.runbooks import run_runbook
+            from agent.ops.runbooks import run_dry_run, run_runbook
 
             current = self.runbooks.get(spec.name, spec)
             if spec.name in self.secrets.locked:
                 return ActionOutput(ok=False, detail=self.secrets.locked[spec.name])
+            if request.dry_run:
+                return await run_dry_run(current, current.secrets, request.target)
             return await run_runbook(current, current.secrets, request.target)
 
         self._actions.register(
@@ -338,6 +340,7 @@ class Ops:
                 target_kind="service",
                 timeout_s=spec.timeout_s + 5,
                 description=spec.description or f"runbook {spec.name}",
+                supports_dry_run=spec.dry_run is not None,
             ),
             handler,
         )

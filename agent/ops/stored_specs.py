@@ -96,6 +96,11 @@ def runbook_detail(spec: RunbookSpec, replaced: bool) -> dict[str, Any]:
     does: dict[str, Any] = (
         {"argv": spec.argv} if spec.kind == "command" else {"method": spec.method, "url": spec.url}
     )
+    if spec.dry_run is not None:
+        dry = spec.dry_run
+        does["dry_run"] = (
+            dry.argv if spec.kind == "command" else f"{dry.method or spec.method} {dry.url}"
+        )
     return {"kind": spec.kind, "risk": spec.risk, **does, "replaced": replaced}
 
 

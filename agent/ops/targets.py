@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent.decision.risk import Criticality, CriticalityName, RiskLevel, RiskName
 from agent.errors import InvalidInput
 from agent.ops import addresses
+from agent.ops.runbook_dry_run import HEADER_SECRET_PREFIX, DryRunSpec
 from agent.ops.toml_documents import parse_toml, tables
 
 #: How a target is checked (each kind is a check action, `<kind>_check`).
@@ -131,6 +132,8 @@ class RunbookSpec(BaseModel):
     timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)
     verify_target: str | None = None
     description: str = ""
+    #: What runs first to show what it would do (agent/ops/runbook_dry_run.py); None: no dry run.
+    dry_run: DryRunSpec | None = None
 
     @field_validator("name")
     @classmethod
@@ -149,25 +152,18 @@ class RunbookSpec(BaseModel):
             return data
         sealed = dict(data)
         secrets = data.get("secrets")
-        secrets = dict(secrets) if isinstance(secrets, dict) else secrets
+        if not isinstance(secrets or {}, dict):
+            return data
+        secrets = dict(secrets or {})
         for field, prefix in (("env", "env_"), ("headers", "header_")):
             values = data.get(field)
-            if not isinstance(values, dict) or not isinstance(secrets or {}, dict):
-                continue
-            values, secrets = dict(values), dict(secrets or {})
-            for name, value in values.items():
-                if not isinstance(name, str) or not isinstance(value, str) or not value:
-                    continue
-                if CREDENTIAL_NAME.search(name) and not PLACEHOLDER.search(value):
-                    secret = base = prefix + re.sub(r"\W", "_", name)
-                    n = 1
-                    while secrets.get(secret, value) != value:  # X-Key and X_Key: two secrets
-                        n += 1
-                        secret = f"{base}_{n}"
-                    secrets[secret] = value
-                    values[name] = f"{{secret:{secret}}}"
-            sealed[field] = values
-        if secrets is not None:
+            if isinstance(values, dict):
+                sealed[field] = _sealed(values, prefix, secrets)
+        dry_run = data.get("dry_run")
+        if isinstance(dry_run, dict) and isinstance(dry_run.get("headers"), dict):
+            headers = _sealed(dry_run["headers"], HEADER_SECRET_PREFIX, secrets)
+            sealed["dry_run"] = {**dry_run, "headers": headers}
+        if secrets or data.get("secrets") is not None:
             sealed["secrets"] = secrets
         return sealed
 
@@ -183,6 +179,9 @@ class RunbookSpec(BaseModel):
             for key, value in self.headers.items():
                 addresses.header(key, value)
         texts = [*self.argv, *self.env.values(), self.url, *self.headers.values(), self.body or ""]
+        if self.dry_run is not None:
+            self.dry_run.check_fits(self.kind, PLACEHOLDER.sub("1", self.dry_run.url))
+            texts += self.dry_run.texts()
         for text in texts:
             for match in PLACEHOLDER.finditer(text):
                 key = match.group(1)
@@ -198,7 +197,8 @@ class RunbookSpec(BaseModel):
     def argv_secret_refusal(self) -> str | None:
         """Why this runbook must not run (or be added): a secret in its argv is in `ps` for every
         local user while it runs. None when its argv holds none."""
-        if not any("{secret:" in arg for arg in self.argv):
+        argv = [*self.argv, *(self.dry_run.argv if self.dry_run else [])]
+        if not any("{secret:" in arg for arg in argv):
             return None
         return (
             f"runbook {self.name!r}: a secret in the command line is visible to every local "
@@ -211,6 +211,24 @@ class RunbookSpec(BaseModel):
         data = self.model_dump(exclude={"secrets"})
         data["secrets"] = {key: "******" for key in self.secrets}
         return data
+
+
+def _sealed(values: dict[Any, Any], prefix: str, secrets: dict[str, Any]) -> dict[Any, Any]:
+    """`values` with each credential (by its name, see `CREDENTIAL_NAME`) written without a
+    placeholder moved into `secrets` (named `prefix` + its name) and replaced by one."""
+    values = dict(values)
+    for name, value in values.items():
+        if not isinstance(name, str) or not isinstance(value, str) or not value:
+            continue
+        if CREDENTIAL_NAME.search(name) and not PLACEHOLDER.search(value):
+            secret = base = prefix + re.sub(r"\W", "_", name)
+            n = 1
+            while secrets.get(secret, value) != value:  # X-Key and X_Key: two secrets
+                n += 1
+                secret = f"{base}_{n}"
+            secrets[secret] = value
+            values[name] = f"{{secret:{secret}}}"
+    return values
 
 
 def _validation_message(exc: ValidationError, where: str) -> str:

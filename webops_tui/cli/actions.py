@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from webops_tui.cli.numbers import INTEGER_MAX, INTEGER_MIN
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
-from widgets.literal_text import assemble
+from widgets.literal_text import assemble, literal
 
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from agent.core.dry_runs import DryRun
+
+#: Lines of a dry run's output the approvals table shows (`approvals show ID`: all of it).
+DRY_RUN_LINES = 5
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
 
 
@@ -39,6 +46,14 @@ def task(
         raise typer.Exit(1)
 
 
+approvals_app = typer.Typer(
+    help="List pending approvals, show one, or approve / deny one by id.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@approvals_app.callback()
 def approvals(
     ctx: typer.Context,
     approve: Annotated[
@@ -56,9 +71,11 @@ def approvals(
     ] = "",
     as_json: JsonFlag = False,
 ) -> None:
-    """List pending approvals, or approve / deny one by id."""
+    """List pending approvals, or approve / deny one by id (`show ID`: one in full)."""
     from agent.errors import InvalidInput
 
+    if ctx.invoked_subcommand is not None:
+        return
     if approve is not None and deny is not None:
         raise InvalidInput("give --approve or --deny, not both")
     if approve is not None:
@@ -76,19 +93,65 @@ def approvals(
             console().print("no pending approvals")
             return
         table = Table()
-        for column in ("id", "agent", "action", "target", "risk", "why"):
+        for column in ("id", "agent", "action", "target", "risk", "why", "dry run"):
             table.add_column(column, overflow="fold")
         for p in pending:
-            table.add_row(str(p.id), p.agent, p.action, p.target or "", p.risk, p.summary)
+            table.add_row(
+                str(p.id),
+                literal(p.agent),
+                literal(p.action),
+                literal(p.target or ""),
+                p.risk,
+                literal(p.summary),
+                dry_run_cell(p.dry_run),
+            )
         console().print(table)
         return
     if as_json:
         emit_json(view)
     else:
         result = f": {view.result['status']} ({view.result['detail']})" if view.result else ""
-        console().print(f"approval {view.id} {view.status}{result}", soft_wrap=True)
+        console().print(literal(f"approval {view.id} {view.status}{result}"), soft_wrap=True)
     if view.status == "failed":
         raise typer.Exit(1)
+
+
+@approvals_app.command("show")
+def approval_show(
+    ctx: typer.Context,
+    approval_id: Annotated[int, typer.Argument(min=INTEGER_MIN, max=INTEGER_MAX)],
+    as_json: JsonFlag = False,
+) -> None:
+    """One approval in full: who asks for what and why, and what its dry run printed."""
+    view = with_kernel(ctx, lambda k: k.approval(approval_id))
+    if as_json:
+        emit_json(view)
+        return
+    out = console()
+    out.print(
+        assemble(
+            (f"approval {view.id}", "bold"),
+            f" ({view.status}): {view.agent} asks to run {view.action}",
+            f" on {view.target}" if view.target else "",
+            f" · risk {view.risk}",
+        ),
+        soft_wrap=True,
+    )
+    out.print(assemble("why: ", view.summary), soft_wrap=True)
+    if view.dry_run is not None:
+        out.print(assemble(("dry run: ", "bold"), view.dry_run.detail), soft_wrap=True)
+        if view.dry_run.output:
+            out.print(literal(view.dry_run.output), soft_wrap=True)
+    if view.result:
+        out.print(assemble("result: ", str(view.result.get("detail", ""))), soft_wrap=True)
+
+
+def dry_run_cell(dry: DryRun | None) -> Text:
+    """An approval's dry run in a table cell: passed or failed, and the last lines printed."""
+    if dry is None:
+        return literal("-")
+    lines = dry.output.strip().splitlines()[-DRY_RUN_LINES:]
+    return literal("\n".join([f"{'passed' if dry.ok else 'failed'}: {dry.detail}", *lines]))
 
 
 def audit(

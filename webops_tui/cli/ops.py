@@ -237,10 +237,35 @@ def runbook_add(
         str | None, typer.Option("--verify", help="Target whose check verifies the fix.")
     ] = None,
     description: Annotated[str, typer.Option("--description")] = "",
+    dry_run_command: Annotated[
+        str | None,
+        typer.Option(
+            "--dry-run-command",
+            help="With --command: the argv that shows what it would do (its dry run), split "
+            'like --command, e.g. "kubectl rollout restart deploy/x --dry-run=server".',
+        ),
+    ] = None,
+    dry_run_url: Annotated[
+        str | None,
+        typer.Option("--dry-run-url", help="With --http: the URL its dry run requests."),
+    ] = None,
+    dry_run_method: Annotated[
+        str | None,
+        typer.Option("--dry-run-method", help="The dry run's method (default: the runbook's)."),
+    ] = None,
+    dry_run_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dry-run-header", help="NAME=VALUE, repeatable: added to the runbook's headers."
+        ),
+    ] = None,
+    dry_run_body: Annotated[
+        str | None, typer.Option("--dry-run-body", help="The dry run's body (default: --body).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a runbook. Example: webops runbook add restart-api --command "systemctl restart api"
-    --risk high --verify api"""
+    --dry-run-command "systemctl --dry-run restart api" --risk high --verify api"""
     from agent.errors import InvalidInput
     from agent.ops.targets import runbook_spec
 
@@ -269,6 +294,22 @@ def runbook_add(
             "headers": _pairs(header or [], "--header"),
             "body": body,
         }
+    dry_request = {
+        "method": dry_run_method.upper() if dry_run_method else None,
+        "headers": _pairs(dry_run_header or [], "--dry-run-header"),
+        "body": dry_run_body,
+    }
+    if dry_run_command is not None:
+        try:
+            fields["dry_run"] = {"argv": shlex.split(dry_run_command)}
+        except ValueError as exc:
+            raise InvalidInput(f"--dry-run-command: {exc}") from None
+        if dry_run_url is not None or any(dry_request.values()):
+            raise InvalidInput("--dry-run-command does not go with --dry-run-url/-method/-header")
+    elif dry_run_url is not None:
+        fields["dry_run"] = {"url": dry_run_url} | {k: v for k, v in dry_request.items() if v}
+    elif any(dry_request.values()):
+        raise InvalidInput("--dry-run-method/-header/-body need --dry-run-url")
     spec = runbook_spec(**fields)
     with_kernel(ctx, lambda k: k.ops.add_runbook(spec), creates=True)
     if as_json:
@@ -296,17 +337,27 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         | {
             "what": " ".join(r["argv"]) if r["kind"] == "command" else f"{r['method']} {r['url']}",
             "secrets": ", ".join(r["secrets"]) + (" (locked)" if r["locked"] else ""),
+            "dry run": _dry_run_shown(r["dry_run"]),
         }
         for r in rows
     ]
     _table(
         shown,
-        ["name", "kind", "what", "risk", "timeout_s", "verify_target", "secrets"],
+        ["name", "kind", "what", "risk", "timeout_s", "verify_target", "secrets", "dry run"],
         "no runbooks yet: webops runbook add NAME --command ...",
     )
     for row in rows:
         if row["locked"]:
             console().print(assemble(row["locked"]))
+
+
+def _dry_run_shown(dry_run: dict[str, Any] | None) -> str:
+    """A runbook's dry-run form in one cell: its argv or its request; "-" when it has none."""
+    if not dry_run:
+        return "-"
+    if dry_run["argv"]:
+        return shlex.join(dry_run["argv"])
+    return f"{dry_run['method'] or '(same method)'} {dry_run['url']}"
 
 
 @runbooks.command("remove")
