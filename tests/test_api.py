@@ -70,6 +70,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", "/api/incidents", None, "viewer"),
     ("GET", "/api/incidents/1", None, "viewer"),
     ("GET", "/api/team", None, "viewer"),
+    ("GET", "/metrics", None, "viewer"),
     ("GET", "/api/targets", None, "viewer"),
     ("GET", "/api/targets/shop", None, "viewer"),
     ("POST", "/api/targets", {"name": "t2", "kind": "tcp", "address": "127.0.0.1:9"}, "admin"),
