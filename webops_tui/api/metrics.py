@@ -16,16 +16,16 @@ would mix them):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import prometheus_client
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client import Histogram as HistogramMetric
@@ -48,6 +48,8 @@ router = APIRouter(tags=["metrics"])
 PATH = "/metrics"
 #: Check latency buckets (seconds): a healthy answer is tens of milliseconds, a slow one seconds.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: prometheus-client leaves this one untyped.
+_no_created_series: Callable[[], None] = prometheus_client.disable_created_metrics
 NOTIFICATION_KINDS = {"notification_sent": "sent", "notification_failed": "failed"}
 
 
@@ -150,7 +152,7 @@ class Metrics:
     def __init__(self, kernel: Kernel) -> None:
         # The `_created` series (a timestamp per counter and label set) are OpenMetrics' idea;
         # in the text format they are one more line per series, a third of a 200-target scrape.
-        disable_created_metrics()
+        _no_created_series()
         self.kernel = kernel
         self._scraping = asyncio.Lock()
         self.registry = CollectorRegistry(auto_describe=False)
