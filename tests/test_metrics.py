@@ -26,6 +26,7 @@ from tests.conftest import CliRunner
 from tests.serve_process import ServeProcess
 from tests.service import ControlledService, define_shop
 from webops_tui.api.app import create_app
+from webops_tui.api.loop_probe import LAG_LIMIT_S, TICK_S
 from webops_tui.demo.runner import run_demo
 from webops_tui.demo.world import TEST_SLOWNESS, DemoWorld
 
@@ -248,3 +249,25 @@ async def test_a_failed_flush_makes_health_503_until_a_flush_succeeds(db_path: P
     assert scrape[("webops_write_behind_failing", ())] == 1
     assert well.status_code == 200, well.text
     assert well.json()["write_behind"]["last_flush_age_s"] < 30
+
+
+async def test_a_stalled_event_loop_is_503_until_the_probe_has_seen_it_prompt_again(
+    db_path: Path,
+) -> None:
+    async with await Kernel.open(db_path) as kernel:
+        app = create_app(kernel)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
+                assert (await c.get("/api/health")).status_code == 200  # the probe ticks now
+                await asyncio.sleep(TICK_S * 2)
+                time.sleep(LAG_LIMIT_S + 0.5)  # something blocks the loop: every agent waits
+                stalled = await c.get("/api/health")
+                deadline = time.monotonic() + WAIT_S
+                while (again := await c.get("/api/health")).status_code != 200:
+                    assert time.monotonic() < deadline, again.text
+                    await asyncio.sleep(0.5)
+        finally:
+            app.state.stopping.set()
+    assert stalled.status_code == 503 and stalled.json()["failing"] == ["loop"], stalled.text
+    assert stalled.json()["loop"]["lag_ms"] >= LAG_LIMIT_S * 1000

@@ -29,6 +29,9 @@ class LoopProbe:
         self._stopping = stopping
         self._lags: deque[float] = deque(maxlen=WINDOW)
         self._task: asyncio.Task[None] | None = None
+        #: When the sleeping probe should wake: a read right after a stall, before the probe
+        #: got its turn, sees how late it is already.
+        self._due: float | None = None
 
     def _ensure_running(self) -> None:
         if self._stopping.is_set():
@@ -38,15 +41,17 @@ class LoopProbe:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
-            started = time.monotonic()
+            self._due = time.monotonic() + TICK_S
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), TICK_S)
-            self._lags.append(max(0.0, time.monotonic() - started - TICK_S))
+            self._lags.append(max(0.0, time.monotonic() - self._due))
+            self._due = None
 
     async def lag_s(self) -> float:
-        """The worst lateness seen lately: of the background ticks, and of one turn of the
-        loop now (how long the callbacks ready before this one take)."""
+        """The worst lateness seen lately: of the background ticks (the one still asleep
+        included), and of one turn of the loop now (the callbacks ready before this one)."""
         self._ensure_running()
         started = time.monotonic()
+        overdue = 0.0 if self._due is None else started - self._due
         await asyncio.sleep(0)
-        return max([time.monotonic() - started, *self._lags])
+        return max([time.monotonic() - started, overdue, *self._lags])
