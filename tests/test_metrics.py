@@ -261,7 +261,8 @@ async def test_a_stalled_event_loop_is_503_until_the_probe_has_seen_it_prompt_ag
             async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
                 assert (await c.get("/api/health")).status_code == 200  # the probe ticks now
                 await asyncio.sleep(TICK_S * 2)
-                time.sleep(LAG_LIMIT_S + 0.5)  # something blocks the loop: every agent waits
+                # Something blocks the loop (every agent waits): the stall under test.
+                time.sleep(LAG_LIMIT_S + 0.5)  # noqa: ASYNC251
                 stalled = await c.get("/api/health")
                 deadline = time.monotonic() + WAIT_S
                 while (again := await c.get("/api/health")).status_code != 200:
