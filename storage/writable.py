@@ -31,3 +31,34 @@ def _reason(place: Path) -> str:
     if read_only:
         return "read-only file system"
     return "permission denied"
+
+
+def unwritable_now(database: Path) -> str | None:
+    """Why the database could not be written now, or None; for a health probe on an open file.
+
+    An open SQLite connection keeps writing through its descriptor after `chmod 444`, so the
+    first sign is the next process that fails to open the file: this looks at the file, its
+    `-wal` and `-shm` and the folder. `access(2)` alone says yes to root, who ignores
+    permission bits, so no write bit at all counts as unwritable too (an operator who clears
+    them means "do not write"). Names what is wrong, never the path (the probe answers anyone).
+    """
+    places = [
+        ("folder", database.parent),
+        ("file", database),
+        ("-wal file", Path(f"{database}-wal")),
+        ("-shm file", Path(f"{database}-shm")),
+    ]
+    for what, place in places:
+        try:
+            mode = place.stat().st_mode
+        except FileNotFoundError:
+            if what == "file":
+                return "the database file is missing"
+            continue
+        except OSError as exc:
+            return f"cannot look at the database {what}: {exc.strerror}"
+        if not mode & 0o222:
+            return f"the database {what} is read-only (mode {mode & 0o777:04o})"
+        if not os.access(place, os.W_OK):
+            return f"cannot write the database {what}: {_reason(place)}"
+    return None

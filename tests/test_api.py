@@ -75,6 +75,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/api/incidents/1/reopen", None, "operator"),
     ("POST", "/api/incidents/1/notes", {"text": "a note"}, "operator"),
     ("GET", "/api/team", None, "viewer"),
+    ("GET", "/metrics", None, "viewer"),
     ("GET", "/api/targets", None, "viewer"),
     ("GET", "/api/targets/shop", None, "viewer"),
     ("POST", "/api/targets", {"name": "t2", "kind": "tcp", "address": "127.0.0.1:9"}, "admin"),

@@ -76,6 +76,18 @@ class WriteBehind:
         self.last_error = ""
         #: `time.monotonic()` of the last error, to tell which of the kernel's errors is newest.
         self.last_error_at = -float("inf")
+        #: `time.monotonic()` of the last flush that wrote everything (or found nothing to
+        #: write); since construction until the first. `/api/health` and `/metrics` show its age.
+        self.last_flush_at = time.monotonic()
+
+    @property
+    def flush_age_s(self) -> float:
+        return time.monotonic() - self.last_flush_at
+
+    @property
+    def failing(self) -> bool:
+        """Whether the newest flush failed (its rows wait in memory for the next one)."""
+        return self.last_error_at > self.last_flush_at
 
     async def flush(self) -> None:
         """Write everything dirty, source by source; the first failure stops it and raises
@@ -85,6 +97,7 @@ class WriteBehind:
             try:
                 for source in self.sources:
                     await source.flush()
+                self.last_flush_at = time.monotonic()
             except Exception as exc:  # not a cancellation: that is no failure of the file
                 self.errors += 1
                 self.last_error = str(exc) or type(exc).__name__

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent.memory.recall_timing import RecallTimings
 from storage.repositories.action_values import ActionValueRepository
 from storage.repositories.episodes import EpisodeRepository
 from storage.repositories.facts import FactRepository
@@ -60,6 +61,8 @@ class MemoryBackend:
     ids: IdAllocator
     clock: Callable[[], float]
     _embedder: Embedder | None = None
+    #: How long every agent's recalls took (read by the API's `/metrics`).
+    recall_timings: RecallTimings = field(default_factory=RecallTimings)
 
     @property
     def embedder(self) -> Embedder:

@@ -161,15 +161,16 @@ class EpisodicMemory:
         of `kind` (one of `TAGS`) when it is given."""
         from agent.memory.recall import RecallWeights
 
-        index = await self.index()
-        hits = index.search(
-            self._b.embedder.embed(context),
-            self._b.clock(),
-            limit,
-            weights or RecallWeights(),
-            tag=None if kind is None else TAGS[kind],
-        )
-        rows = {r.id: r for r in await self._rows([h.id for h in hits])}
+        with self._b.recall_timings.timed():
+            index = await self.index()
+            hits = index.search(
+                self._b.embedder.embed(context),
+                self._b.clock(),
+                limit,
+                weights or RecallWeights(),
+                tag=None if kind is None else TAGS[kind],
+            )
+            rows = {r.id: r for r in await self._rows([h.id for h in hits])}
         return [_item(rows[h.id], round(h.score, 4)) for h in hits if h.id in rows]
 
     async def recent(self, limit: int = 50) -> list[MemoryItem]:

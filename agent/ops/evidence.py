@@ -180,6 +180,16 @@ class IncidentLog:
         rows = await self._repository.list(checked, limit, statuses=statuses, target=target)
         return [IncidentDetail.from_row(r) for r in rows]
 
+    async def counts(self) -> dict[str, int]:
+        """Incidents per status, every known status present (0 when none): a scrape reads the
+        file, so the numbers are right after a restart and include other processes' incidents."""
+        stored = await self._repository.count_by_status()
+        counts: dict[str, int] = dict.fromkeys(INCIDENT_STATUSES, 0)
+        for status, n in stored.items():
+            known = status if status in counts else "failed"  # as `IncidentDetail` reads it
+            counts[known] += n
+        return counts
+
     async def get(self, incident_id: int) -> IncidentDetail:
         """The incident with its timeline (from its row and the audit chain)."""
         row = await self._repository.get(incident_id) if 1 <= incident_id < 2**63 else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from storage.database import Database
@@ -96,3 +96,9 @@ class IncidentRepository:
                 query = query.where(IncidentRow.target == target)
             rows = await session.exec(query.order_by(col(IncidentRow.id).desc()).limit(limit))
             return list(rows)
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many incidents are in each status (one grouped read, for `/metrics`)."""
+        async with self._db.session() as session:
+            query = select(IncidentRow.status, func.count()).group_by(IncidentRow.status)
+            return {status: int(n) for status, n in await session.exec(query)}

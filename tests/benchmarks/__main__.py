@@ -10,6 +10,7 @@ from tests.benchmarks import (
     bench_cli,
     bench_demo,
     bench_kernel,
+    bench_metrics,
     bench_recall,
     bench_storage,
     bench_ui,
@@ -24,6 +25,7 @@ SUITES = {
     "demo": bench_demo.run,
     "ui": bench_ui.run,
     "api": bench_api.run,
+    "metrics": bench_metrics.run,
 }
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 from agent.core.kernel import Kernel
 from webops_tui import __version__
+from webops_tui.api import metrics
 from webops_tui.api.auth import Authenticate, RoleFirst
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
+from webops_tui.api.health import router as health_router
+from webops_tui.api.loop_probe import LoopProbe
 from webops_tui.api.read_only import ReadOnly
 from webops_tui.api.routes import (
     agents,
@@ -26,11 +28,6 @@ from webops_tui.api.routes import (
 #: Request bodies are small JSON documents; anything bigger is refused with 413.
 MAX_BODY_BYTES = 64 * 1024
 HEARTBEAT_S = 15.0
-
-
-class Health(BaseModel):
-    status: str
-    version: str
 
 
 def create_app(
@@ -65,21 +62,21 @@ def create_app(
     app.state.heartbeat_s = heartbeat_s
     #: Set when the server is stopping, so open event streams end instead of holding it up.
     app.state.stopping = asyncio.Event()
+    app.state.read_only = read_only
+    app.state.loop_probe = LoopProbe(app.state.stopping)
+    app.state.metrics = metrics.Metrics(kernel)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body)
     routers = [
-        m.router for m in (agents, approvals, incidents, ops, silences, team, tokens, events)
+        m.router
+        for m in (agents, approvals, incidents, ops, silences, team, tokens, events, metrics)
     ]
     app.add_middleware(RoleFirst, routers=routers)  # a role too low: 403 before any body read
     if read_only:
         app.add_middleware(ReadOnly)  # after the token check: 401 still comes first
     app.add_middleware(Authenticate, kernel=kernel)  # outermost: no token, no body read
 
-    @app.get("/api/health", tags=["health"])
-    async def health() -> Health:
-        """Liveness for load balancers: the one route that needs no token, and tells nothing."""
-        return Health(status="ok", version=__version__)
-
+    app.include_router(health_router)
     for router in routers:
         app.include_router(router)
     return app

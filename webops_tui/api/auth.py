@@ -3,7 +3,8 @@
 Who is calling is settled by `Authenticate`, an ASGI middleware, before FastAPI reads a body:
 without a valid token a request gets 401 (with `WWW-Authenticate: Bearer`) and nothing about
 its body. Whether the caller may do this is a per-route dependency: a role too low is 403 and
-names the role that is needed. `/api/health` and `/openapi.json` answer anyone.
+names the role that is needed. `/api/health` and `/openapi.json` answer anyone; `/metrics`
+needs a token (a viewer's is enough).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from webops_tui.api.errors import error_response
 
 #: Paths under /api that need no token.
 OPEN_PATHS = frozenset({"/api/health"})
+
+#: Outside /api but behind a token all the same: Prometheus scrapes with a viewer's.
+GUARDED_PATHS = frozenset({"/metrics"})
+
+
+def _guarded(path: str) -> bool:
+    return (path.startswith("/api/") and path not in OPEN_PATHS) or path in GUARDED_PATHS
+
 
 #: Declares the scheme in /openapi.json; the checking is done by `Authenticate`.
 _bearer = HTTPBearer(
@@ -74,7 +83,7 @@ class Authenticate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/") or path in OPEN_PATHS:
+        if scope["type"] != "http" or not _guarded(path):
             await self.app(scope, receive, send)
             return
         credential = _bearer_token(scope)

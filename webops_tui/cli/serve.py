@@ -47,6 +47,11 @@ def serve(
       curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/api/agents
 
     Every route is described at /openapi.json. Ctrl-C or SIGTERM stops it cleanly.
+
+    GET /metrics is for Prometheus (its text format) and needs a token like the rest; a
+    viewer's is enough (authorization: credentials: TOKEN in the scrape config).
+    GET /api/health needs none: 503 naming the failing parts (the database file not writable,
+    a stalled event loop, a failed write-behind flush), 200 otherwise.
     """
     import asyncio
 
