@@ -19,6 +19,7 @@ from webops_tui import __version__
 from webops_tui.cli import (
     actions,
     agents,
+    apply,
     autonomy,
     chat,
     export,
@@ -67,6 +68,8 @@ app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
 app.command("prune")(prune.prune)
 app.add_typer(export.app, name="export")
+app.command("apply")(apply.apply)
+export.app.command("config")(apply.export_config)
 
 
 def _print_version(value: bool) -> None:
