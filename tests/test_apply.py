@@ -174,36 +174,45 @@ def _checked(db: Path, target: str) -> bool:
         return False
 
 
+def _wait_for(check: object, process: subprocess.Popen[str]) -> bool:
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and process.poll() is None:
+        if callable(check) and check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_run_reloads_the_file_when_it_changes(tmp_path: Path) -> None:
-    db = tmp_path / "run.db"
-    with ControlledService() as first, ControlledService() as second:
-        target = '[[target]]\nname = "{0}"\nkind = "http"\naddress = "{1}/health"\ninterval_s = 0.2\n'
+    db, log = tmp_path / "run.db", tmp_path / "run.err"
+    target = '[[target]]\nname = "{0}"\nkind = "http"\naddress = "{1}/health"\ninterval_s = 0.2\n'
+    with ControlledService() as first, ControlledService() as second, log.open("w") as err:
         doc = tmp_path / "ops.toml"
-        doc.write_text('[[agent]]\nname = "anna"\n\n' + target.format("one", first.url))
+        good = '[[agent]]\nname = "anna"\n\n' + target.format("one", first.url)
+        doc.write_text(good)
         process = subprocess.Popen(
-            [str(WEBOPS), "--db", str(db), "run", "-f", str(doc), "--duration", "90"],
+            [str(WEBOPS), "--db", str(db), "run", "-f", str(doc), "--duration", "120"],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=err,
             text=True,
         )
         try:
-            deadline = time.monotonic() + 40
-            while first.hits == 0 and time.monotonic() < deadline and process.poll() is None:
-                time.sleep(0.1)
-            assert first.hits, "the first target is checked"
-            doc.write_text(doc.read_text() + "\n[[target]]\nname = \"bad\"\nkind = \"nope\"\n")
-            time.sleep(0.01)  # a new mtime even on coarse filesystems is not needed: size differs
-            doc.write_text(doc.read_text().split("[[target]]\nname = \"bad\"")[0]
-                           + target.format("two", second.url))  # fmt: skip
-            deadline = time.monotonic() + 40
-            while second.hits == 0 and time.monotonic() < deadline and process.poll() is None:
-                time.sleep(0.1)
-            assert second.hits, "the target added to the file is checked"
+            assert _wait_for(lambda: first.hits > 0, process), "the first target is checked"
+            # A bad edit: said in one line, and the last good state stays (still checked).
+            doc.write_text(good + '\n[[target]]\nname = "bad"\nkind = "nope"\n')
+            assert _wait_for(lambda: "was not applied" in log.read_text(), process)
+            hits = first.hits
+            assert _wait_for(lambda: first.hits > hits, process)
+            doc.write_text(good + target.format("two", second.url))
+            assert _wait_for(lambda: second.hits > 0, process), "the added target is checked"
         finally:
             process.terminate()
-            _, err = process.communicate(timeout=30)
-        assert process.returncode == 0, err
-        assert "changed and was applied" in err
+            process.wait(timeout=30)
+    said = log.read_text()
+    assert process.returncode == 0, said
+    assert "[[target]] #2: kind" in said
+    assert "changed and was applied: 1 created" in said
+    assert "Traceback" not in said
 
 
 @settings(max_examples=8, suppress_health_check=list(HealthCheck))
@@ -249,3 +258,42 @@ def test_apply_export_apply_is_no_change(
 
 
 TRAIT_NAMES = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"]
+
+
+def test_serve_applies_the_file_and_reloads_it(tmp_path: Path) -> None:
+    from tests.serve_process import ServeProcess
+
+    db, doc = tmp_path / "serve.db", tmp_path / "ops.toml"
+    doc.write_text('[[target]]\nname = "one"\nkind = "dns"\naddress = "localhost"\n')
+    server = ServeProcess(db, "-f", str(doc))
+    try:
+        conn = sqlite3.connect(db)
+        names = {r[0] for r in conn.execute("SELECT name FROM target")}
+        conn.close()
+        assert names == {"one"}
+        doc.write_text(doc.read_text() + '[[target]]\nname = "two"\nkind = "dns"\naddress = "h"\n')
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not any(
+            "changed and was applied" in line for line in server.stderr
+        ):
+            time.sleep(0.1)
+        conn = sqlite3.connect(db)
+        names = {r[0] for r in conn.execute("SELECT name FROM target")}
+        conn.close()
+        assert names == {"one", "two"}
+    finally:
+        server.stop()
+
+
+def test_read_only_refuses_apply_but_shows_the_diff(
+    cli: CliRunner, tmp_path: Path, db_path: Path
+) -> None:
+    cli("agent", "create", "anna")
+    doc = _write(tmp_path / "ops.toml", DOCUMENT)
+    before = _dump(db_path)
+    refused = cli("--read-only", "apply", "-f", str(doc))
+    assert refused.code == 2 and "read-only" in refused.err
+    shown = cli("--read-only", "apply", "-f", str(doc), "--dry-run", "--json")
+    assert shown.code == 0, shown.err
+    assert shown.json()["counts"]["created"] == 3
+    assert _dump(db_path) == before

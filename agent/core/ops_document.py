@@ -170,12 +170,12 @@ def _check_references(final: dict[str, dict[str, BaseModel]], source: str) -> No
     """Every runbook left verifies with a target left (a dangling one was refused: issue 18)."""
     targets = final.get("target", {})
     for runbook in final.get("runbook", {}).values():
-        if isinstance(runbook, RunbookSpec) and runbook.verify_target:
-            if runbook.verify_target not in targets:
-                raise InvalidInput(
-                    f"{source}: runbook {runbook.name!r} verifies with target "
-                    f"{runbook.verify_target!r}, which would not be defined"
-                )
+        verifies = runbook.verify_target if isinstance(runbook, RunbookSpec) else None
+        if verifies and verifies not in targets:
+            raise InvalidInput(
+                f"{source}: runbook {spec_name(runbook)!r} verifies with target "
+                f"{verifies!r}, which would not be defined"
+            )
 
 
 async def carry_out(kernel: Kernel, planned: Plan) -> None:

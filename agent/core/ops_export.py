@@ -79,8 +79,7 @@ def _section(document: TOMLDocument, section: Section, stored: dict[str, BaseMod
     seen: set[str] = set()
     for index in reversed(range(len(existing))):
         table = existing[index]
-        name = table.get("name")
-        name = name.unwrap() if hasattr(name, "unwrap") else name
+        name = table.unwrap().get("name")
         if not isinstance(name, str) or name not in stored or name in seen:
             existing.body.pop(index)  # AoT has no __delitem__ in every tomlkit release
             continue

@@ -92,7 +92,9 @@ async def _put_agent(kernel: Kernel, spec: BaseModel, exists: bool) -> None:
     assert isinstance(spec, AgentSpec)
     traits = spec.personality.as_dict()
     if not exists:
-        await kernel.create_agent(spec.name, spec.preset if spec.preset in PRESETS else None, traits)
+        await kernel.create_agent(
+            spec.name, spec.preset if spec.preset in PRESETS else None, traits
+        )
         return
     await kernel.roster.rows.set_traits(spec.name, spec.preset, traits)
     detail = {"preset": spec.preset, "personality": traits}
@@ -159,9 +161,7 @@ def _secret(name: str, value: Any, current: BaseModel | None) -> Any:
         if value["env"] not in os.environ:
             raise InvalidInput(f"secrets.{name}: environment variable {value['env']} is not set")
         return os.environ[value["env"]]
-    raise InvalidInput(
-        f"secrets.{name}: write a value, {{stored = true}} or {{env = \"VARIABLE\"}}"
-    )
+    raise InvalidInput(f'secrets.{name}: write a value, {{stored = true}} or {{env = "VARIABLE"}}')
 
 
 def _runbook(entry: dict[str, Any], current: BaseModel | None) -> BaseModel:

@@ -63,7 +63,9 @@ def apply(
             help="Also remove what the file does not name, in each table the file has.",
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead.")
+    ] = False,
 ) -> None:
     """Make agents, targets and runbooks match an ops document ([[agent]], [[target]],
     [[runbook]] tables); applying it again changes nothing. All or nothing: a bad entry is
