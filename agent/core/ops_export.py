@@ -56,13 +56,30 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def _value(value: Any) -> Any:
+    """A table's value as a person writes it: `env = { A = "b" }` on one line."""
+    if not isinstance(value, dict):
+        return value
+    inline = tomlkit.inline_table()
+    inline.update({key: _value(item) for key, item in value.items()})
+    return inline
+
+
+def _entry(data: dict[str, Any]) -> Table:
+    table = tomlkit.table()
+    for key, value in data.items():
+        table[key] = _value(value)
+    table.add(tomlkit.nl())
+    return table
+
+
 def _rewrite(table: Table, wanted: dict[str, Any]) -> None:
     """`table` made to say `wanted`, touching only the keys whose values differ."""
     for key in [k for k in table if k not in wanted]:
         del table[key]
     for key, value in wanted.items():
         if key not in table or table[key].unwrap() != value:
-            table[key] = value
+            table[key] = _value(value)
 
 
 def _section(document: TOMLDocument, section: Section, stored: dict[str, BaseModel]) -> None:
@@ -87,7 +104,7 @@ def _section(document: TOMLDocument, section: Section, stored: dict[str, BaseMod
         if not _means(section, table, stored[name]):
             _rewrite(table, section.document(stored[name]))
     for name in sorted(set(stored) - seen):
-        existing.append(section.document(stored[name]))
+        existing.append(_entry(section.document(stored[name])))
     if not stored:
         del document[section.table]
 
