@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent.errors import InvalidInput
 from agent.mind.personality import PRESETS, TRAITS, Personality, build_personality
@@ -48,11 +48,11 @@ class AgentEntry(BaseModel):
 
     name: str
     preset: str | None = None
-    openness: float | None = None
-    conscientiousness: float | None = None
-    extraversion: float | None = None
-    agreeableness: float | None = None
-    neuroticism: float | None = None
+    openness: float | None = Field(None, ge=0, le=1)
+    conscientiousness: float | None = Field(None, ge=0, le=1)
+    extraversion: float | None = Field(None, ge=0, le=1)
+    agreeableness: float | None = Field(None, ge=0, le=1)
+    neuroticism: float | None = Field(None, ge=0, le=1)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,10 @@ def _agent(entry: dict[str, Any], _current: BaseModel | None) -> BaseModel:
     given = AgentEntry.model_validate(entry)
     check_agent_name(given.name)
     traits = {trait: getattr(given, trait) for trait in TRAITS}
-    label, personality = build_personality(given.preset, traits)
+    try:
+        label, personality = build_personality(given.preset, traits)
+    except InvalidInput as exc:  # the traits are in range (checked above): it is the preset
+        raise InvalidInput(f"preset: {exc.message}") from None
     return AgentSpec(name=given.name, preset=label, personality=personality)
 
 
