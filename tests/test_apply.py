@@ -126,10 +126,15 @@ def test_a_bad_entry_is_one_line_and_nothing_is_applied(
         ('[[agent]]\nname = "x"\nmood = "sunny"\n', "[[agent]] #1: mood"),
         ('[[agent]]\nname = "x"\nopenness = 2\n', "[[agent]] #1: openness"),
         ('[[agent]]\nname = "x"\npreset = "wild"\n', "[[agent]] #1: preset"),
-        ('[[runbook]]\nname = "r"\nkind = "command"\nargv = ["x"]\nverify_target = "no"\n',
-         "verifies with target 'no'"),
-        ('[[runbook]]\nname = "r"\nkind = "command"\nargv = ["x"]\n'
-         'secrets = {K = {stored = true}}\n', "secrets.K"),
+        (
+            '[[runbook]]\nname = "r"\nkind = "command"\nargv = ["x"]\nverify_target = "no"\n',
+            "verifies with target 'no'",
+        ),
+        (
+            '[[runbook]]\nname = "r"\nkind = "command"\nargv = ["x"]\n'
+            "secrets = {K = {stored = true}}\n",
+            "secrets.K",
+        ),
         ('[[runbook]]\nname = "r"\nkind = "command"\n', "[[runbook]] #1"),
         ("[[notify]]\nname = 'x'\n", "unknown table 'notify'"),
         ('[[target]]\nname = "a"\nkind = "dns"\naddress = "h"\n' * 2, "defined twice"),
