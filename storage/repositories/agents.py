@@ -67,6 +67,16 @@ class AgentRepository:
             result = await session.exec(delete(AgentRow).where(col(AgentRow.name) == name))
             return bool(result.rowcount)
 
+    async def set_traits(self, name: str, preset: str, traits: dict[str, float]) -> None:
+        """Replace an agent's base traits and preset label (`webops apply`: the ops document
+        changed them); its drift, emotions and memories stay."""
+        async with self._db.session(write=True) as session:
+            await session.exec(
+                update(AgentRow)
+                .where(col(AgentRow.name) == name)
+                .values(preset=preset, updated_at=time.time(), **traits)
+            )
+
     async def save_reflection_pending(self, updates: Sequence[tuple[str, float]]) -> None:
         """Write (name, importance since the last reflection) for many agents in one transaction."""
         await self._save_column("importance_since_reflection", updates)

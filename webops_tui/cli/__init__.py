@@ -19,6 +19,7 @@ from webops_tui import __version__
 from webops_tui.cli import (
     actions,
     agents,
+    apply,
     autonomy,
     chat,
     export,
@@ -70,6 +71,8 @@ app.command("prune")(prune.prune)
 app.add_typer(export.app, name="export")
 app.add_typer(silences.silence_app, name="silence")
 app.add_typer(silences.maintenance_app, name="maintenance")
+app.command("apply")(apply.apply)
+export.app.command("config")(apply.export_config)
 
 
 def _print_version(value: bool) -> None:

@@ -66,6 +66,10 @@ def run(
         ),
     ] = "human",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    ops_file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Apply this ops document first, and again on change."),
+    ] = None,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
     from agent.core.autopilot import Autopilot
@@ -83,6 +87,11 @@ def run(
         _stop_on_signals(stop)
         settings = settings_of(ctx)
         async with await Kernel.open(settings.db_path, config=settings.kernel_config()) as kernel:
+            from webops_tui.cli.apply import plan_summary
+            from webops_tui.ops_file import apply_file, keep_applied
+
+            if ops_file is not None:
+                say(f"{ops_file}: {plan_summary(await apply_file(kernel, ops_file))}")
             if not kernel.ops.targets:
                 raise InvalidInput("no targets to watch: add one with 'webops target add'")
             autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)
@@ -90,11 +99,14 @@ def run(
             from webops_tui.retention import keep_pruning
 
             pruning = asyncio.create_task(keep_pruning(kernel.database, settings.retention, stop))
+            watching = ops_file and asyncio.create_task(keep_applied(kernel, ops_file, stop, say))
             try:
                 await autopilot.run(stop, duration)
             finally:
                 stop.set()
                 await pruning
+                if watching:
+                    await watching
             return autopilot
 
     autopilot = asyncio.run(main())

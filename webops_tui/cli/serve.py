@@ -37,6 +37,10 @@ def serve(
             "something gets 403 (also: webops --read-only serve).",
         ),
     ] = False,
+    ops_file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Apply this ops document first, and again on change."),
+    ] = None,
 ) -> None:
     """Serve the REST API: the CLI's JSON over HTTP, bearer tokens with roles, live events.
 
@@ -73,7 +77,9 @@ def serve(
         sys.stderr.write(warning + "\n")
     config = settings_of(ctx).kernel_config()
     retention = None if read_only else settings_of(ctx).retention
-    asyncio.run(_serve(db_path, host, port, watch, config, read_only, retention))
+    if read_only and ops_file is not None:
+        raise InvalidInput("--read-only and --file exclude each other: applying it changes things")
+    asyncio.run(_serve(db_path, host, port, watch, config, read_only, retention, ops_file))
 
 
 async def _serve(
@@ -84,6 +90,7 @@ async def _serve(
     config: KernelConfig,
     read_only: bool,
     retention: RetentionPolicy | None,
+    ops_file: Path | None = None,
 ) -> None:
     import asyncio
 
@@ -94,6 +101,11 @@ async def _serve(
 
     async with await Kernel.open(db_path, config=config) as kernel:
         app = create_app(kernel, read_only=read_only)
+        if ops_file is not None:
+            from webops_tui.ops_file import apply_file, keep_applied
+
+            await apply_file(kernel, ops_file)
+            say = _stderr_line
         tokens = await kernel.tokens.list()
         if not any(t.revoked_at is None for t in tokens):
             sys.stderr.write(
@@ -118,6 +130,9 @@ async def _serve(
             background.append(
                 asyncio.create_task(keep_pruning(kernel.database, retention, stopping))
             )
+        if ops_file is not None:
+            stop = app.state.stopping
+            background.append(asyncio.create_task(keep_applied(kernel, ops_file, stop, say)))
         autopilot_task = None
         if watch:
             from agent.core.autopilot import Autopilot
@@ -136,3 +151,10 @@ async def _serve(
                 await autopilot_task
             for task in background:
                 await task
+
+
+def _stderr_line(line: str) -> None:
+    from widgets.literal_text import printable
+
+    sys.stderr.write(printable(line) + "\n")
+    sys.stderr.flush()
