@@ -31,11 +31,13 @@ EXAMPLES = int(os.environ.get("WEBOPS_FUZZ_EXAMPLES", "60"))
 
 
 def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    """Every leaf command under `command` with its words (typer vendors its own click, so the
-    tree is walked by shape, not by click's classes)."""
+    """Every leaf command under `command` with its words, and every group that also runs by
+    itself (`webops approvals`); typer vendors its own click, so the tree is walked by shape,
+    not by click's classes."""
     subcommands = getattr(command, "commands", None)
     if subcommands:
-        found = []
+        runs_alone = path and getattr(command, "invoke_without_command", False)
+        found = [(path, command)] if runs_alone else []
         for name, sub in sorted(subcommands.items()):
             found += _commands(sub, (*path, name))
         return found
