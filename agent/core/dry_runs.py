@@ -75,18 +75,10 @@ async def _run(agent: WebOpsAgent, request: ActionRequest) -> ActionResult:
     started = time.perf_counter()
     status: ActionStatus
     data: dict[str, object] = {}
-    try:
-        with agent.resources.allocate():
-            async with asyncio.timeout(timeout):
-                output = await agent.host.actions.handler(spec.name)(request)
-        status = "succeeded" if output.ok else "failed"
-        detail, data = output.detail, output.data
-    except ResourceExhausted as exc:
-        status, detail = "refused", exc.message
-    except TimeoutError:
-        status, detail = "timeout", f"no answer within {timeout:g} s"
-    except Exception as exc:
-        status, detail = "failed", f"{type(exc).__name__}: {exc}"
+    if not spec.supports_dry_run:  # its handler knows no dry run: it would do the real thing
+        status, detail = "refused", f"{spec.name} has no dry-run form"
+    else:
+        status, detail, data = await _handle(agent, request, timeout)
     return ActionResult(
         action=spec.name,
         target=request.target,
@@ -95,3 +87,24 @@ async def _run(agent: WebOpsAgent, request: ActionRequest) -> ActionResult:
         data=data,
         duration_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+async def _handle(
+    agent: WebOpsAgent, request: ActionRequest, limit_s: float
+) -> tuple[ActionStatus, str, dict[str, object]]:
+    """Run the handler under the limits and within `limit_s`: status, detail and data."""
+    status: ActionStatus
+    data: dict[str, object] = {}
+    try:
+        with agent.resources.allocate():
+            async with asyncio.timeout(limit_s):
+                output = await agent.host.actions.handler(request.action)(request)
+        status = "succeeded" if output.ok else "failed"
+        detail, data = output.detail, output.data
+    except ResourceExhausted as exc:
+        status, detail = "refused", exc.message
+    except TimeoutError:
+        status, detail = "timeout", f"no answer within {limit_s:g} s"
+    except Exception as exc:
+        status, detail = "failed", f"{type(exc).__name__}: {exc}"
+    return status, detail, data
