@@ -270,6 +270,10 @@ async def test_the_api_lists_adds_and_removes_silences(db_path: Path) -> None:
                 "/api/silences", json=body | {"for": "forever"}, headers=auth("operator")
             )
             assert bad.status_code == 422 and "for" in bad.json()["error"]
+            control = await client.post(
+                "/api/silences", json=body | {"target": "a\x1bb"}, headers=auth("operator")
+            )
+            assert 400 <= control.status_code < 500 and "target" in control.json()["error"]
             listed = (await client.get("/api/silences", headers=auth("viewer"))).json()
             assert [(e["id"], e["reason"]) for e in listed] == [(made.json()["id"], "move")]
             gone = await client.delete(

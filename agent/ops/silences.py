@@ -31,6 +31,7 @@ from agent.ops.maintenance import (
     window_entries,
 )
 from agent.ops.service import OnChange
+from agent.ops.stored_specs import first_line
 from storage.repositories.silences import MaintenanceWindowRepository, SilenceRepository
 from storage.tables import MaintenanceWindowRow, SilenceRow
 
@@ -127,14 +128,17 @@ class Silences:
         if for_s <= 0:
             raise InvalidInput("--for must be longer than 0, e.g. 30m or 2h")
         now = self._clock()
-        spec = SilenceSpec.model_validate(
-            {
-                "targets": [target],
-                "starts_at": datetime.fromtimestamp(now, UTC),
-                "ends_at": datetime.fromtimestamp(now + for_s, UTC),
-                "reason": reason,
-            }
-        )
+        try:
+            spec = SilenceSpec.model_validate(
+                {
+                    "targets": [target],
+                    "starts_at": datetime.fromtimestamp(now, UTC),
+                    "ends_at": datetime.fromtimestamp(now + for_s, UTC),
+                    "reason": reason,
+                }
+            )
+        except ValueError as exc:  # pydantic's ValidationError: one line naming the problem
+            raise InvalidInput(first_line(exc).replace("Value error, ", "")) from None
         return await self.put_silence(spec, by)
 
     async def put_silence(self, spec: SilenceSpec, by: str | None = None) -> Covering:
