@@ -53,6 +53,7 @@ from agent.memory.memory import ConsolidationReport, MemoryItem
 from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
 from agent.ops.evidence import IncidentDetail, IncidentLog
+from agent.ops.notify_store import NotifyRoutes
 from agent.ops.service import Ops
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
 from agent.skills.proficiency import SkillRegistry, SkillView
@@ -113,6 +114,7 @@ class Kernel:
             clock,
             on_change=self.audit_trail.change,
         )
+        self.notifications = NotifyRoutes(database, self.secret_box, clock, self.audit_trail.change)
         settings = self._settings
         self.roster = Roster(database, self, self.skill_registry, settings, clock)
         self.memory_backend = self.roster.memory

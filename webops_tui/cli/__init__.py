@@ -24,6 +24,7 @@ from webops_tui.cli import (
     export,
     incidents,
     memory,
+    notify,
     ops,
     prune,
     secrets,
@@ -67,6 +68,7 @@ app.add_typer(tokens.app, name="token")
 app.command("serve")(serve.serve)
 app.command("prune")(prune.prune)
 app.add_typer(export.app, name="export")
+app.add_typer(notify.app, name="notify")
 
 
 def _print_version(value: bool) -> None:

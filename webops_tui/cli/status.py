@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from webops_tui.cli.notify import delivery_line
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 from widgets.literal_text import assemble
@@ -13,6 +14,7 @@ from widgets.literal_text import assemble
 if TYPE_CHECKING:
     from agent.core.kernel import Kernel
     from agent.core.views import AgentStatus
+    from storage.repositories.notifications import OutboxCounts
 
 
 def _bar(value: float, width: int = 20) -> str:
@@ -84,11 +86,11 @@ def status(
     Example: webops status anna --json | jq .emotions.fear
     """
 
-    async def collect(kernel: Kernel) -> list[AgentStatus]:
+    async def collect(kernel: Kernel) -> tuple[list[AgentStatus], OutboxCounts]:
         names = [name] if name else [p.name for p in await kernel.list_agents()]
-        return [await kernel.status(n) for n in names]
+        return [await kernel.status(n) for n in names], await kernel.notifications.counts()
 
-    statuses = with_kernel(ctx, collect)
+    statuses, deliveries = with_kernel(ctx, collect)
     if as_json:
         emit_json(statuses[0] if name else statuses)
         return
@@ -96,3 +98,6 @@ def status(
         console().print("no agents yet: webops agent create NAME")
     for one in statuses:
         _render(one)
+    if deliveries.sent or deliveries.failed or deliveries.pending:
+        style = "yellow" if deliveries.failed else None
+        console().print(delivery_line(deliveries), markup=False, style=style)
