@@ -42,7 +42,7 @@ STOP_GRACE_S = 10.0
 
 def backoff_s(attempts: int) -> float:
     """Seconds before the next attempt after `attempts` failed ones: 1, 2, 4, ... capped."""
-    return float(min(MAX_BACKOFF_S, 2.0 ** max(0, attempts - 1)))
+    return min(MAX_BACKOFF_S, 2.0 ** min(max(0, attempts - 1), 30))
 
 
 class Notifier:

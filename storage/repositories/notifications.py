@@ -28,6 +28,8 @@ class OutboxCounts:
     pending: int = 0
     sent: int = 0
     failed: int = 0
+    #: Attempts that failed, including those a later retry made good.
+    failed_attempts: int = 0
     last_failure: str = ""
     last_failure_at: float | None = None
 
@@ -69,24 +71,28 @@ class OutboxRepository:
     async def settle(
         self, row_id: int, status: str, attempts: int, error: str, next_at: float, at: float
     ) -> None:
-        """Record one attempt: sent, failed for good, or pending again until `next_at`."""
+        """Record one attempt: sent, failed for good, or pending again until `next_at`. A
+        delivery that failed before it was sent keeps its last error (status shows it)."""
+        values: dict[str, object] = {"status": status, "attempts": attempts, "next_at": next_at}
+        if status == "sent":
+            values["sent_at"] = at
+        else:
+            values["last_error"] = error
         async with self._db.session(write=True) as session:
             await session.exec(
-                update(NotificationRow)
-                .where(col(NotificationRow.id) == row_id)
-                .values(
-                    status=status,
-                    attempts=attempts,
-                    last_error=error,
-                    next_at=next_at,
-                    sent_at=at if status == "sent" else None,
-                )
+                update(NotificationRow).where(col(NotificationRow.id) == row_id).values(**values)
             )
 
     async def counts(self) -> OutboxCounts:
         async with self._db.session() as session:
-            query = select(NotificationRow.status, func.count()).group_by(NotificationRow.status)
-            by_status = {status: int(n) for status, n in await session.exec(query)}
+            query = select(
+                NotificationRow.status, func.count(), func.sum(NotificationRow.attempts)
+            ).group_by(NotificationRow.status)
+            by_status: dict[str, int] = {}
+            attempts = 0
+            for status, n, tried in await session.exec(query):
+                by_status[status] = int(n)
+                attempts += int(tried or 0)
             failure = (
                 await session.exec(
                     select(NotificationRow)
@@ -99,6 +105,7 @@ class OutboxRepository:
             pending=by_status.get("pending", 0),
             sent=by_status.get("sent", 0),
             failed=by_status.get("failed", 0),
+            failed_attempts=attempts - by_status.get("sent", 0),
             last_failure=failure.last_error if failure else "",
             last_failure_at=failure.next_at if failure else None,
         )

@@ -146,7 +146,10 @@ def _cell(value: object) -> Any:
 
 def delivery_line(counts: Any) -> str:
     """`notifications: 3 sent, 1 failed, 0 pending; last failure: ...` (status and list)."""
-    line = f"notifications: {counts.sent} sent, {counts.failed} failed, {counts.pending} pending"
+    line = (
+        f"notifications: {counts.sent} sent, {counts.failed} failed, {counts.pending} pending, "
+        f"{counts.failed_attempts} failed attempts"
+    )
     if counts.last_failure:
         from widgets.literal_text import printable
 
