@@ -112,7 +112,7 @@ async def _demo_with_routes(db_path: Path, seconds: float) -> list[KernelEvent]:
         async with await Kernel.open(db_path, config=config, clock=clock.time) as kernel:
             kernel.bus.subscribe(seen.append)
             await run_demo(
-                kernel, world, seed=7, duration_s=seconds, approve="all", stop=asyncio.Event()
+                kernel, world, seed=7, duration_s=seconds, approve="wait", stop=asyncio.Event()
             )
     finally:
         world.stop()
@@ -134,6 +134,7 @@ def test_the_demo_world_notifies_a_real_webhook_of_incidents_and_approvals(
             "high": ("--min-criticality", "high"),
             "quiet": ("--no-send-resolved",),
             "flaky": ("--event", "incident_opened"),
+            "remind": ("--event", "incident_opened", "--remind-every", "0.5"),
         }
         for name, options in routes.items():
             assert cli("notify", "add", name, receiver.url(f"/{name}"), *options).code == 0
@@ -161,6 +162,9 @@ def test_the_demo_world_notifies_a_real_webhook_of_incidents_and_approvals(
         assert sorted(receiver.titles("/flaky")) == sorted(
             t for t in everything if " opened: " in t
         )
+        # Reminders while an incident stays open (nobody acknowledges in the demo).
+        reminders = [t for t in receiver.titles("/remind") if t.endswith(" still open")]
+        assert reminders, receiver.titles("/remind")
     kinds = {e.kind for e in seen}
     assert {"notification_sent", "notification_failed"} <= kinds
     # Every delivery is in the outbox, readable by another process.

@@ -36,6 +36,8 @@ MAX_ATTEMPTS = 5
 MAX_BACKOFF_S = 300.0
 #: How often reminders are looked for, and the longest the sender sleeps.
 TICK_S = 1.0
+#: The shortest pause between two looks for reminders due (reminders every few seconds).
+MIN_TICK_S = 0.05
 #: How long stopping may take to write what is queued and make one last attempt.
 STOP_GRACE_S = 10.0
 
@@ -145,8 +147,10 @@ class Notifier:
     # -- reminders ---------------------------------------------------------------------------
 
     async def _remind_loop(self) -> None:
+        spans = [r.remind_every for r in self.routes.values() if r.remind_every > 0]
+        tick = max(MIN_TICK_S, min([TICK_S, *(span / 2 for span in spans)]))
         while True:
-            await self.clock.sleep(TICK_S)
+            await self.clock.sleep(tick)
             try:
                 await self._remind()
             except Exception:
