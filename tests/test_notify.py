@@ -176,3 +176,22 @@ def test_the_demo_world_notifies_a_real_webhook_of_incidents_and_approvals(
     status = cli("status")
     assert f"notifications: {rows['sent']} sent" in status.out
     assert "2 failed attempts" in status.out and "last failure" in status.out, status.out
+
+
+def test_what_could_not_be_sent_before_a_restart_is_sent_after_it(
+    cli: CliRunner, db_path: Path
+) -> None:
+    with WebhookReceiver() as receiver:
+        receiver.down = True
+        assert cli("notify", "add", "hook", receiver.url("/hook")).code == 0
+        asyncio.run(_demo_with_routes(db_path, 3.0))
+        with sqlite3.connect(db_path) as conn:
+            pending = conn.execute("SELECT id FROM notification WHERE status = 'pending'")
+            left = {row[0] for row in pending}
+        assert left and not receiver.titles("/hook")
+        assert "pending" in cli("status").out
+        receiver.down = False
+        asyncio.run(_demo_with_routes(db_path, 10.0))
+        with sqlite3.connect(db_path) as conn:
+            sent = conn.execute("SELECT id FROM notification WHERE status = 'sent'")
+            assert left <= {row[0] for row in sent}

@@ -31,7 +31,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         with owner.lock:
             answers = owner.answers.get(self.path, [])
-            status = answers.pop(0) if answers else 200
+            status = 503 if owner.down else answers.pop(0) if answers else 200
             owner.attempts.append((self.path, status))
             if status < 300:
                 owner.received.setdefault(self.path, []).append(body)
@@ -52,6 +52,8 @@ class WebhookReceiver:
         self.attempts: list[tuple[str, int]] = []
         #: path -> statuses to answer next (then 200).
         self.answers: dict[str, list[int]] = {}
+        #: While set, every request is answered 503.
+        self.down = False
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
