@@ -195,3 +195,13 @@ def test_what_could_not_be_sent_before_a_restart_is_sent_after_it(
         with sqlite3.connect(db_path) as conn:
             sent = conn.execute("SELECT id FROM notification WHERE status = 'sent'")
             assert left <= {row[0] for row in sent}
+
+
+def test_a_key_rotation_keeps_the_routes_readable(cli: CliRunner) -> None:
+    with WebhookReceiver() as receiver:
+        assert cli("notify", "add", "hook", receiver.url("/hook")).code == 0
+        rotated = cli("secrets", "rotate-key")
+        assert rotated.code == 0, rotated.err
+        assert [r["name"] for r in cli("notify", "list", "--json").json()] == ["hook"]
+        assert cli("notify", "test", "hook").code == 0
+        assert receiver.titles("/hook") == ["webops test notification (hook)"]

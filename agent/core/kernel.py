@@ -115,6 +115,7 @@ class Kernel:
             on_change=self.audit_trail.change,
         )
         self.notifications = NotifyRoutes(database, self.secret_box, clock, self.audit_trail.change)
+        self.ops.resealers.append(self.notifications.reseal)
         settings = self._settings
         self.roster = Roster(database, self, self.skill_registry, settings, clock)
         self.memory_backend = self.roster.memory

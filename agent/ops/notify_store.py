@@ -100,6 +100,17 @@ class NotifyRoutes:
             box = self._box(True)
         return box.encrypt(url)
 
+    async def reseal(self) -> None:
+        """During a key rotation (`webops secrets rotate-key`): every readable URL sealed anew
+        with the newest key, before the old key is dropped (an unreadable one stays locked)."""
+        box = self._box(False)
+        for row in await self._routes.list():
+            try:
+                row.url = box.encrypt(box.decrypt(row.url))
+            except StorageError:
+                continue
+            await self._routes.replace(row)
+
     async def put(self, spec: NotifyRouteSpec, *, by: str | None = None) -> bool:
         """Create the route, or replace the one with its name; whether one was replaced."""
         now = self._clock()
