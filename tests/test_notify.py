@@ -15,6 +15,7 @@ from agent.core.kernel import Kernel, KernelConfig
 from agent.core.notifier import MAX_ATTEMPTS, MAX_BACKOFF_S, backoff_s
 from agent.events import KernelEvent
 from tests.conftest import CliRunner
+from tests.service import ControlledService
 from tests.webhook import WebhookReceiver
 from webops_tui.demo.runner import run_demo
 from webops_tui.demo.world import TEST_SLOWNESS, DemoWorld
@@ -205,3 +206,20 @@ def test_a_key_rotation_keeps_the_routes_readable(cli: CliRunner) -> None:
         assert [r["name"] for r in cli("notify", "list", "--json").json()] == ["hook"]
         assert cli("notify", "test", "hook").code == 0
         assert receiver.titles("/hook") == ["webops test notification (hook)"]
+
+
+def test_webops_run_notify_reports_an_agent_stuck_on_a_hanging_remedy(cli: CliRunner) -> None:
+    """`run --notify URL` (this run only): the only remedy hangs until its timeout kills it,
+    which is what "an agent stuck" means; the route is not stored."""
+    with ControlledService(healthy=False) as service, WebhookReceiver() as receiver:
+        assert cli("agent", "create", "ben", "--preset", "bold").code == 0
+        assert cli("target", "add", "shop", "--address", f"{service.url}/health",
+                   "--interval", "0.2", "--timeout", "1").code == 0  # fmt: skip
+        assert cli("runbook", "add", "hang", "--command", "sleep 30", "--timeout", "0.3",
+                   "--risk", "low", "--verify", "shop").code == 0  # fmt: skip
+        result = cli("run", "--notify", receiver.url("/run"), "--duration", "6", "--quiet")
+        assert result.code == 0, result.err
+        titles = receiver.titles("/run")
+    assert any(" opened: " in t for t in titles), titles
+    assert any(t.startswith("ben stuck: hang timed out") for t in titles), titles
+    assert cli("notify", "list", "--json").out.strip() in ("[]", "")

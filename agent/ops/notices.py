@@ -8,8 +8,11 @@ Which events are worth a message, and how each is defined from what the kernel p
   person to approve a remedy is its own event, *approval requested*.)
 - *incident resolved*: an `IncidentChanged` to "resolved" or "recovered", whoever closed it.
 - *approval requested* / *decided*: `ApprovalRequested` / `ApprovalDecided`.
-- *agent stuck*: an `ActionFinished` with status "timeout": the agent's action hung until its
-  per-skill timeout cancelled it (a real hang, not a failed check; failures are outcomes).
+- *agent stuck*: an agent's action hung until a timeout ended it: an `ActionFinished` with
+  status "timeout" (agent/core/acting.py cancelled it past its skill timeout), or a remedy
+  (not a check: a check that times out is the target's trouble) that runbooks.py killed at its
+  timeout ("(timeout)") or gave up on for want of an answer ("no answer within"). A remedy
+  that fails quickly is an outcome the agent learns from, not a hang.
 
 `Incidents` remembers which incidents were announced, so each opens once, however often it
 changes, and which are still open and unacknowledged, for reminders. Acknowledgement is matched
@@ -42,6 +45,15 @@ NOTIFY_TYPE: dict[str, NotifyType] = {
     "incident_resolved": "success",
 }
 _OPEN = ("open", "awaiting_approval")
+#: How agent/ops/runbooks.py says it ended a remedy that hung.
+_HUNG = ("(timeout)", "no answer within")
+
+
+def _hung(event: ActionFinished) -> bool:
+    if event.status == "timeout":
+        return True
+    remedy = not event.action.endswith("_check")
+    return remedy and event.status == "failed" and any(m in event.detail for m in _HUNG)
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ class Incidents:
                 f"approval {event.approval_id} {event.status}",
                 f"approval {event.approval_id} ({event.agent}) {event.status} by {event.by}",
             )
-        if isinstance(event, ActionFinished) and event.status == "timeout":
+        if isinstance(event, ActionFinished) and _hung(event):
             return Notice(
                 "agent_stuck",
                 f"{event.agent} stuck: {event.action} timed out",
