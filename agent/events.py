@@ -191,6 +191,26 @@ class RelationshipChanged(KernelEvent):
     cause: str
 
 
+class NotificationSent(KernelEvent):
+    """A notification reached its route (agent/core/notifier.py); `event` is what it said."""
+
+    kind: Literal["notification_sent"] = "notification_sent"
+    route: str
+    event: str
+    attempts: int
+
+
+class NotificationFailed(KernelEvent):
+    """An attempt to notify failed; `final` when no more attempts will be made."""
+
+    kind: Literal["notification_failed"] = "notification_failed"
+    route: str
+    event: str
+    attempts: int
+    error: str
+    final: bool
+
+
 #: Every event kind the kernel publishes, for filters (the API's `?kind=`) to check against.
 EVENT_KINDS: tuple[str, ...] = tuple(
     sorted(str(cls.model_fields["kind"].default) for cls in KernelEvent.__subclasses__())

@@ -398,6 +398,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_incident_event_incident ON incident_event (incident_id, ts)",
         ),
     ),
+    Migration(
+        15,
+        "notification routes (apprise URLs, sealed) and an outbox of every delivery",
+        (
+            """
+            CREATE TABLE notify_route (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                url TEXT NOT NULL,
+                events TEXT NOT NULL DEFAULT '[]',
+                targets TEXT NOT NULL DEFAULT '[]',
+                min_criticality TEXT NOT NULL DEFAULT 'low',
+                remind_every_s REAL NOT NULL DEFAULT 0,
+                send_resolved BOOLEAN NOT NULL DEFAULT 1,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE notification (
+                id INTEGER PRIMARY KEY,
+                route TEXT NOT NULL,
+                event TEXT NOT NULL,
+                target TEXT,
+                incident_id INTEGER,
+                title TEXT NOT NULL,
+                body TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT NOT NULL DEFAULT '',
+                created_at REAL NOT NULL,
+                next_at REAL NOT NULL,
+                sent_at REAL
+            )
+            """,
+            "CREATE INDEX ix_notification_status ON notification (status, next_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

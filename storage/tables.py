@@ -379,3 +379,47 @@ class MaintenanceWindowRow(SQLModel, table=True):
     reason: str = ""
     created_at: float
     updated_at: float
+
+
+class NotifyRouteRow(SQLModel, table=True):
+    """Where notifications go (migration 15): an apprise URL, sealed, and what to send there."""
+
+    __tablename__ = "notify_route"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    #: The apprise URL as a Fernet token (storage/secrets.py): URLs often carry tokens.
+    url: str
+    #: JSON list of event names ('[]': every event).
+    events: str = "[]"
+    #: JSON list of target names or fnmatch globs ('[]': every target).
+    targets: str = "[]"
+    min_criticality: str = "low"
+    #: Seconds between reminders while an incident stays open and unacknowledged; 0: none.
+    remind_every_s: float = 0.0
+    send_resolved: bool = True
+    created_at: float
+    updated_at: float
+
+
+class NotificationRow(SQLModel, table=True):
+    """One delivery in the outbox (migration 15): pending until sent, or failed for good."""
+
+    __tablename__ = "notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    route: str
+    #: incident_opened, incident_reminder, approval_requested, ... (agent/ops/notify_routes.py)
+    event: str
+    target: str | None = None
+    incident_id: int | None = None
+    title: str
+    body: str
+    #: "pending", "sent" or "failed".
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str = ""
+    created_at: float
+    #: When the next attempt is due (back-off after a failed one).
+    next_at: float
+    sent_at: float | None = None

@@ -30,6 +30,7 @@ from agent.clock import SYSTEM, Clock
 from agent.core import conflicts, credit, handover, person_overrides, remedy
 from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
+from agent.core.notifier import Notifier
 from agent.core.rest_schedule import RestSchedule
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
@@ -101,6 +102,8 @@ class Autopilot:
         self.watch = self.schedule.watch
         #: When each agent learns and rests (agent/core/rest_schedule.py).
         self.rest = RestSchedule(kernel, clock, say=self.say)
+        #: Tells people (apprise routes) what happens, beside the loop (agent/core/notifier.py).
+        self.notifier = Notifier(kernel, clock)
         self._tasks: set[asyncio.Task[None]] = set()
         #: Targets whose incident a person resolved: no new one until healthy or reopened.
         self.held: set[str] = set()
@@ -127,6 +130,7 @@ class Autopilot:
             for other in team:
                 if other != watcher:
                     await self.kernel.watch(watcher, other, trust=0.8)
+        await self.notifier.start()
         await self._resume()
         self.rest.begin(team)
         clock = self.clock
@@ -153,6 +157,7 @@ class Autopilot:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self.notifier.stop()
         await self.kernel.flush()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

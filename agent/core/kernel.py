@@ -55,6 +55,7 @@ from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
 from agent.ops.evidence import IncidentDetail, IncidentLog
 from agent.ops.postmortem import Postmortem
+from agent.ops.notify_store import NotifyRoutes
 from agent.ops.service import Ops
 from agent.ops.silences import Silences
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
@@ -124,6 +125,8 @@ class Kernel:
             clock,
             self.audit_trail.change,
         )
+        self.notifications = NotifyRoutes(database, self.secret_box, clock, self.audit_trail.change)
+        self.ops.resealers.append(self.notifications.reseal)
         settings = self._settings
         self.roster = Roster(database, self, self.skill_registry, settings, clock)
         self.memory_backend = self.roster.memory

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.decision.risk import RiskLevel
@@ -87,6 +87,8 @@ class Ops:
         self._runbooks = runbooks
         self._samples = samples
         self.secrets = RunbookSecrets(secret_box)
+        #: Called during a key rotation, after the new key is first, before the old is dropped.
+        self.resealers: list[Callable[[], Awaitable[None]]] = []
         self._clock = clock
         self.targets: dict[str, TargetSpec] = {}
         self.runbooks: dict[str, RunbookSpec] = {}
@@ -232,6 +234,8 @@ class Ops:
         changed = self.secrets.rotate(rows, drop_unreadable=drop_unreadable)
         for row in changed:
             await self._runbooks.replace(row)
+        for reseal in self.resealers:  # other sealed values (notification URLs), same key
+            await reseal()
         self.secrets.finish()
         await self.reload()
         dropped = sorted(r.name for r in changed if not holds_secrets(r))

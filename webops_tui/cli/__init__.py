@@ -25,6 +25,7 @@ from webops_tui.cli import (
     export,
     incidents,
     memory,
+    notify,
     ops,
     prune,
     secrets,
@@ -73,6 +74,7 @@ app.add_typer(silences.silence_app, name="silence")
 app.add_typer(silences.maintenance_app, name="maintenance")
 app.command("apply")(apply.apply)
 export.app.command("config")(apply.export_config)
+app.add_typer(notify.app, name="notify")
 
 
 def _print_version(value: bool) -> None:

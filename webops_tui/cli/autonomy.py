@@ -35,6 +35,14 @@ def _policy(value: str) -> ApprovalPolicy:
     raise InvalidInput(f"unknown --approve policy {value!r}; use one of {choices}")
 
 
+def _check_notify(urls: list[str] | None) -> None:
+    """Refuse a bad `--notify` URL before anything starts (one line, exit 2)."""
+    from webops_tui.cli.notify import route_spec
+
+    for url in urls or []:
+        route_spec({"name": "run", "url": url})
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -70,6 +78,13 @@ def run(
         Path | None,
         typer.Option("--file", "-f", help="Apply this ops document first, and again on change."),
     ] = None,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            help="An apprise URL to notify of everything, for this run only; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
     from agent.core.autopilot import Autopilot
@@ -78,6 +93,7 @@ def run(
 
     refuse_read_only(ctx, "the autonomous loop")
     policy = _policy(approve)
+    _check_notify(notify)
     if duration is not None and not 0 < duration < math.inf:
         raise InvalidInput(f"--duration must be a positive number of seconds, got {duration:g}")
     say = _progress(quiet)
@@ -94,6 +110,7 @@ def run(
                 say(f"{ops_file}: {plan_summary(await apply_file(kernel, ops_file))}")
             if not kernel.ops.targets:
                 raise InvalidInput("no targets to watch: add one with 'webops target add'")
+            kernel.notifications.add_for_this_run(notify or [])
             autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)
             say(f"watching {len(kernel.ops.targets)} target(s); Ctrl-C to stop")
             from webops_tui.retention import keep_pruning
@@ -150,6 +167,13 @@ def demo(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            help="An apprise URL to notify of everything, for this run only; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Start real services on 127.0.0.1 with injected faults and a team that learns to fix them.
 
@@ -158,6 +182,7 @@ def demo(
     from agent.errors import InvalidInput
 
     refuse_read_only(ctx, "the demo")
+    _check_notify(notify)
     settings = settings_of(ctx).for_demo()
     # `--approve ''` is a typo to refuse, not the default (it quietly meant `all`).
     policy = _policy(approve if approve is not None else ("all" if headless else "human"))
@@ -173,6 +198,7 @@ def demo(
         duration_s=duration if not headless else duration or 60.0,
         noise=noise,
         opaque=opaque,
+        notify=tuple(notify or ()),
     )
     if not headless:
         from storage.database import inspect_database
@@ -202,6 +228,7 @@ async def _headless(
     world = options.world()
     try:
         async with await Kernel.open(db_path, config=config) as kernel:
+            kernel.notifications.add_for_this_run(list(options.notify))
             return await run_demo(
                 kernel,
                 world,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from webops_tui.cli.notify import delivery_line
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 from widgets.literal_text import assemble
@@ -13,6 +14,7 @@ from widgets.literal_text import assemble
 if TYPE_CHECKING:
     from agent.core.kernel import Kernel
     from agent.core.views import AgentStatus
+    from storage.repositories.notifications import OutboxCounts
 
 
 def _bar(value: float, width: int = 20) -> str:
@@ -90,11 +92,12 @@ def status(
     Example: webops status anna --json | jq .emotions.fear
     """
 
-    async def collect(kernel: Kernel) -> tuple[list[AgentStatus], list[str]]:
+    async def collect(kernel: Kernel) -> tuple[list[AgentStatus], list[str], OutboxCounts]:
         names = [name] if name else [p.name for p in await kernel.list_agents()]
-        return [await kernel.status(n) for n in names], await maintenance_lines(kernel)
+        statuses = [await kernel.status(n) for n in names]
+        return statuses, await maintenance_lines(kernel), await kernel.notifications.counts()
 
-    statuses, maintenance = with_kernel(ctx, collect)
+    statuses, maintenance, deliveries = with_kernel(ctx, collect)
     if as_json:
         emit_json(statuses[0] if name else statuses)
         return
@@ -104,3 +107,6 @@ def status(
         _render(one)
     for line in maintenance:  # targets in a silence or a maintenance window, literally
         console().print(line, style="yellow")
+    if deliveries.sent or deliveries.failed or deliveries.pending:
+        style = "yellow" if deliveries.failed else None
+        console().print(delivery_line(deliveries), markup=False, style=style)

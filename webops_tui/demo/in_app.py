@@ -38,6 +38,7 @@ class InAppDemo:
         self.options = options
         self._stop = asyncio.Event()
         kernel.config = kernel.config.model_copy(update={"seed": options.seed})
+        kernel.notifications.add_for_this_run(list(options.notify))
         world = options.world()
         self._host.app.sub_title = f"demo world · {self._db_name}"
 

@@ -32,6 +32,8 @@ class DemoOptions(BaseModel):
     noise: float = Field(1.0, ge=0)
     #: Runbooks called by meaningless ids, so only experience tells which fixes what.
     opaque: bool = False
+    #: apprise URLs notified of everything during this run only (`--notify`).
+    notify: tuple[str, ...] = ()
 
     def world(self) -> DemoWorld:
         """The demo world these options describe (its services start now)."""

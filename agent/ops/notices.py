@@ -1,0 +1,158 @@
+"""What each kernel event tells the people on call, as one notice (title, body, about what).
+
+Which events are worth a message, and how each is defined from what the kernel publishes:
+
+- *incident opened*: the first `IncidentChanged` of an incident (status "open").
+- *incident escalated*: an `IncidentChanged` to status "failed": the team gave up after its
+  attempts (autopilot.MAX_ATTEMPTS) and the incident now needs a person. (An owner asking a
+  person to approve a remedy is its own event, *approval requested*.)
+- *incident resolved*: an `IncidentChanged` to "resolved" or "recovered", whoever closed it.
+- *approval requested* / *decided*: `ApprovalRequested` / `ApprovalDecided`.
+- *agent stuck*: an agent's action hung until a timeout ended it: an `ActionFinished` with
+  status "timeout" (agent/core/acting.py cancelled it past its skill timeout), or a remedy
+  (not a check: a check that times out is the target's trouble) that runbooks.py killed at its
+  timeout ("(timeout)") or gave up on for want of an answer ("no answer within"). A remedy
+  that fails quickly is an outcome the agent learns from, not a hang.
+
+`Incidents` remembers which incidents were announced, so each opens once, however often it
+changes, and which are still open and unacknowledged, for reminders. Acknowledgement is matched
+on the event's kind string, "incident_acknowledged" (the incident lifecycle publishes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agent.events import (
+    ActionFinished,
+    ApprovalDecided,
+    ApprovalRequested,
+    IncidentChanged,
+    KernelEvent,
+)
+from agent.ops.notify_routes import REMINDER
+
+NotifyType = Literal["info", "success", "warning", "failure"]
+ACKNOWLEDGED = "incident_acknowledged"
+#: How apprise shows each notice (colour, icon) where the service can.
+NOTIFY_TYPE: dict[str, NotifyType] = {
+    "incident_opened": "failure",
+    "incident_escalated": "failure",
+    "agent_stuck": "failure",
+    REMINDER: "warning",
+    "approval_requested": "warning",
+    "incident_resolved": "success",
+}
+_OPEN = ("open", "awaiting_approval")
+#: How agent/ops/runbooks.py says it ended a remedy that hung.
+_HUNG = ("(timeout)", "no answer within")
+
+
+def _hung(event: ActionFinished) -> bool:
+    if event.status == "timeout":
+        return True
+    remedy = not event.action.endswith("_check")
+    return remedy and event.status == "failed" and any(m in event.detail for m in _HUNG)
+
+
+@dataclass(frozen=True)
+class Notice:
+    event: str
+    title: str
+    body: str
+    target: str | None = None
+    incident_id: int | None = None
+
+
+@dataclass
+class OpenIncident:
+    target: str
+    situation: str
+    opened_at: float
+    acknowledged: bool = False
+
+
+@dataclass
+class Incidents:
+    """The incidents this notifier announced and has not seen closed."""
+
+    open: dict[int, OpenIncident] = field(default_factory=dict)
+    announced: set[int] = field(default_factory=set)
+
+    def notice(self, event: KernelEvent) -> Notice | None:
+        """The notice `event` makes, if any (and what it changes about open incidents)."""
+        if isinstance(event, IncidentChanged):
+            return self._incident(event)
+        if event.kind == ACKNOWLEDGED:
+            incident_id = getattr(event, "incident_id", None)
+            if isinstance(incident_id, int) and incident_id in self.open:
+                self.open[incident_id].acknowledged = True
+            return None
+        if isinstance(event, ApprovalRequested):
+            return Notice(
+                "approval_requested",
+                f"approval {event.approval_id} requested: {event.action} on {event.target or '-'}",
+                f"{event.agent} asks to run {event.action} ({event.risk} risk): {event.summary}",
+                target=event.target,
+            )
+        if isinstance(event, ApprovalDecided):
+            return Notice(
+                "approval_decided",
+                f"approval {event.approval_id} {event.status}",
+                f"approval {event.approval_id} ({event.agent}) {event.status} by {event.by}",
+            )
+        if isinstance(event, ActionFinished) and _hung(event):
+            return Notice(
+                "agent_stuck",
+                f"{event.agent} stuck: {event.action} timed out",
+                f"{event.agent}'s {event.action} on {event.target or '-'} hung until its "
+                f"timeout cancelled it: {event.detail}",
+                target=event.target,
+            )
+        return None
+
+    def _incident(self, event: IncidentChanged) -> Notice | None:
+        i, target = event.incident_id, event.target
+        where = f"incident {i} on {target}"
+        if event.status in _OPEN:
+            if i in self.announced:
+                return None
+            self.announced.add(i)
+            self.open[i] = OpenIncident(target, event.situation, event.ts)
+            return Notice(
+                "incident_opened",
+                f"{where} opened: {event.situation}",
+                f"{target} is {event.health}: {event.situation} ({event.summary})",
+                target=target,
+                incident_id=i,
+            )
+        self.open.pop(i, None)
+        if event.status == "failed":
+            return Notice(
+                "incident_escalated",
+                f"{where} escalated: the team gave up",
+                f"{event.summary} (owner {event.owner or '-'}, {event.steps} steps)",
+                target=target,
+                incident_id=i,
+            )
+        if event.status in ("resolved", "recovered"):
+            return Notice(
+                "incident_resolved",
+                f"{where} {event.status}",
+                f"{event.summary} (owner {event.owner or '-'}, {event.steps} steps)",
+                target=target,
+                incident_id=i,
+            )
+        return None
+
+    def reminder(self, incident_id: int, now: float) -> Notice:
+        incident = self.open[incident_id]
+        minutes = (now - incident.opened_at) / 60
+        return Notice(
+            REMINDER,
+            f"incident {incident_id} on {incident.target} still open",
+            f"open for {minutes:.0f} min and not acknowledged: {incident.situation}",
+            target=incident.target,
+            incident_id=incident_id,
+        )

@@ -1,0 +1,81 @@
+"""A real webhook receiver on 127.0.0.1 for notification tests: it keeps every JSON body it is
+sent, by path, and answers each path with the statuses it is told (then 200)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: WebhookReceiver
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up is no test failure."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        with owner.lock:
+            answers = owner.answers.get(self.path, [])
+            status = 503 if owner.down else answers.pop(0) if answers else 200
+            owner.attempts.append((self.path, status))
+            if status < 300:
+                owner.received.setdefault(self.path, []).append(body)
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class WebhookReceiver:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        #: path -> JSON bodies accepted there, in order.
+        self.received: dict[str, list[Any]] = {}
+        #: (path, status answered) for every request, in order.
+        self.attempts: list[tuple[str, int]] = []
+        #: path -> statuses to answer next (then 200).
+        self.answers: dict[str, list[int]] = {}
+        #: While set, every request is answered 503.
+        self.down = False
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        """An apprise json:// URL that posts to `path` here."""
+        return f"json://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def titles(self, path: str) -> list[str]:
+        with self.lock:
+            return [str(b.get("title", "")) for b in self.received.get(path, [])]
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
