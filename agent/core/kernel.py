@@ -54,8 +54,8 @@ from agent.memory.memory import ConsolidationReport, MemoryItem
 from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
 from agent.ops.evidence import IncidentDetail, IncidentLog
-from agent.ops.postmortem import Postmortem
 from agent.ops.notify_store import NotifyRoutes
+from agent.ops.postmortem import Postmortem
 from agent.ops.service import Ops
 from agent.ops.silences import Silences
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
