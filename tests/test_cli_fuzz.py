@@ -35,7 +35,9 @@ def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str,
     tree is walked by shape, not by click's classes)."""
     subcommands = getattr(command, "commands", None)
     if subcommands:
-        found = []
+        # A group that also runs by itself (`webops approvals`, beside `approvals show`) is one.
+        runs_alone = bool(path) and getattr(command, "invoke_without_command", False)
+        found = [(path, command)] if runs_alone else []
         for name, sub in sorted(subcommands.items()):
             found += _commands(sub, (*path, name))
         return found
