@@ -12,7 +12,8 @@ got and why (agent/ops/evidence.py).
 
 This is the shell: when targets are checked is `agent.core.check_schedule`; what an incident
 is and who bids for it are pure pieces in `agent.ops.incidents` and `agent.ops.dispatch`; how
-the owner works it (and learns from an approved run) is `agent.core.remedy`. Schedules and
+the owner works it (and learns from an approved run) is `agent.core.remedy`; writing incidents
+is `agent.core.incident_books`, following approvals `agent.core.approval_follow_up`. Schedules and
 pauses follow an injected `Clock`
 (agent/clock.py), so tests run the loop in virtual time.
 """
@@ -20,14 +21,20 @@ pauses follow an injected `Clock`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import conflicts, credit, handover, person_overrides, remedy
+from agent.core import (
+    approval_follow_up,
+    conflicts,
+    handover,
+    incident_books,
+    person_overrides,
+    remedy,
+)
 from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
 from agent.core.notifier import Notifier
@@ -35,19 +42,14 @@ from agent.core.rest_schedule import RestSchedule
 from agent.core.stimulus import Stimulus, StimulusKind
 from agent.decision.risk import Criticality
 from agent.errors import WebopsError
-from agent.events import IncidentChanged
 from agent.ops import dispatch
-from agent.ops.confirmation import Fault
 from agent.ops.dispatch import Bid
-from agent.ops.evidence import add_credits, set_evidence
+from agent.ops.evidence import add_credits
 from agent.ops.incidents import (
     ApprovalPolicy,
-    Closing,
     IncidentView,
     OpenIncident,
-    fault_of,
     symptom,
-    tried_of,
 )
 from agent.skills.actions import ActionRequest
 from agent.social.relationships import Resolution
@@ -131,13 +133,14 @@ class Autopilot:
                 if other != watcher:
                     await self.kernel.watch(watcher, other, trust=0.8)
         await self.notifier.start()
-        await self._resume()
+        for approval_id in await incident_books.resume(self):
+            self._stand_in(approval_id)
         self.rest.begin(team)
         clock = self.clock
         deadline = None if duration_s is None else clock.monotonic() + duration_s
         while not stop.is_set() and (deadline is None or clock.monotonic() < deadline):
             self._schedule_checks()
-            await self._follow_approvals()
+            await approval_follow_up.follow_approvals(self)
             self._schedule_rest()
             await clock.wait(stop, TICK_S)
         await self.shutdown()
@@ -160,7 +163,8 @@ class Autopilot:
         await self.notifier.stop()
         await self.kernel.flush()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` beside the loop (its parts, approval_follow_up and incident_books, too)."""
         task = self.clock.track(asyncio.create_task(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -177,41 +181,21 @@ class Autopilot:
             log.error("autopilot task failed", exc_info=exc)
             self.say(f"an autopilot task failed: {type(exc).__name__}: {exc}")
 
-    async def _resume(self) -> None:
-        """Incidents a previous run left open are taken up again; one that waited for an
-        approval waits for the same one (the newest asked for its target, by its owner, since
-        it opened), or is handled afresh when there is none."""
-        asked = await self.kernel.approvals(status=None)
-        for status in ("open", "awaiting_approval"):
-            for row in await self.incidents.list(status):
-                incident = OpenIncident(row=row, tried=tried_of(row.actions))
-                if row.status == "awaiting_approval":
-                    incident.approval_id = next(
-                        (
-                            a.id
-                            for a in sorted(asked, key=lambda a: -a.id)
-                            if a.target == row.target
-                            and a.agent == row.owner
-                            and a.created_at >= row.opened_at
-                        ),
-                        None,
-                    )
-                    if incident.approval_id is None:
-                        incident.set_status("open")
-                    elif self.policy != "human":
-                        self._spawn(self._stand_in_operator(incident.approval_id))
-                self.open[row.target] = incident
+    def _stand_in(self, approval_id: int) -> None:
+        """Unless a person answers approvals, the stand-in operator answers this one."""
+        if self.policy != "human":
+            self.spawn(approval_follow_up.stand_in_operator(self, approval_id))
 
     def _schedule_rest(self) -> None:
         """Agents free long enough, or after enough incidents, learn and rest."""
         owners = {i.row.owner for i in self.open.values() if i.row.owner is not None}
         for name in self.rest.due(owners):
-            self._spawn(self.rest.rest(name))
+            self.spawn(self.rest.rest(name))
 
     def _schedule_checks(self) -> None:
         targets = self.kernel.ops.targets.values()
         for name in self.schedule.due(self.clock.monotonic(), targets):
-            self._spawn(self._check(name))
+            self.spawn(self._check(name))
 
     async def _check(self, target: str) -> None:
         checked = await self.schedule.check(target, incident_open=target in self.open)
@@ -227,48 +211,25 @@ class Autopilot:
                 target, "the incident"
             ):
                 if taken := await person_overrides.adopt_reopened(self, target):
-                    return self._spawn(self._handle(taken))
-                await self._open(target, symptom(output), output.detail, confirmation.fault)
+                    return self.spawn(self.handle(taken))
+                opened = await incident_books.open_incident(
+                    self, target, symptom(output), output.detail, confirmation.fault
+                )
+                self.spawn(self.handle(opened))
         elif not trouble and not incident.busy:
             if confirmation.verdict(incident_open=True) != "resolve":
                 return
             if incident.row.status == "awaiting_approval":
-                await self._withdraw(incident)  # else let the approval play out; it verifies
+                # Else let the approval play out; it verifies.
+                await approval_follow_up.withdraw(self, incident)
             else:
-                await self._close(incident, "resolved", "a check found it healthy again")
+                await incident_books.close(
+                    self, incident, "resolved", "a check found it healthy again"
+                )
         elif trouble and not incident.busy and incident.row.status == "open":
-            self._spawn(self._handle(incident))
+            self.spawn(self.handle(incident))
 
     # -- incidents -------------------------------------------------------------------------
-
-    async def _open(self, target: str, situation: str, detail: str, fault: Fault) -> None:
-        # Claimed before the first await, so nothing sees the target as quiet meanwhile.
-        kind = self.describe(target) if self.describe else None
-        row = IncidentRow(
-            target=target,
-            situation=situation,
-            status="open",
-            summary=detail,
-            health=fault,
-            opened_at=self.kernel.clock(),
-        )
-        set_evidence(row, self.watch.evidence(target))
-        incident = OpenIncident(row=row, busy=True)
-        self.open[target] = incident
-        try:
-            incident.row = row = await self.incidents.add(row)
-        except BaseException:
-            # Not stored (a full disk, say): release the claim so the next failing check
-            # opens it again, instead of a target wedged behind an incident that never was.
-            if self.open.get(target) is incident:
-                del self.open[target]
-            raise
-        assert row.id is not None
-        self.kinds[row.id] = kind
-        incident.busy = False
-        self.say(f"incident {row.id} opened: {target} {situation} ({detail})")
-        await self._changed(incident)
-        self._spawn(self._handle(incident))
 
     async def _held(self, target: str, what: str) -> bool:
         """In maintenance: checks go on, incidents and remedies wait (agent/ops/silences.py)."""
@@ -298,7 +259,8 @@ class Autopilot:
         best = (await self.bids(situation))[0]
         return best.agent, best.why
 
-    async def _handle(self, incident: OpenIncident) -> None:
+    async def handle(self, incident: OpenIncident) -> None:
+        """Work the incident one turn, unless it is busy, held by maintenance or taken back."""
         if incident.busy or incident.row.status != "open":
             return
         if await self._held(incident.row.target, "its remedy"):
@@ -367,11 +329,13 @@ class Autopilot:
         add_credits(row, outcome.credits)
         if outcome.status == "resolved" and not any(fixed for _, fixed in incident.tried):
             # The owner's re-check found it healthy and no remedy fixed anything.
-            await self._close(incident, "recovered", f"{remedy.RECOVERED}: {outcome.summary}")
+            await incident_books.close(
+                self, incident, "recovered", f"{remedy.RECOVERED}: {outcome.summary}"
+            )
         elif outcome.status in ("succeeded", "resolved"):
-            await self._close(incident, "resolved", outcome.summary)
+            await incident_books.close(self, incident, "resolved", outcome.summary)
         elif outcome.status == "recovered":
-            await self._close(incident, "recovered", outcome.summary)
+            await incident_books.close(self, incident, "recovered", outcome.summary)
         elif outcome.status == "handed_over" and stimulus.teammate is not None:
             await self._hand_over(incident, stimulus.teammate)
         elif outcome.status == "awaiting_approval" and outcome.approval_id is not None:
@@ -382,17 +346,17 @@ class Autopilot:
                 f"incident {row.id}: {row.owner} asks to run {action} "
                 f"(approval {outcome.approval_id})"
             )
-            await self._changed(incident)
-            if self.policy != "human":
-                self._spawn(self._stand_in_operator(outcome.approval_id))
+            await incident_books.changed(self, incident)
+            self._stand_in(outcome.approval_id)
         elif incident.attempts >= MAX_ATTEMPTS:
-            await self._close(
+            await incident_books.close(
+                self,
                 incident,
                 "failed",
                 f"gave up after {incident.attempts} attempts; escalate to a person",
             )
         else:
-            await self._changed(incident)
+            await incident_books.changed(self, incident)
 
     async def _hand_over(self, incident: OpenIncident, taker: str) -> None:
         """The owner handed the incident to a teammate better at it: the teammate owns and
@@ -403,7 +367,7 @@ class Autopilot:
         self.handovers.append((row.id, giver, taker))
         incident.attempts -= 1
         self.say(await handover.hand_over(self.kernel, row.id, row.summary, giver, taker))
-        await self._changed(incident)
+        await incident_books.changed(self, incident)
         await self._handle_once(incident)
 
     async def _settle_conflict(self, row: IncidentRow, stimulus: Stimulus, other: str) -> Stimulus:
@@ -413,140 +377,3 @@ class Autopilot:
             self.conflicts.append(resolution)
             self.say(f"incident {row.id}: {resolution.explanation}")
         return settled
-
-    async def _stand_in_operator(self, approval_id: int) -> None:
-        """The headless demo's operator, answering by a stated policy."""
-        if self.policy == "wait":
-            await self.clock.sleep(self.approve_delay_s)
-        with contextlib.suppress(WebopsError):  # someone may have decided already
-            if self.policy == "none":
-                await self.kernel.deny(approval_id, by="stand-in operator")
-            else:
-                await self.kernel.approve(approval_id, by="stand-in operator")
-
-    async def _withdraw(self, incident: OpenIncident) -> None:
-        """The target recovered while its remedy waited for a person: withdraw the request
-        (unless someone decided it already), run nothing, close the incident as recovered."""
-        approval_id = incident.approval_id
-        if approval_id is None or not await self.kernel.withdraw(approval_id, "recovered"):
-            return
-        incident.approval_id = None  # before the next await: this withdrawal closes it
-        action = (await self.kernel.approval(approval_id)).action
-        await self._close(
-            incident,
-            "recovered",
-            f"{remedy.RECOVERED}: healthy again before {action} was approved; nothing ran",
-        )
-
-    async def _follow_approvals(self) -> None:
-        """Carry on with incidents whose approval a person (or the stand-in) decided."""
-        for incident in list(self.open.values()):
-            if incident.row.status != "awaiting_approval" or incident.approval_id is None:
-                continue
-            approval_id = incident.approval_id
-            approval = await self.kernel.approval(approval_id)
-            if approval.status in ("pending", "approved") or incident.approval_id != approval_id:
-                continue  # "approved": the action is still running
-            row = incident.row
-            incident.approval_id = None
-            if approval.status == "withdrawn":  # a re-check as it was approved: healthy
-                await self._close(
-                    incident,
-                    "recovered",
-                    f"{remedy.RECOVERED}: healthy again when {approval.action} was approved; "
-                    "nothing ran",
-                )
-                continue
-            incident.set_status("open")
-            assert row.owner is not None
-            agent = await self.kernel.load_agent(row.owner)
-            if approval.status == "denied":
-                incident.record([(approval.action, False)])
-                add_credits(row, [credit.denied(approval.action, approval.decided_by)])
-                self.say(f"incident {row.id}: {approval.action} denied; looking for another way")
-                self._spawn(self._handle(incident))
-                continue
-            row.steps += 2  # the approved action, then the check that verifies it
-            confirmed, basis = self._confirmed_before(
-                row.target, approval.decided_at, approval.decided_by or "a person"
-            )
-            judgement = await remedy.verify_approved(
-                agent,
-                row.situation,
-                approval.action,
-                approval.status == "executed",
-                self.kernel.ops.check_request(row.target),
-                confirmed=confirmed,
-                basis=basis,
-            )
-            fixed = judgement.fixed
-            incident.record([(approval.action, fixed)])
-            add_credits(row, [judgement])
-            if fixed:
-                if confirmed:  # only a real fix becomes a procedure
-                    await remedy.keep_what_fixed(agent, row.situation, incident.tried)
-                await self._close(incident, "resolved", f"{approval.action} fixed it")
-            else:
-                self._spawn(self._handle(incident))
-
-    def _confirmed_before(self, target: str, decided_at: float | None, by: str) -> tuple[bool, str]:
-        """A failing check within one check interval (at least `remedy.CONFIRMED_FRESH_S`)
-        before an approved remedy ran: only then may it earn credit (agent/core/remedy.py);
-        and the reason, for the incident's record."""
-        spec = self.kernel.ops.targets.get(target)
-        window = max(remedy.CONFIRMED_FRESH_S, spec.interval_s if spec else 0.0)
-        confirmed = self.watch.confirmed_before(target, decided_at, window)
-        why = credit.approved_basis(confirmed, self.watch.failing_at(target), decided_at, by)
-        return confirmed, why
-
-    async def _close(self, incident: OpenIncident, status: Closing, summary: str) -> None:
-        """Closed in memory only once the close is stored: if the write fails the incident
-        stays open here as in the database, and is handled again. Closed once: a second
-        close while the first is written is dropped."""
-        if incident.closing:
-            return
-        incident.closing = True
-        row = incident.row
-        before = (row.status, row.summary, row.closed_at)
-        incident.set_status(status)
-        row.summary = summary
-        row.closed_at = self.kernel.clock()
-        try:
-            if not await self.incidents.save(row):
-                return person_overrides.let_go(self, incident)
-        except BaseException:
-            row.status, row.summary, row.closed_at = before
-            incident.closing = False
-            raise
-        self.open.pop(row.target, None)
-        if row.owner is not None:
-            self.rest.closed(row.owner)
-        # A new incident on this target needs a new run of failing checks.
-        self.schedule.closed(row.target)
-        await self._changed(incident)
-        assert row.id is not None
-        view = incident.closed(status, kind=self.kinds.get(row.id))
-        self.closed.append(view)
-        seconds = row.closed_at - row.opened_at
-        self.say(f"incident {row.id} {status} after {row.steps} steps, {seconds:.1f} s: {summary}")
-
-    async def _changed(self, incident: OpenIncident) -> None:
-        row = incident.row
-        if not await self.incidents.save(row):
-            return person_overrides.let_go(self, incident)
-        assert row.id is not None
-        if self.kernel.bus.active:
-            self.kernel.bus.publish(
-                IncidentChanged(
-                    agent=row.owner,
-                    incident_id=row.id,
-                    target=row.target,
-                    situation=row.situation,
-                    status=row.status,
-                    owner=row.owner,
-                    steps=row.steps,
-                    summary=row.summary,
-                    health=fault_of(row.health),
-                    ts=self.kernel.clock(),
-                )
-            )

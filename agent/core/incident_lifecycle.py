@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from agent.core.audit_trail import os_actor
 from agent.errors import InvalidInput, NotFound
-from agent.events import IncidentAcknowledged, IncidentChanged
+from agent.events import IncidentAcknowledged
 from agent.ops.evidence import OPEN_STATUSES, IncidentDetail
-from agent.ops.incidents import fault_of
+from agent.ops.incidents import changed_event
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentEventRow, IncidentRow
 
@@ -67,21 +67,7 @@ class IncidentLifecycle:
         await self.kernel.audit_trail.change(by, f"incident_{kind}", detail, target=row.target)
 
     def _publish(self, row: IncidentRow) -> None:
-        assert row.id is not None
-        self.kernel.bus.publish(
-            IncidentChanged(
-                agent=row.owner,
-                incident_id=row.id,
-                target=row.target,
-                situation=row.situation,
-                status=row.status,
-                owner=row.owner,
-                steps=row.steps,
-                summary=row.summary,
-                health=fault_of(row.health),
-                ts=self.kernel.clock(),
-            )
-        )
+        self.kernel.bus.publish(changed_event(row, self.kernel.clock()))
 
     async def acknowledge(self, incident_id: int, by: str | None) -> IncidentDetail:
         """Someone is on it: reminders stop. Acknowledging a closed one is bad input."""

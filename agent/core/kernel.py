@@ -11,6 +11,9 @@ composes the services that do the work, one job each:
   memory and is flushed every `flush_interval_s` (and on close).
 - views.py: the read models the shells render (`AgentStatus`, `ApprovalView`, ...).
 
+Its read methods (kernel_views.py), incident methods (kernel_incidents.py) and audit chain and
+token methods (kernel_audit.py) are mixins, so callers keep one `kernel` to ask.
+
 It is also the `AgentHost` that agents report to. Chat (conversation.py) and tasks (tasks.py)
 drive the kernel; the kernel never imports them at module level.
 """
@@ -24,24 +27,25 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from agent.core import views
 from agent.core.agent import WebOpsAgent
 from agent.core.approvals import ApprovalGate
 from agent.core.audit_trail import AuditTrail, os_actor
 from agent.core.config import KernelConfig
 from agent.core.dirty_rows import CheckSamples, Emotions, RelationshipRows, agent_state
 from agent.core.incident_lifecycle import IncidentLifecycle
+from agent.core.kernel_audit import KernelAudit
+from agent.core.kernel_incidents import KernelIncidents
+from agent.core.kernel_views import KernelViews
 from agent.core.lifecycle import LifecycleState
 from agent.core.observation import watch
 from agent.core.roster import Roster
 from agent.core.stimulus import Outcome, Stimulus
 from agent.core.supervisor import Supervisor
-from agent.core.tokens import IssuedToken, Tokens, TokenView
+from agent.core.tokens import Tokens
 from agent.core.views import (
     AgentStatus,
     ApprovalStatus,
     ApprovalView,
-    KernelHealth,
     RecordView,
     TraitsReset,
 )
@@ -50,25 +54,20 @@ from agent.decision.reasoning import Decision
 from agent.decision.risk import RiskLevel
 from agent.errors import InvalidInput
 from agent.events import EventBus, RelationshipChanged
-from agent.memory.memory import ConsolidationReport, MemoryItem
+from agent.memory.memory import ConsolidationReport
 from agent.mind.emotions import Appraisal
 from agent.mind.profile import AgentProfile
-from agent.ops.evidence import IncidentDetail, IncidentLog
+from agent.ops.evidence import IncidentLog
 from agent.ops.notify_store import NotifyRoutes
-from agent.ops.postmortem import Postmortem
 from agent.ops.service import Ops
 from agent.ops.silences import Silences
 from agent.skills.actions import ActionRegistry, ActionRequest, ActionResult
-from agent.skills.proficiency import SkillRegistry, SkillView
-from agent.social.messaging import Message, MessageBus, as_operator, conversation_id
+from agent.skills.proficiency import SkillRegistry
+from agent.social.messaging import MessageBus
 from agent.social.relationships import Relationship, Relationships
-from agent.social.team import PairView, team_pairs
 from storage.database import Database
 from storage.repositories.audit import (
-    Anchor,
-    AuditEntry,
     AuditRepository,
-    AuditVerification,
 )
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.messages import MessageRepository
@@ -87,7 +86,10 @@ __all__ = ["AgentStatus", "ApprovalView", "Kernel", "KernelConfig", "RecordView"
 logger = logging.getLogger("webops.kernel")
 
 
-class Kernel:
+class Kernel(KernelViews, KernelIncidents, KernelAudit):
+    """The façade; its read, incident and audit/token methods are in the mixins
+    kernel_views.py, kernel_incidents.py and kernel_audit.py."""
+
     def __init__(
         self,
         database: Database,
@@ -222,14 +224,6 @@ class Kernel:
     ) -> None:
         await self.close()
 
-    def health(self) -> KernelHealth:
-        """What this kernel failed at and survived (each failure is also logged)."""
-        flush, bus = self.write_behind, self.bus
-        newest = flush.last_error if flush.last_error_at >= bus.last_error_at else bus.last_error
-        return KernelHealth(
-            flush_errors=flush.errors, event_errors=bus.subscriber_errors, last_error=newest
-        )
-
     # -- the roster (roster.py) --------------------------------------------------------------
 
     async def create_agent(
@@ -353,49 +347,6 @@ class Kernel:
                 )
             )
 
-    # -- views (views.py) --------------------------------------------------------------------
-
-    async def team(self) -> list[PairView]:
-        """`webops team`: how each agent regards each teammate (and its operators), as of now
-        (idle relationships fade first; see agent/social/team.py)."""
-        self.relationships.maintain_relationships(self.clock())
-        return team_pairs(self.relationships, await self.agent_names())
-
-    async def skills(self, name: str) -> list[SkillView]:
-        return views.skill_views(await self.load_agent(name), self.gate.autonomy)
-
-    async def status(self, name: str) -> AgentStatus:
-        agent = await self.load_agent(name)
-        return await views.agent_status(
-            agent,
-            views.skill_views(agent, self.gate.autonomy),
-            self.health(),
-            self.messages.mailbox_depth(name),
-        )
-
-    async def memory(
-        self, name: str, kind: str | None = None, search: str | None = None, limit: int = 20
-    ) -> list[MemoryItem]:
-        """`webops memory`: recall by similarity when searching, newest first otherwise."""
-        checked = views.memory_query(kind, limit)
-        memory = (await self.load_agent(name)).memory
-        return await views.browse_memory(
-            memory, checked, search, limit, views.recall_weights(self.config)
-        )
-
-    async def memory_item(self, name: str, kind: str, item_id: int) -> MemoryItem:
-        """`webops memory --id`: one memory whole (a fact's source episodes, say)."""
-        checked = views.memory_query(kind, 1)
-        assert checked is not None
-        return await views.find_memory((await self.load_agent(name)).memory, checked, item_id)
-
-    async def conversation(self, name: str, operator: str, limit: int = 50) -> list[Message]:
-        """The chat between the agent and this operator, oldest first (see conversation.py)."""
-        await self.messages.flush()
-        return await self.messages.history(
-            conversation_id(name, as_operator(operator), "chat"), limit
-        )
-
     # -- approvals (approvals.py) ------------------------------------------------------------
 
     async def approvals(self, status: ApprovalStatus | None = "pending") -> list[ApprovalView]:
@@ -422,75 +373,6 @@ class Kernel:
 
     async def deny(self, approval_id: int, by: str | None = None, note: str = "") -> ApprovalView:
         return await self.gate.deny(approval_id, by or os_actor(), note)
-
-    # -- incidents (agent/ops/evidence.py): what confirmed each, and each remedy's credit -----
-
-    async def incidents(
-        self,
-        status: str | None = None,
-        limit: int = 50,
-        *,
-        open_only: bool = False,
-        target: str | None = None,
-    ) -> list[IncidentDetail]:
-        """Newest first; `InvalidInput` for a status or limit that makes no sense."""
-        return await self.incident_log.list(status, limit, open_only=open_only, target=target)
-
-    async def incident(self, incident_id: int) -> IncidentDetail:
-        await self.flush()  # the agents' messages about it wait in the write-behind
-        return await self.incident_log.get(incident_id)
-
-    async def incident_report(self, incident_id: int) -> Postmortem:
-        """The postmortem of one incident (agent/ops/postmortem.py)."""
-        await self.flush()
-        return await self.incident_log.postmortem(incident_id)
-
-    # A person's ack / resolve / reopen / note (agent/core/incident_lifecycle.py); `by` as above.
-    async def ack_incident(self, incident_id: int, by: str | None = None) -> IncidentDetail:
-        return await self.lifecycle.acknowledge(incident_id, by)
-
-    async def resolve_incident(
-        self, incident_id: int, by: str | None = None, note: str | None = None
-    ) -> IncidentDetail:
-        return await self.lifecycle.resolve(incident_id, by, note)
-
-    async def reopen_incident(
-        self, incident_id: int, by: str | None = None, note: str | None = None
-    ) -> IncidentDetail:
-        return await self.lifecycle.reopen(incident_id, by, note)
-
-    async def note_incident(
-        self, incident_id: int, text: str, by: str | None = None
-    ) -> IncidentDetail:
-        return await self.lifecycle.note(incident_id, by, text)
-
-    # -- the audit chain and API tokens (every token change is audited) ----------------------
-
-    async def audit_entries(self, limit: int = 100, agent: str | None = None) -> list[AuditEntry]:
-        await self.flush()
-        return await self.audit_trail.entries(limit, agent)
-
-    async def verify_audit(self, anchor: Anchor | None = None) -> AuditVerification:
-        """Walk the chain; with `anchor` (an earlier `audit_head`) also show that the entries up
-        to it are all still there, unchanged."""
-        await self.flush()
-        return await self.audit_trail.verify(anchor)
-
-    async def audit_head(self) -> Anchor:
-        """The newest entry's id and MAC, to keep elsewhere (`webops audit --anchor`)."""
-        await self.flush()
-        return await self.audit_trail.head()
-
-    async def create_token(self, name: str, role: str, by: str | None = None) -> IssuedToken:
-        issued = await self.tokens.create(name, role)
-        detail = {"token": name, "role": issued.role}
-        await self.audit_trail.change(by, "token_created", detail)
-        return issued
-
-    async def revoke_token(self, name: str, by: str | None = None) -> TokenView:
-        revoked = await self.tokens.revoke(name)
-        await self.audit_trail.change(by, "token_revoked", {"token": name})
-        return revoked
 
     # -- the AgentHost side: what agents ask of the kernel -----------------------------------
 

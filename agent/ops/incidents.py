@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from agent.events import IncidentChanged
 from agent.ops.confirmation import Fault
 from agent.skills.actions import ActionOutput
 from storage.tables import IncidentRow
@@ -66,6 +67,23 @@ def _symptom(output: ActionOutput) -> str:
 def fault_of(text: str) -> Fault:
     """A stored incident's `health` column as a `Fault` (anything unknown reads as down)."""
     return "degraded" if text == "degraded" else "down"
+
+
+def changed_event(row: IncidentRow, ts: float) -> IncidentChanged:
+    """What the bus says of a stored incident's change (the loop's and a person's alike)."""
+    assert row.id is not None
+    return IncidentChanged(
+        agent=row.owner,
+        incident_id=row.id,
+        target=row.target,
+        situation=row.situation,
+        status=row.status,
+        owner=row.owner,
+        steps=row.steps,
+        summary=row.summary,
+        health=fault_of(row.health),
+        ts=ts,
+    )
 
 
 def tried_of(actions_json: str) -> list[Tried]:

@@ -13,7 +13,7 @@ stored sealed and only ever shown as `scheme://host/…` (`masked_url`).
 from __future__ import annotations
 
 import fnmatch
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -31,14 +31,7 @@ NoticeEvent = Literal[
     "agent_stuck",
 ]
 #: Every event a route may ask for (a reminder follows `incident_opened`).
-NOTICE_EVENTS: tuple[NoticeEvent, ...] = (
-    "incident_opened",
-    "incident_escalated",
-    "incident_resolved",
-    "approval_requested",
-    "approval_decided",
-    "agent_stuck",
-)
+NOTICE_EVENTS: tuple[NoticeEvent, ...] = get_args(NoticeEvent)
 #: What a reminder is called in the outbox; routes that want `incident_opened` get them.
 REMINDER = "incident_reminder"
 TEST = "test"

@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel
 from agent.ops.incidents import ApprovalPolicy, IncidentView
-from webops_tui.demo.world import REMEDY, RISK, DemoWorld, Risk
+from webops_tui.demo.faults import REMEDY, RISK, Risk
+from webops_tui.demo.world import DemoWorld
 
 TEAM = (("anna", "cautious"), ("ben", "bold"), ("cleo", "friendly"))
 #: A broken service nobody is handling is repaired by "a person" after this long.

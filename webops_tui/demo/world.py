@@ -16,27 +16,33 @@ failing answer from a healthy service (a 503 or a slow one): what confirmation m
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import json
 import random
-import ssl
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from agent.clock import SYSTEM, Clock
 from agent.ops.targets import RunbookSpec, TargetSpec
+from webops_tui.demo.faults import (
+    CONTEXT,
+    CRITICALITY,
+    HEALTHY,
+    HTTP_FAULTS,
+    REMEDY,
+    RISK,
+    SYMPTOMS,
+    UNAVAILABLE,
+    Risk,
+)
+from webops_tui.demo.tls_service import TlsService
 
-#: The values `RunbookSpec.risk` and `TargetSpec.criticality` take.
-Risk = Literal["none", "low", "medium", "high", "critical"]
-Criticality = Literal["low", "medium", "high", "critical"]
+__all__ = ["HTTP_FAULTS", "REMEDY", "RISK", "TEST_SLOWNESS", "DemoWorld", "Risk"]
 
-VERSION = "1.4.2"
 #: How long a slow service takes to answer; the targets allow `LATENCY_LIMIT_MS`. Short next to
 #: the check interval, so two slow checks confirm the fault within two intervals.
 SLOW_S = 0.12
@@ -52,71 +58,6 @@ TLS_SERVICE = "cdn"
 #: jitter added to an answer.
 BLIP_CHANCE = 0.02
 JITTER_S = 0.01
-
-#: fault kind -> the one remedy that fixes it (the agents do not know this table).
-REMEDY = {
-    "crash": "restart",
-    "overload": "scale-up",
-    "dependency_down": "failover-db",
-    "bad_deploy": "rollback",
-    "disk_full": "rotate-logs",
-    "cache_thrash": "clear-cache",
-    "stale_index": "reindex",
-    "memory_leak": "restart",
-    "cert_expiring": "renew-cert",
-}
-HTTP_FAULTS = tuple(k for k in REMEDY if k != "cert_expiring")
-RISK: dict[str, Risk] = {
-    "flush-dns": "low",
-    "reindex": "medium",
-    "restart": "medium",
-    "clear-cache": "low",
-    "scale-up": "medium",
-    "rollback": "high",
-    "failover-db": "high",
-    "rotate-logs": "low",
-    "renew-cert": "medium",
-}
-CRITICALITY: dict[str, Criticality] = {
-    "shop": "high",
-    "api": "high",
-    "auth": "high",
-    "search": "medium",
-    "cdn": "medium",
-}
-#: What a healthy service reports about itself, and how each fault changes the report and the
-#: answer: (status code, changes to the report, slow).
-HEALTHY: dict[str, Any] = {
-    "status": "UP",
-    "version": VERSION,
-    "load": 0.35,
-    "disk_pct": 41,
-    "mem_pct": 52,
-    "cache": "ok",
-    "index_age_s": 120,
-    "checks": {"db": "up"},
-}
-UNAVAILABLE = {"status": "DOWN", "error": "service unavailable"}
-INTERNAL = {"status": "DOWN", "error": "internal error"}
-SYMPTOMS: dict[str, tuple[int, dict[str, Any], bool]] = {
-    "overload": (503, {**UNAVAILABLE, "load": 0.97}, False),
-    "dependency_down": (503, {**UNAVAILABLE, "checks": {"db": "down"}}, False),
-    "bad_deploy": (500, {**INTERNAL, "version": "1.5.0-rc1"}, False),
-    "disk_full": (500, {**INTERNAL, "disk_pct": 99}, False),
-    "cache_thrash": (200, {"cache": "thrashing"}, True),
-    "stale_index": (200, {"index_age_s": 86_400}, True),
-    "memory_leak": (200, {"mem_pct": 97}, True),
-}
-#: What the targets tell agents about a healthy service's report (its context conditions).
-CONTEXT = [
-    f'json.version == "{VERSION}"',
-    "json.load < 0.8",
-    'json.checks.db == "up"',
-    "json.disk_pct < 90",
-    "json.mem_pct < 90",
-    'json.cache == "ok"',
-    "json.index_age_s < 3600",
-]
 
 
 @dataclass(frozen=True)
@@ -223,96 +164,6 @@ class Service:
     def stop(self) -> None:
         self._stopped = True
         self.crash()
-
-
-def _certificate(folder: Path, days: float) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    stem = folder / f"cert-{days:g}d"
-    cert_path, key_path = stem.with_suffix(".pem"), stem.with_suffix(".key")
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-class TlsService:
-    """A TLS endpoint whose certificate can be swapped for one close to expiry and back."""
-
-    def __init__(self, name: str, folder: Path) -> None:
-        import socket
-
-        self.name = name
-        self.fault: str | None = None
-        self._good = _certificate(folder, 90)
-        self._expiring = _certificate(folder, 3)
-        self._context = self._load(self._good)
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.settimeout(0.2)
-        self.port = self._socket.getsockname()[1]
-        self._stopping = threading.Event()
-        self._server = threading.Thread(target=self._serve, daemon=True, name=f"demo:{name}")
-        self._server.start()
-
-    @staticmethod
-    def _load(pair: tuple[Path, Path]) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*pair)
-        return context
-
-    def set_expiring(self, expiring: bool) -> None:
-        self.fault = "cert_expiring" if expiring else None
-        self._context = self._load(self._expiring if expiring else self._good)
-
-    def _serve(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self._socket.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._greet, args=(conn,), daemon=True).start()
-
-    def _greet(self, conn: Any) -> None:
-        try:
-            conn.settimeout(2.0)
-            with self._context.wrap_socket(conn, server_side=True) as tls:
-                tls.recv(1)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        """The port is closed when this returns: a socket closed while `accept` waits on it
-        stays open until that call returns, so the serving thread is woken and waited for."""
-        import socket
-
-        self._stopping.set()
-        with contextlib.suppress(OSError):
-            self._socket.shutdown(socket.SHUT_RDWR)
-        self._server.join(timeout=1.0)
-        self._socket.close()
 
 
 class DemoWorld:

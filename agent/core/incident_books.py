@@ -1,0 +1,124 @@
+"""The autopilot's incident bookkeeping: taking up what a previous run left open, opening an
+incident, writing each change (and telling the bus), closing it.
+
+Chosen: every change is written at once and the in-memory state follows the database, never
+leads it: an incident is claimed before its first write (nothing sees the target as quiet
+meanwhile) and released if that write fails; it is closed in memory only once the close is
+stored. A write refused because a person moved the row's revision lets the incident go
+(agent/core/person_overrides.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agent.core import person_overrides
+from agent.ops.confirmation import Fault
+from agent.ops.evidence import set_evidence
+from agent.ops.incidents import Closing, OpenIncident, changed_event, tried_of
+from storage.tables import IncidentRow
+
+if TYPE_CHECKING:
+    from agent.core.autopilot import Autopilot
+
+
+async def resume(pilot: Autopilot) -> list[int]:
+    """Incidents a previous run left open are taken up again; one that waited for an
+    approval waits for the same one (the newest asked for its target, by its owner, since
+    it opened), or is handled afresh when there is none. Returns the approvals waited for."""
+    waiting: list[int] = []
+    asked = await pilot.kernel.approvals(status=None)
+    for status in ("open", "awaiting_approval"):
+        for row in await pilot.incidents.list(status):
+            incident = OpenIncident(row=row, tried=tried_of(row.actions))
+            if row.status == "awaiting_approval":
+                incident.approval_id = next(
+                    (
+                        a.id
+                        for a in sorted(asked, key=lambda a: -a.id)
+                        if a.target == row.target
+                        and a.agent == row.owner
+                        and a.created_at >= row.opened_at
+                    ),
+                    None,
+                )
+                if incident.approval_id is None:
+                    incident.set_status("open")
+                else:
+                    waiting.append(incident.approval_id)
+            pilot.open[row.target] = incident
+    return waiting
+
+
+async def open_incident(
+    pilot: Autopilot, target: str, situation: str, detail: str, fault: Fault
+) -> OpenIncident:
+    """A confirmed fault on `target` becomes a stored incident (not yet handled)."""
+    # Claimed before the first await, so nothing sees the target as quiet meanwhile.
+    kind = pilot.describe(target) if pilot.describe else None
+    row = IncidentRow(
+        target=target,
+        situation=situation,
+        status="open",
+        summary=detail,
+        health=fault,
+        opened_at=pilot.kernel.clock(),
+    )
+    set_evidence(row, pilot.watch.evidence(target))
+    incident = OpenIncident(row=row, busy=True)
+    pilot.open[target] = incident
+    try:
+        incident.row = row = await pilot.incidents.add(row)
+    except BaseException:
+        # Not stored (a full disk, say): release the claim so the next failing check
+        # opens it again, instead of a target wedged behind an incident that never was.
+        if pilot.open.get(target) is incident:
+            del pilot.open[target]
+        raise
+    assert row.id is not None
+    pilot.kinds[row.id] = kind
+    incident.busy = False
+    pilot.say(f"incident {row.id} opened: {target} {situation} ({detail})")
+    await changed(pilot, incident)
+    return incident
+
+
+async def close(pilot: Autopilot, incident: OpenIncident, status: Closing, summary: str) -> None:
+    """Closed in memory only once the close is stored: if the write fails the incident
+    stays open here as in the database, and is handled again. Closed once: a second
+    close while the first is written is dropped."""
+    if incident.closing:
+        return
+    incident.closing = True
+    row = incident.row
+    before = (row.status, row.summary, row.closed_at)
+    incident.set_status(status)
+    row.summary = summary
+    row.closed_at = pilot.kernel.clock()
+    try:
+        if not await pilot.incidents.save(row):
+            return person_overrides.let_go(pilot, incident)
+    except BaseException:
+        row.status, row.summary, row.closed_at = before
+        incident.closing = False
+        raise
+    pilot.open.pop(row.target, None)
+    if row.owner is not None:
+        pilot.rest.closed(row.owner)
+    # A new incident on this target needs a new run of failing checks.
+    pilot.schedule.closed(row.target)
+    await changed(pilot, incident)
+    assert row.id is not None
+    view = incident.closed(status, kind=pilot.kinds.get(row.id))
+    pilot.closed.append(view)
+    seconds = row.closed_at - row.opened_at
+    pilot.say(f"incident {row.id} {status} after {row.steps} steps, {seconds:.1f} s: {summary}")
+
+
+async def changed(pilot: Autopilot, incident: OpenIncident) -> None:
+    """Write the incident's change and publish it (the workbench and API follow the bus)."""
+    row = incident.row
+    if not await pilot.incidents.save(row):
+        return person_overrides.let_go(pilot, incident)
+    if pilot.kernel.bus.active:
+        pilot.kernel.bus.publish(changed_event(row, pilot.kernel.clock()))
