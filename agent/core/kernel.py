@@ -87,9 +87,6 @@ logger = logging.getLogger("webops.kernel")
 
 
 class Kernel(KernelViews, KernelIncidents, KernelAudit):
-    """The façade; its read, incident and audit/token methods are in the mixins
-    kernel_views.py, kernel_incidents.py and kernel_audit.py."""
-
     def __init__(
         self,
         database: Database,
