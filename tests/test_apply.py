@@ -136,7 +136,7 @@ def test_a_bad_entry_is_one_line_and_nothing_is_applied(
             "secrets.K",
         ),
         ('[[runbook]]\nname = "r"\nkind = "command"\n', "[[runbook]] #1"),
-        ("[[notify]]\nname = 'x'\n", "unknown table 'notify'"),
+        ("[[alert]]\nname = 'x'\n", "unknown table 'alert'"),
         ('[[target]]\nname = "a"\nkind = "dns"\naddress = "h"\n' * 2, "defined twice"),
         ("[[target]\n", "not valid TOML"),
     ]:
