@@ -133,7 +133,10 @@ def test_the_url_may_come_from_the_environment(
         ('[[notify]]\nname = "n"\nurl = "json://h/x"\nevents = ["party"]\n', "events.0"),
         ('[[maintenance]]\nname = "m"\ntargets = ["a"]\ncron = "nope"\nduration = "1h"\n', "cron"),
         ('[[maintenance]]\nname = "m"\ntargets = ["a"]\ncron = "0 2 * * *"\n', "duration"),
-        ('[[maintenance]]\nname = "m"\ntargets = []\ncron = "0 2 * * *"\nduration = "1h"\n', "targets"),
+        (
+            '[[maintenance]]\nname = "m"\ntargets = []\ncron = "0 2 * * *"\nduration = "1h"\n',
+            "targets",
+        ),
         ('[[silence]]\ntargets = ["a"]\nends_at = 2099-01-01T00:00:00Z\n', "[[silence]] #2: name"),
         ('[[silence]]\nname = "s"\ntargets = ["a"]\nends_at = "tomorrow"\n', "#2: ends_at"),
         (
@@ -228,7 +231,8 @@ def test_run_holds_a_failing_target_once_a_silence_is_added_to_its_file(tmp_path
             assert _wait_for(lambda: service.hits > 0, process), log.read_text()
             later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
             doc.write_text(base + silence.format(later))
-            assert _wait_for(lambda: "changed and was applied: 1 created" in log.read_text(), process)
+            applied = "changed and was applied: 1 created"
+            assert _wait_for(lambda: applied in log.read_text(), process), log.read_text()
             service.healthy = False
             assert _wait_for(lambda: "checks go on" in log.read_text(), process), log.read_text()
             hits = service.hits

@@ -66,7 +66,8 @@ class Plan:
 
 
 def _shown(key: str, value: Any) -> str:
-    if (key.endswith("_s") or key == "remind_every") and isinstance(value, int | float) and not isinstance(value, bool):
+    span = key.endswith("_s") or key == "remind_every"
+    if span and isinstance(value, int | float) and not isinstance(value, bool):
         return format_duration(value) if value >= 1 and value == int(value) else f"{value:g}s"
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
 
