@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -136,7 +137,7 @@ def test_a_bad_entry_is_one_line_and_nothing_is_applied(
             "secrets.K",
         ),
         ('[[runbook]]\nname = "r"\nkind = "command"\n', "[[runbook]] #1"),
-        ("[[notify]]\nname = 'x'\n", "unknown table 'notify'"),
+        ("[[alert]]\nname = 'x'\n", "unknown table 'alert'"),
         ('[[target]]\nname = "a"\nkind = "dns"\naddress = "h"\n' * 2, "defined twice"),
         ("[[target]\n", "not valid TOML"),
     ]:
@@ -239,9 +240,21 @@ def test_run_reloads_the_file_when_it_changes(tmp_path: Path) -> None:
     ),
     traits=st.lists(st.floats(0, 1).map(lambda f: round(f, 3)), min_size=5, max_size=5),
     secret=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1),
+    token=st.text("abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=20),
+    remind_s=st.integers(0, 3 * 86400),
+    window_s=st.integers(1, 7 * 86400),
+    silence_end=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    ),
 )
 def test_apply_export_apply_is_no_change(
-    targets: list[tuple[str, float, str, int]], traits: list[float], secret: str
+    targets: list[tuple[str, float, str, int]],
+    traits: list[float],
+    secret: str,
+    token: str,
+    remind_s: int,
+    window_s: int,
+    silence_end: datetime,
 ) -> None:
     addresses = {"http": "http://127.0.0.1:9/h", "tcp": "127.0.0.1:9", "dns": "localhost"}
     lines = ['[[agent]]\nname = "anna"']
@@ -257,12 +270,19 @@ def test_apply_export_apply_is_no_change(
     lines.append(
         f'[[runbook]]\nname = "r"\nkind = "command"\nargv = ["true"]\nenv = {{X_KEY = "{escaped}"}}'
     )
+    token = f"hook-{token}"
+    lines += [
+        f'[[notify]]\nname = "n"\nurl = "json://127.0.0.1:9/{token}"\nremind_every = {remind_s}',
+        f'[[maintenance]]\nname = "m"\ntargets = ["t*"]\ncron = "0 2 * * *"\nduration = {window_s}',
+        f'[[silence]]\nname = "s"\ntargets = ["t0"]\nends_at = "{silence_end.isoformat()}"',
+    ]
     with tempfile.TemporaryDirectory() as folder:
         db, doc, out = (Path(folder) / name for name in ("w.db", "ops.toml", "out.toml"))
         doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
         assert main(["--db", str(db), "apply", "-f", str(doc)]) == 0
         assert main(["--db", str(db), "export", "config", "-o", str(out)]) == 0
         assert secret not in out.read_text(encoding="utf-8")
+        assert token not in out.read_text(encoding="utf-8")
         before = _dump(db)
         assert main(["--db", str(db), "apply", "-f", str(out), "--json"]) == 0
         assert _dump(db) == before  # nothing stored, not even an audit entry

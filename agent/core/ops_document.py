@@ -66,7 +66,8 @@ class Plan:
 
 
 def _shown(key: str, value: Any) -> str:
-    if key.endswith("_s") and isinstance(value, int | float) and not isinstance(value, bool):
+    span = key.endswith("_s") or key == "remind_every"
+    if span and isinstance(value, int | float) and not isinstance(value, bool):
         return format_duration(value) if value >= 1 and value == int(value) else f"{value:g}s"
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
 
@@ -83,7 +84,7 @@ def _flat(data: dict[str, Any]) -> dict[str, Any]:
 
 def differences(section: Section, old: BaseModel, new: BaseModel) -> list[str]:
     """`interval_s 30s -> 15s` per changed field; a secret only as `secrets.X (changed)`."""
-    before, after = _flat(old.model_dump()), _flat(new.model_dump())
+    before, after = _flat(old.model_dump(mode="json")), _flat(new.model_dump(mode="json"))
     lines = []
     for key in sorted(set(before) | set(after), key=lambda k: (k not in after, k)):
         if before.get(key) == after.get(key):
@@ -121,6 +122,7 @@ async def plan(kernel: Kernel, text: str, source: str, *, prune: bool = False) -
         tables_known = ", ".join(f"[[{t}]]" for t in sorted(known))
         raise InvalidInput(f"{source}: unknown table {unknown[0]!r}; use {tables_known}")
     result = Plan(source)
+    now = kernel.clock()
     final: dict[str, dict[str, BaseModel]] = {}
     for section in SECTIONS:
         current = dict(await section.current(kernel))
@@ -142,7 +144,9 @@ async def plan(kernel: Kernel, text: str, source: str, *, prune: bool = False) -
             desired[spec_name(spec)] = spec
         for name, spec in desired.items():
             old = current.get(name)
-            if old is None:
+            if old is None and section.ended is not None and section.ended(spec, now):
+                result.unchanged += 1  # over already: storing it would hold nothing
+            elif old is None:
                 result.changes.append(Change("+", section.table, name, [], spec, section))
             elif old != spec:
                 found = differences(section, old, spec) or ["(changed)"]

@@ -36,8 +36,9 @@ def _means(section: Section, table: Table, stored: BaseModel) -> bool:
     written = table.unwrap()
     texts = list(_strings(written))
     for name in section.secret_fields:
-        values = getattr(stored, name, {})
-        if any(value and value in text for value in values.values() for text in texts):
+        held = getattr(stored, name, {})
+        values = held.values() if isinstance(held, dict) else [held]
+        if any(value and value in text for value in values for text in texts):
             return False
     try:
         return section.validate(dict(written), stored) == stored

@@ -4,7 +4,8 @@ Each section reads what is stored now (specs by name), turns one table of the do
 spec (every rule checked there, so a bad entry is refused before anything is stored), stores a
 spec (create or replace by name), removes one, and says how a spec is written back. The plan
 (ops_document.py) and the export (ops_export.py) are written once against this shape: a new
-table (`[[notify]]`, `[[maintenance]]`, `[[silence]]`) is one more `Section` in `SECTIONS`.
+table is one more `Section` in `SECTIONS` (`[[notify]]`, `[[maintenance]]` and `[[silence]]`
+are in ops_alerting_sections.py).
 
 Secrets are never written in clear by the export. A runbook's secret may be given as
 `{ stored = true }` (keep the value stored under that name now) or `{ env = "VAR" }` (read it
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.core import ops_alerting_sections as alerting
 from agent.errors import InvalidInput
 from agent.mind.personality import PRESETS, TRAITS, Personality, build_personality
 from agent.mind.profile import check_agent_name, personality_of
@@ -67,6 +69,9 @@ class Section:
     document: Callable[[BaseModel], dict[str, Any]]
     #: Fields holding credentials: compared, shown only as "(changed)".
     secret_fields: frozenset[str] = frozenset()
+    #: Whether an entry is already over at a time (a silence that ended): one not stored is
+    #: then left as it is, counted unchanged.
+    ended: Callable[[BaseModel, float], bool] | None = None
 
 
 # -- [[agent]] ---------------------------------------------------------------------------------
@@ -136,10 +141,7 @@ async def _remove_target(kernel: Kernel, name: str) -> None:
     await kernel.ops.remove_target(name)
 
 
-def _written(spec: BaseModel) -> dict[str, Any]:
-    """A spec as the person would write it: name first, defaults left out."""
-    data = spec.model_dump(exclude_defaults=True)
-    return {"name": data.pop("name"), **data}
+_written = alerting.written
 
 
 # -- [[runbook]] -------------------------------------------------------------------------------
@@ -205,5 +207,31 @@ SECTIONS: tuple[Section, ...] = (
         _remove_runbook,
         _runbook_document,
         secret_fields=frozenset({"secrets"}),
+    ),
+    Section(
+        "notify",
+        alerting.notify_routes,
+        alerting.notify_route,
+        alerting.put_notify_route,
+        alerting.remove_notify_route,
+        alerting.notify_document,
+        secret_fields=frozenset({"url"}),
+    ),
+    Section(
+        "maintenance",
+        alerting.maintenance_windows,
+        alerting.maintenance_window,
+        alerting.put_maintenance_window,
+        alerting.remove_maintenance_window,
+        _written,
+    ),
+    Section(
+        "silence",
+        alerting.named_silences,
+        alerting.named_silence,
+        alerting.put_named_silence,
+        alerting.remove_named_silence,
+        _written,
+        ended=alerting.silence_ended,
     ),
 )

@@ -67,9 +67,11 @@ def apply(
         bool, typer.Option("--json", help="Print one JSON document instead.")
     ] = False,
 ) -> None:
-    """Make agents, targets and runbooks match an ops document ([[agent]], [[target]],
-    [[runbook]] tables); applying it again changes nothing. All or nothing: a bad entry is
-    one line naming its table, index and field, and nothing is stored.
+    """Make agents, targets, runbooks, notification routes, maintenance windows and named
+    silences match an ops document ([[agent]], [[target]], [[runbook]], [[notify]],
+    [[maintenance]], [[silence]] tables); applying it again changes nothing. All or nothing:
+    a bad entry is one line naming its table, index and field, and nothing is stored.
+    Silences made by `webops silence` have no name and are never touched (nor pruned).
 
     Example: webops apply -f ops.toml --dry-run
     """
@@ -105,8 +107,9 @@ def export_config(
         ),
     ] = None,
 ) -> None:
-    """The agents, targets and runbooks as an ops document (for webops apply -f). Secrets are
-    never written: each is { stored = true }, which apply reads as "keep the stored value".
+    """Agents, targets, runbooks, notification routes, maintenance windows and named silences
+    as an ops document (for webops apply -f). Secrets (runbook secrets, notify URLs) are never
+    written: each is { stored = true }, which apply reads as "keep the stored value".
 
     Example: webops export config -o ops.toml
     """
