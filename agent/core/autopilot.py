@@ -27,7 +27,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from agent.clock import SYSTEM, Clock
-from agent.core import conflicts, credit, handover, person_overrides, remedy
+from agent.core import conflicts, credit, dry_runs, handover, person_overrides, remedy
 from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
 from agent.core.notifier import Notifier
@@ -386,11 +386,8 @@ class Autopilot:
             if self.policy != "human":
                 self._spawn(self._stand_in_operator(outcome.approval_id))
         elif incident.attempts >= MAX_ATTEMPTS:
-            await self._close(
-                incident,
-                "failed",
-                f"gave up after {incident.attempts} attempts; escalate to a person",
-            )
+            summary = dry_runs.gave_up(incident.attempts, outcome.decision)
+            await self._close(incident, "failed", summary)
         else:
             await self._changed(incident)
 
