@@ -41,8 +41,8 @@ def _shop(cli: CliRunner, service: ControlledService) -> None:
     """Ben watches `shop`; its only remedy is high risk, so with approvals left to people
     (`--approve human`, run's default) the incident waits, open, for a person."""
     assert cli("agent", "create", "ben", "--preset", "bold").code == 0
-    assert cli("target", "add", "shop", "--address", f"{service.url}/health",
-               "--interval", "0.2", "--timeout", "1", "--criticality", "high").code == 0  # fmt: skip
+    assert cli("target", "add", "shop", "--address", f"{service.url}/health", "--interval",
+               "0.2", "--timeout", "1", "--criticality", "high").code == 0  # fmt: skip
     fix = f"import urllib.request as u; u.urlopen(u.Request('{service.url}/fix', method='POST'))"
     assert cli("runbook", "add", "fix-shop", "--command", f"{sys.executable} -c \"{fix}\"",
                "--risk", "high", "--verify", "shop").code == 0  # fmt: skip
@@ -58,7 +58,8 @@ def test_an_ack_from_another_process_stops_reminders_and_its_resolve_is_sent(
     with ControlledService(healthy=False) as service, WebhookReceiver() as receiver:
         _shop(cli, service)
         every = str(REMIND_S)
-        assert cli("notify", "add", "hook", receiver.url("/hook"), "--remind-every", every).code == 0
+        added = cli("notify", "add", "hook", receiver.url("/hook"), "--remind-every", every)
+        assert added.code == 0, added.err
         run = subprocess.Popen(
             [WEBOPS, "--db", str(db_path), "run", "--duration", "120", "--quiet"],
             stdout=subprocess.DEVNULL,
@@ -197,8 +198,9 @@ def test_a_failed_dry_run_is_named_in_the_close_and_the_postmortem(
     gave_up = cli("incident", "list", "--json", "--status", "failed").json()
     assert gave_up, cli("incident", "list").out
     incident = gave_up[-1]  # the first (a new one opens after it, the target still failing)
-    assert "gave up after 4 attempts: the dry run of fix-shop failed: HTTP 409" in (
-        incident["summary"]
+    assert (
+        "gave up after 4 attempts: the dry run of fix-shop failed: HTTP 409"
+        in (incident["summary"])
     )
     report = cli("incident", "report", str(incident["id"]))
     assert report.code == 0, report.err
