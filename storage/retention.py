@@ -1,6 +1,8 @@
-"""Delete what a retention policy no longer keeps: old episodes, messages, check samples and
-closed incidents. The audit log is never touched (it is the record of what happened), nor an
-open incident, however old.
+"""Delete what a retention policy no longer keeps: old episodes, messages, check samples,
+closed incidents (with their journal, `incident_event`) and notifications delivered or given up
+on. The audit log is never touched (it is the record of what happened), nor an open incident or
+a notification still pending, however old. (Silences that ended are deleted whenever a silence
+is added, storage/repositories/silences.py.)
 
 Each kind is deleted by its own time column, older than a cutoff the caller computes; counting
 (`dry_run`) runs the same conditions, so the counts a dry run prints are what a real run removes.
@@ -15,10 +17,17 @@ from sqlalchemy import delete, func, select
 from sqlmodel import col
 
 from storage.database import Database
-from storage.tables import CheckSampleRow, EpisodeRow, IncidentRow, MessageRow
+from storage.tables import (
+    CheckSampleRow,
+    EpisodeRow,
+    IncidentEventRow,
+    IncidentRow,
+    MessageRow,
+    NotificationRow,
+)
 
 #: The kinds a policy may name, in the order they are reported.
-KINDS: Final = ("episodes", "messages", "check_samples", "incidents")
+KINDS: Final = ("episodes", "messages", "check_samples", "incidents", "notifications")
 
 
 def _condition(kind: str, before: float) -> tuple[type[Any], Any]:
@@ -31,6 +40,10 @@ def _condition(kind: str, before: float) -> tuple[type[Any], Any]:
     if kind == "incidents":  # closed ones only: closed_at is NULL while an incident is open
         return IncidentRow, col(IncidentRow.closed_at).is_not(None) & (
             col(IncidentRow.closed_at) < before
+        )
+    if kind == "notifications":  # sent or failed for good: a pending one is still to be sent
+        return NotificationRow, (col(NotificationRow.status) != "pending") & (
+            col(NotificationRow.created_at) < before
         )
     raise ValueError(f"unknown kind {kind!r}")
 
@@ -50,6 +63,10 @@ async def prune(
                 found = await conn.execute(select(func.count()).select_from(table).where(condition))
                 counts[kind] = int(found.scalar_one())
             else:
+                if kind == "incidents":  # their journal goes with them
+                    pruned = select(col(IncidentRow.id)).where(condition)
+                    journal = col(IncidentEventRow.incident_id).in_(pruned)
+                    await conn.execute(delete(IncidentEventRow).where(journal))
                 done = await conn.execute(delete(table).where(condition))
                 counts[kind] = int(done.rowcount or 0)
     return counts

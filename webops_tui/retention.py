@@ -1,13 +1,16 @@
 """The retention policy (`[retention]` in the config file) and applying it: by `webops prune`,
 and every hour by `webops run` and `webops serve` while they run.
 
-Days per kind; a kind the policy leaves out is kept forever. The audit log is always kept.
+Days per kind; a kind the policy leaves out is kept forever, except notifications, kept 30
+days unless the policy says otherwise (the outbox grows with every reminder, and a delivery
+older than a month tells nobody anything). The audit log is always kept.
 
     [retention]
     episodes = 90        # what agents lived through (memories)
     messages = 30        # chat turns and messages between agents
     check_samples = 14   # the check history anomaly baselines learn from
-    incidents = 365      # closed incidents (open ones are always kept)
+    incidents = 365      # closed incidents and their journal (open ones are always kept)
+    notifications = 30   # sent or failed deliveries (pending ones are always kept)
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ if TYPE_CHECKING:  # SQLAlchemy only when pruning: the config is read by every c
     from storage.database import Database
 
 #: The kinds a policy names, as `storage.retention` deletes them.
-KINDS = ("episodes", "messages", "check_samples", "incidents")
+KINDS = ("episodes", "messages", "check_samples", "incidents", "notifications")
+#: Days sent and failed notifications are kept when the policy does not say.
+NOTIFICATIONS_DAYS = 30.0
 
 #: How often `run` and `serve` apply the policy.
 PRUNE_EVERY_S = 3600.0
@@ -44,6 +49,7 @@ class RetentionPolicy(BaseModel):
     messages: Days = Field(None, gt=0, le=36500)
     check_samples: Days = Field(None, gt=0, le=36500)
     incidents: Days = Field(None, gt=0, le=36500)
+    notifications: float = Field(NOTIFICATIONS_DAYS, gt=0, le=36500)
 
     def days(self) -> dict[str, float]:
         return {kind: d for kind in KINDS if (d := getattr(self, kind)) is not None}

@@ -46,6 +46,7 @@ TIMELINE_STYLES = {
     "opened": "bold",
     "check": "yellow",
     "remedy": "cyan",
+    "dry_run": "cyan",
     "approval": "magenta",
     "closed": "green",
     "decision": "blue",

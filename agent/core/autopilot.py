@@ -30,6 +30,7 @@ from agent.clock import SYSTEM, Clock
 from agent.core import (
     approval_follow_up,
     conflicts,
+    dry_runs,
     handover,
     incident_books,
     person_overrides,
@@ -349,12 +350,8 @@ class Autopilot:
             await incident_books.changed(self, incident)
             self._stand_in(outcome.approval_id)
         elif incident.attempts >= MAX_ATTEMPTS:
-            await incident_books.close(
-                self,
-                incident,
-                "failed",
-                f"gave up after {incident.attempts} attempts; escalate to a person",
-            )
+            summary = dry_runs.gave_up(incident.attempts, outcome.decision)
+            await incident_books.close(self, incident, "failed", summary)
         else:
             await incident_books.changed(self, incident)
 

@@ -4,7 +4,8 @@ When a decision to run a remedy, or to ask a person to approve one, lists "dry r
 mitigations (the action has a dry-run form and is of medium risk or more), its dry-run form
 runs before anything else (`dry_run_first`). What it printed goes into the decision's
 explanation (`Explanation.dry_run`), so the approval a person reads shows it; a dry run that
-fails (exit != 0, HTTP >= 400, a timeout) stops the real action, and the outcome says why.
+fails (exit != 0, HTTP >= 400, a timeout) stops the real action, and the outcome says why;
+when the team gives up on the incident after such an outcome, its close says so (`gave_up`).
 
 A dry run teaches the agent nothing: it is not a run of the action (no record, no practice, no
 feelings, no credit), only its audit entry (`event: dry_run`) says that it ran.
@@ -39,9 +40,27 @@ class DryRun(BaseModel):
     output: str = ""
     duration_ms: float = 0.0
 
+    def gave_up(self, action: str, attempts: int) -> str:
+        """The incident's close when the last attempt ended at this failed dry run."""
+        return (
+            f"gave up after {attempts} attempts: the dry run of {action} failed: {self.detail}; "
+            "escalate to a person"
+        )
+
     def stopped(self, action: str) -> str:
         """Why the real action did not run."""
         return f"the dry run of {action} failed ({self.detail}); {action} did not run"
+
+
+def gave_up(attempts: int, decision: Decision) -> str:
+    """Why the team gave up on an incident after `attempts`, the last ended by `decision`:
+    named when that was a failed dry run (the real remedy never ran), else the bare words."""
+    dry = decision.explanation.dry_run
+    if dry is not None and decision.action is not None:
+        ran = DryRun.model_validate(dry)
+        if not ran.ok:
+            return ran.gave_up(decision.action, attempts)
+    return f"gave up after {attempts} attempts; escalate to a person"
 
 
 async def dry_run_first(

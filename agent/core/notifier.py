@@ -4,8 +4,12 @@ It runs beside the autonomous loop (the autopilot starts and stops it), never in
 bus subscriber only queues the event; one task turns events into outbox rows (one per route
 that wants the notice, agent/ops/notices.py says which events count), another sends what is
 due through apprise (agent/ops/apprise_send.py, in the loop's thread pool), and a third writes
-reminders for incidents still open and unacknowledged. A failed delivery is tried again after
-a back-off that doubles (1, 2, 4, 8 s...) up to `MAX_ATTEMPTS` attempts, then marked failed.
+reminders for incidents still open and unacknowledged. That third one first re-reads the rows
+of the incidents it holds open (agent/core/incident_watch.py): an ack or a resolve made in
+another process reaches it there. An incident is announced as opened to a route only when the
+outbox holds no such row for it yet, so a restart does not announce again what is still open.
+A failed delivery is tried again after a back-off that doubles (1, 2, 4, 8 s...) up to
+`MAX_ATTEMPTS` attempts, then marked failed.
 Each row is written before it is tried, so a restart sends what is still pending; routes given
 for one run only (`--notify URL`) are gone after it, and their leftovers are marked failed.
 
@@ -20,12 +24,14 @@ import logging
 from collections.abc import Callable
 
 from agent.clock import SYSTEM, Clock
+from agent.core.incident_watch import load_open, reread
 from agent.core.kernel import Kernel
 from agent.decision.risk import Criticality
 from agent.events import KernelEvent, NotificationFailed, NotificationSent
 from agent.ops.apprise_send import deliver
 from agent.ops.notices import NOTIFY_TYPE, Incidents, Notice
 from agent.ops.notify_routes import REMINDER, NotifyRouteSpec
+from storage.repositories.incidents import IncidentRepository
 from storage.tables import NotificationRow
 
 log = logging.getLogger(__name__)
@@ -53,10 +59,13 @@ class Notifier:
         self.clock = clock
         self.routes: dict[str, NotifyRouteSpec] = {}
         self.incidents = Incidents()
+        self._rows = IncidentRepository(kernel.database)
         self._queue: asyncio.Queue[KernelEvent | None] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
+        #: incident id -> the routes told it opened (the outbox's answer, read once per run).
+        self._told: dict[int, set[str]] = {}
         #: (route, incident id) -> when its last reminder (or its opening) was written.
         self._reminded: dict[tuple[str, int], float] = {}
 
@@ -69,6 +78,7 @@ class Notifier:
         for name, why in notifications.locked.items():
             log.warning("notification route %s skipped: %s", name, why)
         self.routes = {route.name: route for route in routes}
+        await load_open(self._rows, self.incidents)
         self._unsubscribe = self.kernel.bus.subscribe(self._queue.put_nowait)
         self._tasks = [
             asyncio.create_task(self._intake(), name="notify:intake"),
@@ -121,6 +131,13 @@ class Notifier:
     async def _enqueue(self, notice: Notice, only: str | None = None) -> int:
         now = self.kernel.clock()
         level = self._criticality(notice.target)
+        outbox = self.kernel.notifications.outbox
+        told: set[str] = set()
+        opened = notice.incident_id if notice.event == "incident_opened" else None
+        if opened is not None:  # the outbox scan is ~14 ms at 50k rows: once per incident
+            if opened not in self._told:
+                self._told[opened] = await outbox.routes_told(opened, notice.event)
+            told = self._told[opened]
         rows = [
             NotificationRow(
                 route=route.name,
@@ -134,13 +151,15 @@ class Notifier:
             )
             for route in self.routes.values()
             if (only is None or route.name == only)
+            and route.name not in told
             and route.wants(notice.event, notice.target, level)
         ]
-        if notice.event == "incident_opened" and notice.incident_id is not None:
-            for route in self.routes.values():
-                self._reminded[(route.name, notice.incident_id)] = now
+        if opened is not None:
+            told.update(row.route for row in rows)
+            for row in rows:
+                self._reminded[(row.route, opened)] = now
         if rows:
-            await self.kernel.notifications.outbox.add(rows)
+            await outbox.add(rows)
             self._wake.set()
         return len(rows)
 
@@ -157,7 +176,11 @@ class Notifier:
                 log.exception("could not queue reminders")
 
     async def _remind(self) -> None:
+        if not self.routes:  # nobody to tell: no need to read the incidents either
+            return
         now = self.kernel.clock()
+        for notice in await reread(self._rows, self.incidents, now):
+            await self._enqueue(notice)
         for incident_id, incident in list(self.incidents.open.items()):
             if incident.acknowledged:
                 continue

@@ -14,9 +14,13 @@ Which events are worth a message, and how each is defined from what the kernel p
   timeout ("(timeout)") or gave up on for want of an answer ("no answer within"). A remedy
   that fails quickly is an outcome the agent learns from, not a hang.
 
-`Incidents` remembers which incidents were announced, so each opens once, however often it
-changes, and which are still open and unacknowledged, for reminders. Acknowledgement is matched
-on the event's kind string, "incident_acknowledged" (the incident lifecycle publishes it).
+`Incidents` holds the incidents still open, and whether someone acknowledged them, for
+reminders. It does not decide alone whether an incident was announced: the notifier asks the
+outbox (a row for that route, incident and event), so an incident open from a previous run is
+not announced again when it next changes. Acknowledgements and closes come from events in this
+process and from the incident rows the notifier re-reads (agent/core/incident_watch.py), which
+is how it hears of `webops incident ack/resolve` run in another process; `told_closed` keeps a
+close heard both ways from being sent twice.
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ from agent.events import (
     ActionFinished,
     ApprovalDecided,
     ApprovalRequested,
+    IncidentAcknowledged,
     IncidentChanged,
     KernelEvent,
 )
 from agent.ops.notify_routes import REMINDER
 
 NotifyType = Literal["info", "success", "warning", "failure"]
-ACKNOWLEDGED = "incident_acknowledged"
 #: How apprise shows each notice (colour, icon) where the service can.
 NOTIFY_TYPE: dict[str, NotifyType] = {
     "incident_opened": "failure",
@@ -45,6 +49,8 @@ NOTIFY_TYPE: dict[str, NotifyType] = {
     "incident_resolved": "success",
 }
 _OPEN = ("open", "awaiting_approval")
+#: What closes an incident for notices (a person's resolve included).
+CLOSED = ("failed", "resolved", "recovered")
 #: How agent/ops/runbooks.py says it ended a remedy that hung.
 _HUNG = ("(timeout)", "no answer within")
 
@@ -75,19 +81,20 @@ class OpenIncident:
 
 @dataclass
 class Incidents:
-    """The incidents this notifier announced and has not seen closed."""
+    """The incidents this notifier knows to be open (seen opening, or read from the file)."""
 
     open: dict[int, OpenIncident] = field(default_factory=dict)
-    announced: set[int] = field(default_factory=set)
+    #: incident id -> the closing status whose notice was made from the re-read row, so the
+    #: same close arriving as an event afterwards makes none.
+    told_closed: dict[int, str] = field(default_factory=dict)
 
     def notice(self, event: KernelEvent) -> Notice | None:
         """The notice `event` makes, if any (and what it changes about open incidents)."""
         if isinstance(event, IncidentChanged):
             return self._incident(event)
-        if event.kind == ACKNOWLEDGED:
-            incident_id = getattr(event, "incident_id", None)
-            if isinstance(incident_id, int) and incident_id in self.open:
-                self.open[incident_id].acknowledged = True
+        if isinstance(event, IncidentAcknowledged):
+            if event.incident_id in self.open:
+                self.open[event.incident_id].acknowledged = True
             return None
         if isinstance(event, ApprovalRequested):
             return Notice(
@@ -116,10 +123,9 @@ class Incidents:
         i, target = event.incident_id, event.target
         where = f"incident {i} on {target}"
         if event.status in _OPEN:
-            if i in self.announced:
-                return None
-            self.announced.add(i)
-            self.open[i] = OpenIncident(target, event.situation, event.ts)
+            self.told_closed.pop(i, None)
+            if i not in self.open:  # opened, reopened, or taken up again after a restart
+                self.open[i] = OpenIncident(target, event.situation, event.ts)
             return Notice(
                 "incident_opened",
                 f"{where} opened: {event.situation}",
@@ -128,6 +134,8 @@ class Incidents:
                 incident_id=i,
             )
         self.open.pop(i, None)
+        if self.told_closed.pop(i, None) == event.status:
+            return None  # already told from the re-read row
         if event.status == "failed":
             return Notice(
                 "incident_escalated",
@@ -145,6 +153,13 @@ class Incidents:
                 incident_id=i,
             )
         return None
+
+    def closed_elsewhere(self, event: IncidentChanged) -> Notice | None:
+        """The notice of a close read from the row (a person's resolve in another process):
+        like the event's, and remembered so the event, should it come too, adds nothing."""
+        notice = self._incident(event)
+        self.told_closed[event.incident_id] = event.status
+        return notice
 
     def reminder(self, incident_id: int, now: float) -> Notice:
         incident = self.open[incident_id]

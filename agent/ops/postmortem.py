@@ -39,6 +39,8 @@ class Postmortem(BaseModel):
     time_to_resolve_s: float | None
     #: Each remedy tried, in order, with whether it fixed it and why.
     tried: list[Credit]
+    #: Each remedy's dry run (a failed one stopped the remedy before it ran).
+    dry_runs: list[TimelineStep] = []
     #: What ended it, in one line: the remedy that fixed it, a person, or the target itself.
     fixed_by: str
     decisions: list[TimelineStep]
@@ -58,6 +60,8 @@ def _fixed_by(detail: IncidentDetail) -> str:
         return f"{fixed[-1]} fixed it"
     if detail.status == "recovered":
         return "the target recovered by itself; no remedy changed anything"
+    if detail.status == "failed" and detail.summary.startswith("gave up"):
+        return f"nothing: the agents {detail.summary}"  # with why (a failed dry run, say)
     if detail.status == "failed":
         return "nothing: the agents gave up and escalated to people"
     return "a later check found it healthy again"
@@ -84,6 +88,7 @@ def build_postmortem(detail: IncidentDetail, facts: list[LearnedFact]) -> Postmo
         time_to_resolve_s=None if end is None else round(end - start, 3),
         tried=detail.credits,
         fixed_by=fixed_by,
+        dry_runs=[s for s in steps if s.kind == "dry_run"],
         decisions=[s for s in steps if s.kind == "decision"],
         approvals=[s for s in steps if s.kind == "approval"],
         notes=[s for s in steps if s.kind == "note"],

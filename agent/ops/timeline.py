@@ -1,7 +1,7 @@
 """An incident's story in time order: the checks that detected and confirmed it, opened, each
 decision with its explanation, the remedies tried (with their output, verification and the
-credit each earned), the approvals asked for and decided, messages between agents about it, a
-person's acknowledgement, resolve, reopen and notes, closed.
+credit each earned), the dry runs before them, the approvals asked for and decided, messages
+between agents about it, a person's acknowledgement, resolve, reopen and notes, closed.
 
 An on-call engineer taking over asks "what happened, in what order?". Nothing new is stored for
 this: the incident row holds when it opened and closed, its confirming checks and the credit of
@@ -31,6 +31,7 @@ StepKind = Literal[
     "check",
     "decision",
     "remedy",
+    "dry_run",
     "approval",
     "message",
     "acknowledged",
@@ -89,6 +90,18 @@ def _remedy(entry: AuditEntry, credits: list[Credit]) -> TimelineStep | None:
     return TimelineStep(ts=entry.ts, kind="remedy", actor=entry.actor, text=text)
 
 
+def _dry_run(entry: AuditEntry) -> TimelineStep:
+    """A remedy's dry run (agent/core/dry_runs.py): how it ended; a failed one stopped it."""
+    detail = _detail(entry)
+    status = detail.get("status", "?")
+    text = f"dry run of {entry.action or '?'}: {status}"
+    if detail.get("detail"):
+        text += f" ({detail['detail']})"
+    if status != "succeeded":
+        text += f"; {entry.action or 'the remedy'} did not run"
+    return TimelineStep(ts=entry.ts, kind="dry_run", actor=entry.actor, text=text)
+
+
 def _approval(entry: AuditEntry) -> TimelineStep:
     detail = _detail(entry)
     number = detail.get("approval_id", "?")
@@ -139,6 +152,8 @@ def build_timeline(
             remedy = _remedy(entry, unmatched)
             if remedy is not None:
                 steps.append(remedy)
+        elif entry.event == "dry_run":
+            steps.append(_dry_run(entry))
         elif entry.event in APPROVAL_EVENTS:
             steps.append(_approval(entry))
     end = closed_at if closed_at is not None else max(s.ts for s in steps)

@@ -59,6 +59,20 @@ class OutboxRepository:
             )
             return list(await session.exec(query))
 
+    async def routes_told(self, incident_id: int, event: str) -> set[str]:
+        """The routes the outbox holds a row for about `incident_id` and `event` (whatever
+        became of it): what the notifier already said, in this run or an earlier one."""
+        async with self._db.session() as session:
+            query = (
+                select(NotificationRow.route)
+                .where(
+                    col(NotificationRow.incident_id) == incident_id,
+                    col(NotificationRow.event) == event,
+                )
+                .distinct()
+            )
+            return set(await session.exec(query))
+
     async def next_due(self) -> float | None:
         """When the earliest pending delivery is due; None when nothing is pending."""
         async with self._db.session() as session:

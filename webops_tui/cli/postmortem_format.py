@@ -68,6 +68,7 @@ def _sections(report: Postmortem, *, for_markdown: bool) -> list[tuple[str, list
         f"{clean(c.action)}: {'fixed it' if c.fixed else 'did not fix it'} ({clean(c.why)})"
         for c in report.tried
     ] or ["(no remedy was tried)"]
+    tried.extend(clean(s.text) for s in report.dry_runs)
     tried.append(f"What fixed it: {clean(report.fixed_by)}")
     facts = [
         f"{clean(f.agent)} knows: {clean(f.subject)} {clean(f.predicate)} {clean(f.value)} "

@@ -21,8 +21,9 @@ def prune(
         bool, typer.Option("--json", help="Print one JSON document instead.")
     ] = False,
 ) -> None:
-    """Delete episodes, messages, check samples and closed incidents older than the config's
-    [retention] policy allows (days per kind; a kind not named is kept). Audit is never pruned.
+    """Delete episodes, messages, check samples, closed incidents and sent or failed
+    notifications older than the config's [retention] policy allows (days per kind; a kind not
+    named is kept, but notifications 30 days). Audit and pending notifications are never pruned.
 
     Example: webops prune --dry-run --json | jq .counts
     """
@@ -39,9 +40,11 @@ def prune(
         emit_json({"dry_run": dry_run, "policy_days": policy.days(), "counts": counts})
         return
     out = console()
-    if not policy.days():
-        out.print(f"no [retention] policy in {settings.config_path}: everything is kept")
-        return
+    if not policy.model_fields_set:
+        out.print(
+            f"no [retention] policy in {settings.config_path}: everything is kept but "
+            f"notifications, {policy.notifications:g} days"
+        )
     verb = "would remove" if dry_run else "removed"
     for kind, days in policy.days().items():
         out.print(f"{kind}: {verb} {counts[kind]} older than {days:g} days")
