@@ -231,9 +231,10 @@ class TargetsPanel(Vertical):
                 state.latencies.extend(seen)
         self._changed()
 
-    def show_maintenance(self, held: Mapping[str, str]) -> None:
-        """Targets in a silence or maintenance window when the workbench opens (later checks
-        say it themselves): each shows "maintenance" and until when, and why."""
+    def show_maintenance(self, held: Mapping[str, str | None]) -> None:
+        """Targets in a silence or maintenance window when the workbench opens or a person
+        silences one (later checks say it themselves): each shows "maintenance" and until
+        when, and why; None: no longer in maintenance."""
         for name, says in held.items():
             self.targets.setdefault(name, _TargetState(detail=UNCHECKED)).maintenance = says
         self._changed()
