@@ -2,8 +2,9 @@
 
 What a pilot test checks by query, these check by eye: the `?` key overlay, the Ops filter
 narrowing the tables, an approval's confirmation showing the exact request with its secret
-masked, and text with brackets shown literally. Everything runs on a real database; addresses
-point at a closed port (127.0.0.1:9), so no port number or latency changes between runs.
+masked, an approval's detail with what its dry run printed, a target in maintenance (until
+when, and why), and text with brackets shown literally. Everything runs on a real database;
+addresses point at a closed port (127.0.0.1:9), so no port number or latency changes between runs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from agent.core.kernel import Kernel
 from agent.ops.targets import runbook_spec, target_spec
@@ -101,3 +102,82 @@ def test_snapshot_approval_confirmation(snap_compare, db_path: Path, theme: str)
         await _settle(pilot)
 
     assert snap_compare(_app(db_path, theme), terminal_size=SIZE, run_before=confirm)
+
+
+async def _dry_run_approval(db_path: Path) -> None:
+    """A risky command runbook asked for: its dry run (echo, same output on every machine)
+    ran first, and the approval waits with what it printed."""
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna", "cautious")
+        await kernel.ops.add_target(
+            target_spec(name="shop", kind="http", address=f"{CLOSED}/health")
+        )
+        await kernel.ops.add_runbook(
+            runbook_spec(
+                name="restart-shop",
+                kind="command",
+                argv=["true"],
+                risk="high",
+                verify_target="shop",
+                dry_run={"argv": ["echo", "would restart deploy/shop: 1 pod [dry-run=server]"]},
+            )
+        )
+        asked = await kernel.task("anna", "run restart-shop on shop")
+        assert asked.status == "awaiting_approval"
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_snapshot_approval_detail_with_a_dry_run(snap_compare, db_path: Path, theme: str) -> None:
+    import asyncio
+
+    asyncio.run(_dry_run_approval(db_path))
+
+    async def detail(pilot: Pilot[None]) -> None:
+        await pilot.press("p")
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+
+    assert snap_compare(_app(db_path, theme), terminal_size=SIZE, run_before=detail)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_snapshot_a_target_in_maintenance(
+    snap_compare, cli: CliRunner, db_path: Path, theme: str
+) -> None:
+    """The Ops row of a silenced target: "maintenance", until when and why. The silence (a
+    named one, as the ops document sets it) ends at a fixed instant far ahead, so the end
+    shown is the same on every run; no check runs in the workbench alone."""
+    cli("agent", "create", "anna", "-p", "cautious")
+    assert cli("target", "add", "db", "-k", "tcp", "-a", "127.0.0.1:9").code == 0
+    assert cli("target", "add", "shop", "-a", f"{CLOSED}/shop").code == 0
+
+    async def silence() -> None:
+        from datetime import UTC, datetime
+
+        from agent.ops.maintenance import SilenceSpec
+
+        async with await Kernel.open(db_path) as kernel:
+            spec = SilenceSpec(
+                name="upgrade",
+                targets=["db"],
+                starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+                ends_at=datetime(2099, 1, 1, 2, 0, tzinfo=UTC),
+                reason="db upgrade [b]v15[/b]",
+            )
+            await kernel.silences.put_silence(spec)
+
+    import asyncio
+
+    asyncio.run(silence())
+
+    async def ops(pilot: Pilot[None]) -> None:
+        await pilot.press("o")
+        table = pilot.app.query_one("#targets-table", DataTable)
+        for _ in range(300):  # the stored targets and what holds them are read in a worker
+            await pilot.pause(0.1)
+            if table.row_count == 2 and str(table.get_cell("db", "status")) == "maintenance":
+                break
+        await _settle(pilot)
+
+    assert snap_compare(_app(db_path, theme), terminal_size=SIZE, run_before=ops)

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 from agent.core.kernel import Kernel
-from webops_tui.app import make_app
+from agent.ops.targets import runbook_spec, target_spec
+from webops_tui.app import WebopsApp, make_app
 from webops_tui.config import Settings
 from webops_tui.demo.options import DemoOptions
 
@@ -57,7 +58,24 @@ async def capture(out_dir: Path) -> list[Path]:
                     path = out_dir / f"demo-target-{width}x{height}.svg"
                     app.save_screenshot(path.name, str(out_dir))
                     written.append(path)
+                    # s in the detail: silenced for 2h from the workbench, then the Ops row.
+                    await pilot.press("s")
+                    await pilot.pause(0.3)
+                    await pilot.press("tab", *"db upgrade", "enter")
+                    await pilot.pause(1.0)
+                    written.append(_shot(app, out_dir, f"demo-silenced-{width}x{height}.svg"))
                     await pilot.press("escape")
+                    await pilot.pause(1.0)
+                    written.append(_shot(app, out_dir, f"demo-maintenance-{width}x{height}.svg"))
+                    # An incident's detail with its a/r/o/n keys, and the note dialog over it.
+                    await pilot.press("tab", "enter")
+                    await pilot.pause(1.0)
+                    written.append(_shot(app, out_dir, f"demo-incident-{width}x{height}.svg"))
+                    await pilot.press("n")
+                    await pilot.pause(0.3)
+                    await pilot.press(*"paged the db team")
+                    written.append(_shot(app, out_dir, f"demo-incident-note-{width}x{height}.svg"))
+                    await pilot.press("escape", "escape")
         # A request waiting for a person: the queue's detail, then the confirmation, both with
         # the exact request that will run; and the key overlay over it all.
         asking_db = Path(tmp) / "asking.db"
@@ -79,7 +97,43 @@ async def capture(out_dir: Path) -> list[Path]:
             path = out_dir / f"keys-{width}x{height}.svg"
             app.save_screenshot(path.name, str(out_dir))
             written.append(path)
+        written += await _dry_run_approval(Path(tmp) / "dry.db", out_dir)
     return written
+
+
+def _shot(app: WebopsApp, out_dir: Path, name: str) -> Path:
+    app.save_screenshot(name, str(out_dir))
+    return out_dir / name
+
+
+async def _dry_run_approval(db_path: Path, out_dir: Path) -> list[Path]:
+    """A risky runbook with a dry run, asked for: the approval's detail (Enter) shows what the
+    dry run printed before anyone decides."""
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna", "cautious")
+        await kernel.ops.add_target(
+            target_spec(name="shop", kind="http", address="http://127.0.0.1:9/health")
+        )
+        await kernel.ops.add_runbook(
+            runbook_spec(
+                name="restart-shop",
+                kind="command",
+                argv=["kubectl", "rollout", "restart", "deploy/shop"],
+                risk="high",
+                verify_target="shop",
+                dry_run={"argv": ["echo", "deployment.apps/shop restarted (server dry run)"]},
+            )
+        )
+        await kernel.task("anna", "run restart-shop on shop")
+    width, height = SIZES[-1]
+    app = make_app(Settings(db_path=db_path))
+    async with app.run_test(size=(width, height)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("p")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        return [_shot(app, out_dir, f"approval-dry-run-{width}x{height}.svg")]
 
 
 def main() -> None:

@@ -59,7 +59,9 @@ def describe_approval(
     if dry is not None:
         verdict = "passed" if dry.ok else "failed"
         text.append(f"\ndry run {verdict}: ", style="bold")
-        text.append(dry.detail)
+        # The detail ends with the output's first line, which follows in full just below.
+        first = next(iter(dry.output.splitlines()), "")
+        text.append(dry.detail.removesuffix(f": {first}") if first else dry.detail)
         for line in dry.output.splitlines():
             text.append("\n  | ")
             text.append(line)

@@ -38,7 +38,8 @@ class DetailDialog(ModalScreen[None]):
     }
     DetailDialog .detail-hint {
         color: $text-muted;
-        margin-top: 1;
+        dock: bottom;
+        border-top: hkey $panel;
     }
     """
     BINDINGS = [Binding("escape,enter", "close", "Close", id="detail.close")]

@@ -50,6 +50,7 @@ TAB_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("↑↓ j k, Tab", "move in a table, to the other table"),
             ("Enter", "a target's or an incident's detail"),
             ("a r o n", "in an incident: ack, resolve, reopen, add a note"),
+            ("s / S", "in a target: silence it (how long, why) / end it"),
         ),
     ),
     (

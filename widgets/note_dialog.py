@@ -35,7 +35,8 @@ class NoteDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self._title))
-            yield Input(placeholder="the note; Enter adds it, Escape cancels", id="note-text")
+            yield Input(placeholder="the note", id="note-text")
+            yield Static(Text("Enter adds it, Escape cancels", style="dim"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()

@@ -3,29 +3,42 @@
 The Ops tab lists targets with a cut-down "now" column; Enter on one opens this. It shows the
 target's definition as `webops target list` reads it (kind, address, every condition and context
 condition in full, intervals and thresholds), the latest check's result in full, a latency
-sparkline of its recent checks and its recent incidents (id, status, situation). Addresses,
+sparkline of its recent checks, its recent incidents (id, status, situation) and whether it is
+in maintenance (until when, and why). With a `silence` callback, s silences the target (asking
+how long and why, SilenceDialog) and S ends its silence, so an on-call engineer need not switch
+to the CLI; the detail is redrawn with the result. Addresses,
 conditions and check texts come from whoever defined or answers the target: they are drawn as
 `Text` (widgets/literal_text.py), never parsed as markup. Escape closes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer
 
+from agent.errors import WebopsError
 from agent.ops.evidence import IncidentDetail
 from agent.ops.targets import TargetSpec
 from widgets.detail_dialog import DetailDialog
 from widgets.emotion_gauges import sparkline
 from widgets.incident_detail import STYLES, when
 from widgets.literal_text import assemble, literal
+from widgets.silence_dialog import SilenceDialog
 
 #: How many recent checks the sparkline plots.
 SPARK_CHECKS = 24
 #: How each health of the latest check is drawn.
 HEALTH_STYLES = {"up": "green", "degraded": "yellow", "down": "bold red"}
+
+#: Silences a target (name, seconds, reason) or, with seconds None, ends its silence; returns
+#: what keeps it in maintenance afterwards ("maintenance until ...: why") or None. Raises
+#: `WebopsError` saying why it cannot (read-only, a window that is not a silence, ...).
+TargetSilence = Callable[[str, float | None, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,8 @@ class TargetFacts:
     last: LastCheck | None = None
     latencies: Sequence[float] = ()
     incidents: Sequence[IncidentDetail] = field(default_factory=list)
+    #: "maintenance until ...: why" while a silence or maintenance window covers the target.
+    maintenance: str | None = None
 
 
 def _seconds(value: float | None) -> str:
@@ -64,8 +79,10 @@ def target_lines(facts: TargetFacts) -> list[Text]:
             f" check, timeout {_seconds(spec.timeout_s)}; incident after"
             f" {spec.failure_threshold} failing, resolved after {spec.success_threshold} passing"
         ),
-        Text("conditions:", style="bold"),
     ]
+    if facts.maintenance:
+        lines.append(literal(facts.maintenance, style="yellow"))
+    lines.append(Text("conditions:", style="bold"))
     lines += [literal(f"  {c}") for c in spec.conditions] or [Text("  (none)")]
     if spec.context:
         lines.append(Text("context:", style="bold"))
@@ -102,8 +119,58 @@ def target_lines(facts: TargetFacts) -> list[Text]:
 
 
 class TargetDetailDialog(DetailDialog):
-    """The detail of one target; Escape (or Enter) closes it."""
+    """The detail of one target; s silences it, S ends its silence; Escape (or Enter) closes."""
 
-    def __init__(self, facts: TargetFacts) -> None:
-        super().__init__(literal(f"Target {facts.spec.name}"), target_lines(facts), kind="target")
+    BINDINGS = [
+        Binding("s", "silence", "Silence", id="target.silence"),
+        Binding("S", "unsilence", "Unsilence", id="target.unsilence"),
+    ]
+
+    def __init__(
+        self, facts: TargetFacts, silence: TargetSilence | None = None, *, read_only: bool = False
+    ) -> None:
+        """`read_only` (`webops --read-only`): s and S say that nothing is changed."""
+        hint = "s silence, S end the silence; Escape closes" if silence else "Escape closes"
+        title = literal(f"Target {facts.spec.name}")
+        super().__init__(title, target_lines(facts), kind="target", hint=hint)
         self.facts = facts
+        self._silence = silence
+        self._read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        if self._silence is not None:
+            yield Footer()
+
+    def _refused(self) -> bool:
+        if self._read_only:
+            said = "read-only: no silence is set or ended (started with --read-only)"
+            self.notify(said, severity="warning")
+        return self._silence is None or self._read_only
+
+    def action_silence(self) -> None:
+        if self._refused():
+            return
+
+        def asked(answer: tuple[float, str] | None) -> None:
+            if answer is not None:
+                self.run_worker(self._do(*answer), exclusive=True, group="target-silence")
+
+        self.app.push_screen(SilenceDialog(self.facts.spec.name), asked)
+
+    def action_unsilence(self) -> None:
+        if not self._refused():
+            self.run_worker(self._do(None, ""), exclusive=True, group="target-silence")
+
+    async def _do(self, seconds: float | None, reason: str) -> None:
+        assert self._silence is not None
+        name = self.facts.spec.name
+        try:
+            held = await self._silence(name, seconds, reason)
+        except WebopsError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.facts = replace(self.facts, maintenance=held)
+        await self.replace_lines(target_lines(self.facts))
+        said = f"{name}: {held}" if held else f"{name}: silence ended"
+        self.notify(said, markup=False)

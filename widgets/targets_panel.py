@@ -91,6 +91,14 @@ class _TargetState:
     maintenance: str | None = None
 
 
+def _now(state: _TargetState) -> str:
+    """The "now" column: the latest check, after until when and why a target is held (the
+    status column already says "maintenance", so the column starts with "until")."""
+    if not state.maintenance:
+        return state.detail
+    return f"{state.maintenance.removeprefix(MAINTENANCE + ' ')}; {state.detail}"
+
+
 class TargetsPanel(Vertical):
     """Fed with kernel events; repaints once per burst of them, never per event."""
 
@@ -231,9 +239,10 @@ class TargetsPanel(Vertical):
                 state.latencies.extend(seen)
         self._changed()
 
-    def show_maintenance(self, held: Mapping[str, str]) -> None:
-        """Targets in a silence or maintenance window when the workbench opens (later checks
-        say it themselves): each shows "maintenance" and until when, and why."""
+    def show_maintenance(self, held: Mapping[str, str | None]) -> None:
+        """Targets in a silence or maintenance window when the workbench opens or a person
+        silences one (later checks say it themselves): each shows "maintenance" and until
+        when, and why; None: no longer in maintenance."""
         for name, says in held.items():
             self.targets.setdefault(name, _TargetState(detail=UNCHECKED)).maintenance = says
         self._changed()
@@ -311,10 +320,7 @@ class TargetsPanel(Vertical):
                 status,
                 ms,
                 spark,
-                literal(
-                    f"{state.maintenance}; {state.detail}" if state.maintenance else state.detail,
-                    newlines=False,
-                ),
+                literal(_now(state), newlines=False),
             ]
         fill(self.query_one("#targets-table", DataTable), target_rows)
         empty = self.query_one("#targets-empty", Static)
