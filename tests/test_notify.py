@@ -144,6 +144,15 @@ def test_the_demo_world_notifies_a_real_webhook_of_incidents_and_approvals(
         assert any(" opened: " in t for t in everything), everything
         assert any(t.endswith((" resolved", " recovered")) for t in everything), everything
         assert any(t.startswith("approval ") and " requested: " in t for t in everything)
+        # Each incident is announced open once, then closed once, in that order.
+        for incident_id in {t.split()[1] for t in everything if t.startswith("incident ")}:
+            told = [
+                t.split(" on ")[1].split()[1]
+                for t in everything
+                if t.startswith(f"incident {incident_id} on ")
+            ]
+            told = [word.rstrip(":") for word in told if word.rstrip(":") != "still"]
+            assert told in (["opened"], ["opened", told[-1]]), (incident_id, told)
         resolved_only = receiver.titles("/resolved")
         assert resolved_only and all(t.endswith((" resolved", " recovered")) for t in resolved_only)
         about_shop = receiver.titles("/shop")

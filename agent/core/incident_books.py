@@ -118,7 +118,11 @@ async def close(pilot: Autopilot, incident: OpenIncident, status: Closing, summa
 async def changed(pilot: Autopilot, incident: OpenIncident) -> None:
     """Write the incident's change and publish it (the workbench and API follow the bus)."""
     row = incident.row
+    # The event says what this write stored: the row may change while the save is awaited (a
+    # check closing the incident just opened), and an event built after it said "resolved"
+    # twice and never "open", so notifications lost the opening and repeated the close.
+    event = changed_event(row, pilot.kernel.clock())
     if not await pilot.incidents.save(row):
         return person_overrides.let_go(pilot, incident)
     if pilot.kernel.bus.active:
-        pilot.kernel.bus.publish(changed_event(row, pilot.kernel.clock()))
+        pilot.kernel.bus.publish(event)
