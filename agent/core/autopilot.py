@@ -213,6 +213,8 @@ class Autopilot:
             ):
                 if taken := await person_overrides.adopt_reopened(self, target):
                     return self.spawn(self.handle(taken))
+                if target in self.open:  # a later check opened it while this one awaited
+                    return
                 opened = await incident_books.open_incident(
                     self, target, symptom(output), output.detail, confirmation.fault
                 )
