@@ -107,7 +107,7 @@ async def close(pilot: Autopilot, incident: OpenIncident, status: Closing, summa
         pilot.rest.closed(row.owner)
     # A new incident on this target needs a new run of failing checks.
     pilot.schedule.closed(row.target)
-    await changed(pilot, incident)
+    await changed(pilot, incident, final=True)
     assert row.id is not None
     view = incident.closed(status, kind=pilot.kinds.get(row.id))
     pilot.closed.append(view)
@@ -115,8 +115,10 @@ async def close(pilot: Autopilot, incident: OpenIncident, status: Closing, summa
     pilot.say(f"incident {row.id} {status} after {row.steps} steps, {seconds:.1f} s: {summary}")
 
 
-async def changed(pilot: Autopilot, incident: OpenIncident) -> None:
-    """Write the incident's change and publish it (the workbench and API follow the bus)."""
+async def changed(pilot: Autopilot, incident: OpenIncident, *, final: bool = False) -> None:
+    """Write the incident's change and publish it (the workbench and API follow the bus).
+    A handler's step written after a check closed the incident is stored, but not published
+    again: the close was (`final`), and a second "resolved" reached the log and the webhooks."""
     row = incident.row
     # The event says what this write stored: the row may change while the save is awaited (a
     # check closing the incident just opened), and an event built after it said "resolved"
@@ -124,5 +126,5 @@ async def changed(pilot: Autopilot, incident: OpenIncident) -> None:
     event = changed_event(row, pilot.kernel.clock())
     if not await pilot.incidents.save(row):
         return person_overrides.let_go(pilot, incident)
-    if pilot.kernel.bus.active:
+    if pilot.kernel.bus.active and (final or not incident.closing):
         pilot.kernel.bus.publish(event)

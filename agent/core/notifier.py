@@ -62,6 +62,8 @@ class Notifier:
         self._rows = IncidentRepository(kernel.database)
         self._queue: asyncio.Queue[KernelEvent | None] = asyncio.Queue()
         self._wake = asyncio.Event()
+        #: Set by stop: the sender ends after the delivery in hand.
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
         #: incident id -> the routes told it opened (the outbox's answer, read once per run).
@@ -78,6 +80,7 @@ class Notifier:
         for name, why in notifications.locked.items():
             log.warning("notification route %s skipped: %s", name, why)
         self.routes = {route.name: route for route in routes}
+        self._stopping = False
         await load_open(self._rows, self.incidents)
         self._unsubscribe = self.kernel.bus.subscribe(self._queue.put_nowait)
         self._tasks = [
@@ -92,13 +95,19 @@ class Notifier:
             return
         if self._unsubscribe is not None:
             self._unsubscribe()
-        intake, *others = self._tasks
+        intake, sender, reminder = self._tasks
         self._queue.put_nowait(None)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(intake, STOP_GRACE_S)
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        reminder.cancel()
+        # The sender finishes the delivery in hand: cancelled while apprise waited for the
+        # answer, a notice that had arrived stayed pending and was sent again just below
+        # (the demo's webhook got its last "resolved" twice).
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sender, STOP_GRACE_S)
+        await asyncio.gather(reminder, sender, return_exceptions=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._send_due(), STOP_GRACE_S)
         self._tasks = []
@@ -194,7 +203,7 @@ class Notifier:
     # -- sending -----------------------------------------------------------------------------
 
     async def _send_loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 sent = await self._send_due()

@@ -51,6 +51,8 @@ NOTIFY_TYPE: dict[str, NotifyType] = {
 _OPEN = ("open", "awaiting_approval")
 #: What closes an incident for notices (a person's resolve included).
 CLOSED = ("failed", "resolved", "recovered")
+#: Closes remembered, newest kept: far more than are closed while one notice is in flight.
+MAX_TOLD_CLOSED = 10_000
 #: How agent/ops/runbooks.py says it ended a remedy that hung.
 _HUNG = ("(timeout)", "no answer within")
 
@@ -84,8 +86,8 @@ class Incidents:
     """The incidents this notifier knows to be open (seen opening, or read from the file)."""
 
     open: dict[int, OpenIncident] = field(default_factory=dict)
-    #: incident id -> the closing status whose notice was made from the re-read row, so the
-    #: same close arriving as an event afterwards makes none.
+    #: incident id -> the closing status already told (from an event or the re-read row), so
+    #: the same close seen again makes no second notice; a reopening forgets it.
     told_closed: dict[int, str] = field(default_factory=dict)
 
     def notice(self, event: KernelEvent) -> Notice | None:
@@ -134,8 +136,13 @@ class Incidents:
                 incident_id=i,
             )
         self.open.pop(i, None)
-        if self.told_closed.pop(i, None) == event.status:
-            return None  # already told from the re-read row
+        if self.told_closed.get(i) == event.status:
+            # Told already: from the re-read row, or the handler's own late write of a row a
+            # check had just closed (the demo's webhook got "resolved" twice).
+            return None
+        self.told_closed[i] = event.status
+        if len(self.told_closed) > MAX_TOLD_CLOSED:
+            del self.told_closed[next(iter(self.told_closed))]
         if event.status == "failed":
             return Notice(
                 "incident_escalated",
@@ -157,9 +164,7 @@ class Incidents:
     def closed_elsewhere(self, event: IncidentChanged) -> Notice | None:
         """The notice of a close read from the row (a person's resolve in another process):
         like the event's, and remembered so the event, should it come too, adds nothing."""
-        notice = self._incident(event)
-        self.told_closed[event.incident_id] = event.status
-        return notice
+        return self._incident(event)
 
     def reminder(self, incident_id: int, now: float) -> Notice:
         incident = self.open[incident_id]

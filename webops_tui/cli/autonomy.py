@@ -82,6 +82,7 @@ def run(
         list[str] | None,
         typer.Option(
             "--notify",
+            metavar="URL",
             help="An apprise URL to notify of everything, for this run only; repeatable.",
         ),
     ] = None,
@@ -171,6 +172,7 @@ def demo(
         list[str] | None,
         typer.Option(
             "--notify",
+            metavar="URL",
             help="An apprise URL to notify of everything, for this run only; repeatable.",
         ),
     ] = None,

@@ -55,13 +55,16 @@ def add(
         typer.Option(
             "--event",
             "-e",
+            metavar="EVENT",
             help="incident_opened, incident_escalated, incident_resolved, approval_requested, "
             "approval_decided or agent_stuck; repeatable (default: all).",
         ),
     ] = None,
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", "-t", help="A target name or glob (shop*); repeatable."),
+        typer.Option(
+            "--target", "-t", metavar="TARGET", help="A target name or glob (shop*); repeatable."
+        ),
     ] = None,
     min_criticality: Annotated[
         str,

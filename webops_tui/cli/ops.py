@@ -217,7 +217,7 @@ def runbook_add(
         typer.Option("--http", help="METHOD URL of an HTTP request instead of a command."),
     ] = None,
     header: Annotated[
-        list[str] | None, typer.Option("--header", help="NAME=VALUE, repeatable.")
+        list[str] | None, typer.Option("--header", metavar="NAME=VALUE", help="Repeatable.")
     ] = None,
     body: Annotated[str | None, typer.Option("--body", help="Request body.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", help="NAME=VALUE.")] = None,
@@ -256,7 +256,9 @@ def runbook_add(
     dry_run_header: Annotated[
         list[str] | None,
         typer.Option(
-            "--dry-run-header", help="NAME=VALUE, repeatable: added to the runbook's headers."
+            "--dry-run-header",
+            metavar="NAME=VALUE",
+            help="Repeatable: added to the runbook's headers.",
         ),
     ] = None,
     dry_run_body: Annotated[

@@ -141,7 +141,8 @@ def maintenance_add(
     cron: Annotated[str, typer.Option("--cron", help='When it starts, in UTC: "0 2 * * *".')],
     duration: Annotated[str, typer.Option("--duration", help="How long: 30m, 1h, 2h30m.")],
     target: Annotated[
-        list[str], typer.Option("--target", "-t", help="A name or glob; repeatable.")
+        list[str],
+        typer.Option("--target", "-t", metavar="TARGET", help="A name or glob; repeatable."),
     ],
     reason: Annotated[
         str, typer.Option("--reason", "-r", help="Why, as others will read it.")
