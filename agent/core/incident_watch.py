@@ -10,31 +10,13 @@ an acknowledgement (reminders stop) or a close (its notice is sent, "resolved" i
 
 from __future__ import annotations
 
-from agent.events import IncidentChanged
 from agent.ops.evidence import OPEN_STATUSES
-from agent.ops.incidents import fault_of
+from agent.ops.incidents import changed_event
 from agent.ops.notices import CLOSED, Incidents, Notice, OpenIncident
 from storage.repositories.incidents import IncidentRepository
-from storage.tables import IncidentRow
 
 #: At most this many open incidents are read at a time (more are not open at once in practice).
 MAX_OPEN = 1000
-
-
-def _changed(row: IncidentRow, ts: float) -> IncidentChanged:
-    assert row.id is not None
-    return IncidentChanged(
-        agent=row.owner,
-        incident_id=row.id,
-        target=row.target,
-        situation=row.situation,
-        status=row.status,
-        owner=row.owner,
-        steps=row.steps,
-        summary=row.summary,
-        health=fault_of(row.health),
-        ts=ts,
-    )
 
 
 async def load_open(rows: IncidentRepository, incidents: Incidents) -> None:
@@ -66,7 +48,7 @@ async def reread(rows: IncidentRepository, incidents: Incidents, now: float) -> 
             continue
         incident.acknowledged = row.acknowledged_at is not None
         if row.status in CLOSED:
-            notice = incidents.closed_elsewhere(_changed(row, now))
+            notice = incidents.closed_elsewhere(changed_event(row, now))
             if notice is not None:
                 notices.append(notice)
     return notices

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.output import console, emit_json, print_rows
 from webops_tui.cli.runtime import with_kernel
 from widgets.literal_text import assemble
 
@@ -57,20 +57,6 @@ def _secret_value(key: str, given: str) -> str:
         f"--secret {key}: a value on the command line is visible to every local user in `ps`; "
         f"use {key}=env:VAR (an environment variable) or {key}=- (one line on stdin)"
     )
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str], empty: str) -> None:
-    from rich.table import Table
-
-    if not rows:
-        console().print(empty)
-        return
-    table = Table()
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
-    console().print(table)
 
 
 @targets.command("add")
@@ -165,7 +151,7 @@ def target_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         s | {"conditions": "; ".join(s["conditions"]), "silenced_until": s["silenced_until"] or ""}
         for s in found
     ]
-    _table(
+    print_rows(
         rows,
         ["name", "kind", "address", "criticality", "interval_s", "conditions", "silenced_until"],
         "no targets yet: webops target add NAME --address URL",
@@ -343,7 +329,7 @@ def runbook_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         }
         for r in rows
     ]
-    _table(
+    print_rows(
         shown,
         ["name", "kind", "what", "risk", "timeout_s", "verify_target", "secrets", "dry run"],
         "no runbooks yet: webops runbook add NAME --command ...",

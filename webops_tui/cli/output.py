@@ -63,6 +63,21 @@ def console() -> Console:
     return LiteralConsole(highlight=False, markup=False)
 
 
+def print_rows(rows: list[dict[str, Any]], columns: list[str], empty: str) -> None:
+    """`rows` as a table of `columns` (a cell folds rather than cuts), or `empty` when none."""
+    from rich.table import Table
+
+    if not rows:
+        console().print(empty)
+        return
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    console().print(table)
+
+
 def error_line(message: str) -> None:
     """One line on stderr, never a traceback: what was wrong, in the operator's terms."""
     from widgets.literal_text import printable

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from webops_tui.cli.output import console, emit_json
+from webops_tui.cli.output import console, emit_json, print_rows
 from webops_tui.cli.runtime import with_kernel
 from widgets.literal_text import assemble
 
@@ -117,7 +117,7 @@ def silence_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         emit_json([_json(e, now) for e in entries])
         return
     rows = [_row(e) | {"now": "on" if e.starts_at <= now < e.ends_at else ""} for e in entries]
-    _table(rows, ["id", "kind", "targets", "now", "from", "until", "reason"], "no silences")
+    print_rows(rows, ["id", "kind", "targets", "now", "from", "until", "reason"], "no silences")
 
 
 @silence_app.command("remove")
@@ -193,7 +193,7 @@ def maintenance_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         f | _row_times(f) | {"targets": " ".join(f["targets"]), "now": "on" if f["on"] else ""}
         for f in found
     ]
-    _table(
+    print_rows(
         rows,
         ["name", "cron", "duration", "targets", "now", "from", "until", "reason"],
         'no maintenance windows: webops maintenance add NAME --cron "0 2 * * *" --duration 1h '
@@ -218,21 +218,6 @@ def maintenance_remove(ctx: typer.Context, name: str, as_json: JsonFlag = False)
         emit_json(spec)
     else:
         console().print(assemble("removed maintenance window ", (spec.name, "bold")))
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str], empty: str) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    if not rows:
-        console().print(empty)
-        return
-    table = Table()
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(str(row.get(c, ""))) for c in columns))
-    console().print(table)
 
 
 async def silenced(kernel: Kernel, target: str) -> dict[str, Any]:
