@@ -324,8 +324,9 @@ class Autopilot:
         if runner_up is not None and not incident.tried:
             stimulus = await self._settle_conflict(row, stimulus, runner_up)
         incident.attempts += 1
+        began = self.kernel.clock()
         outcome = await self.kernel.stimulate(row.owner, stimulus)
-        await person_overrides.decided(self, row, outcome)
+        await person_overrides.decided(self, row, outcome, began)
         row.steps += outcome.steps
         incident.procedure_id = outcome.procedure_id
         incident.record(outcome.tried)

@@ -71,16 +71,19 @@ async def adopt_reopened(pilot: Autopilot, target: str) -> OpenIncident | None:
     return incident
 
 
-async def decided(pilot: Autopilot, row: IncidentRow, outcome: Outcome) -> None:
-    """Journal the owner's decision on the incident, with its explanation."""
+async def decided(pilot: Autopilot, row: IncidentRow, outcome: Outcome, at: float) -> None:
+    """Journal the owner's decision on the incident, with its explanation, at the time the
+    turn began (`at`), so the timeline shows it before the remedies it led to. A turn that
+    replayed a trusted procedure made no fresh decision: the procedure is what it chose."""
     assert row.id is not None
     decision = outcome.decision
-    chosen = decision.option + (f" {decision.action}" if decision.action else "")
-    text = (
-        f"{chosen} (confidence {decision.confidence:.2f}): {decision.explanation.summary}"
-        f" -> {outcome.status}"
-    )
-    event = IncidentEventRow(
-        incident_id=row.id, ts=pilot.kernel.clock(), kind="decision", actor=row.owner, text=text
-    )
+    if outcome.procedure_id is not None:
+        text = f"replay procedure {outcome.procedure_id}: {outcome.summary} -> {outcome.status}"
+    else:
+        chosen = decision.option + (f" {decision.action}" if decision.action else "")
+        text = (
+            f"{chosen} (confidence {decision.confidence:.2f}): {decision.explanation.summary}"
+            f" -> {outcome.status}"
+        )
+    event = IncidentEventRow(incident_id=row.id, ts=at, kind="decision", actor=row.owner, text=text)
     await pilot.incidents.add_event(event)
