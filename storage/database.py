@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL
@@ -20,6 +20,7 @@ from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.batch_writer import BatchWriter
 from storage.errors import (
     DatabaseBusy,
     DatabaseUnreadable,
@@ -32,8 +33,14 @@ from storage.file_modes import create_private_file, make_private_folder, warn_if
 from storage.migrations import APPLICATION_ID, LATEST_VERSION, apply_migrations
 from storage.writable import write_refusal
 
+T = TypeVar("T")
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
+_READ_ONLY = (
+    "read-only (--read-only): this would change the database; run it without --read-only to "
+    "change anything"
+)
 
 
 def inspect_database(path: Path) -> int | None:
@@ -141,11 +148,12 @@ def _may_be_unwritable(sqlite_text: str) -> bool:
     return "readonly" in sqlite_text or "unable to open" in sqlite_text
 
 
-def _storage_error(exc: DBAPIError, path: Path | None = None) -> StorageError:
+def _storage_error(exc: DBAPIError | sqlite3.Error, path: Path | None = None) -> StorageError:
     """The driver's error as one line. The whole DatabaseError family is mapped, not only
     OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18. A
     file or folder that cannot be written is named, with why (read-only or permission)."""
-    text = str(exc.orig) if exc.orig is not None else str(exc)
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    text = str(orig) if orig is not None else str(exc)
     if "locked" in text or "busy" in text:
         return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
     if path is not None and _may_be_unwritable(text):
@@ -176,6 +184,9 @@ class Database:
         # Writers of this process queue here instead of in SQLite's busy handler, which
         # sleeps in steps of up to 100 ms; other processes still meet the busy timeout.
         self._write_lock = asyncio.Lock()
+        #: The write-behind's batches in one hand-over to a thread (SQLite only; see
+        #: storage/batch_writer.py). None: repositories write through the engine.
+        self.batches: BatchWriter | None = None
 
     @classmethod
     async def open(cls, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
@@ -189,6 +200,7 @@ class Database:
             await database.migrate()
             if engine.dialect.name == "sqlite":
                 await database._use_wal()
+                database.batches = BatchWriter(path, busy_timeout_ms)
         except BaseException:
             await engine.dispose()
             raise
@@ -212,7 +224,25 @@ class Database:
         await asyncio.to_thread(_set_wal, self.path, DEFAULT_BUSY_TIMEOUT_MS)
 
     async def close(self) -> None:
+        if self.batches is not None:
+            await self.batches.close()
+            self.batches = None
         await self.engine.dispose()
+
+    async def write_batch(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` in one write transaction in the batch writer's thread, queued
+        behind this process's other writers like `session(write=True)`; only when `batches`
+        is set (a SQLite file). A raised `sqlite3.IntegrityError` is the repository's to map."""
+        assert self.batches is not None, "write_batch needs a SQLite file (see `batches`)"
+        if self.read_only:
+            raise ReadOnly(_READ_ONLY)
+        async with self._write_lock:
+            try:
+                return await self.batches.run(work)
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, self.path) from exc
 
     @asynccontextmanager
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
@@ -227,10 +257,7 @@ class Database:
                 raise _storage_error(exc, self.path) from exc
             return
         if self.read_only:
-            raise ReadOnly(
-                "read-only (--read-only): this would change the database; run it without "
-                "--read-only to change anything"
-            )
+            raise ReadOnly(_READ_ONLY)
         async with self._write_lock:
             try:
                 async with self._writer() as session, session.begin():

@@ -31,6 +31,39 @@ async def test_many_callers_of_a_stale_value_share_one_read() -> None:
     assert await fresh.get() == 2
 
 
+async def test_a_value_a_little_stale_is_served_while_one_read_runs_beside_the_callers() -> None:
+    """Past its age (within `serve_stale_s`) nobody waits: the kept value comes back at once
+    and one read runs; its value is the next one served. Older than that, callers wait."""
+    from agent.clock import VirtualClock
+
+    clock = VirtualClock()
+    reads = 0
+    release = asyncio.Event()
+
+    async def load() -> int:
+        nonlocal reads
+        reads += 1
+        if reads > 1:
+            await release.wait()
+        return reads
+
+    fresh = Fresh(load, max_age_s=1.0, clock=clock, serve_stale_s=1.0)
+    assert await fresh.get() == 1
+    await clock.sleep(1.5)  # stale, but within the window
+    assert await asyncio.gather(*(fresh.get() for _ in range(20))) == [1] * 20
+    assert reads == 2  # one read for all of them, under way
+    release.set()
+    for _ in range(100):
+        if await fresh.get() == 2:
+            break
+        await asyncio.sleep(0)
+    assert await fresh.get() == 2 and reads == 2
+    await clock.sleep(5.0)  # past the window: the caller waits for the read
+    assert await fresh.get() == 3
+    fresh.invalidate()  # a change this process made is never served stale
+    assert await fresh.get() == 4
+
+
 async def test_a_failed_read_reaches_every_waiter_and_the_next_call_reads_again() -> None:
     calls = 0
 

@@ -76,7 +76,7 @@ class ApprovalGate:
         self._bus = host.bus
         self._load = load
         #: What every chat turn needs to know, kept for a second (see `agent.fresh`).
-        self._pending_ids = Fresh(self._read_pending_ids, HOT_READ_S)
+        self._pending_ids = Fresh(self._read_pending_ids, HOT_READ_S, serve_stale_s=HOT_READ_S)
 
     def _clock(self) -> float:
         return self._host.clock()

@@ -68,7 +68,7 @@ class Roster:
         self._clock = clock
         self._agents: dict[str, WebOpsAgent] = {}
         self._loading = asyncio.Lock()
-        self._names = Fresh(self._read_names, HOT_READ_S)
+        self._names = Fresh(self._read_names, HOT_READ_S, serve_stale_s=HOT_READ_S)
 
     @property
     def agents(self) -> Mapping[str, WebOpsAgent]:

@@ -7,7 +7,9 @@ Tokens carry 256 bits of randomness; a slow password hash would add nothing but 
 
 Looked-up tokens are kept for `CACHE_S` (see `agent.fresh`) so that a busy API does not read the
 database on every request: a token revoked by this process stops working at once, one revoked by
-another process (say `webops token revoke` while `webops serve` runs) within `CACHE_S`.
+another process (say `webops token revoke` while `webops serve` runs) within `CACHE_S` while the
+API is busy, and within twice that after a quiet spell (a stale token is served while its row is
+read again, so the clients do not all wait on that read each second).
 """
 
 from __future__ import annotations
@@ -140,7 +142,9 @@ class Tokens:
         prefix = match.group(1)
         fresh = self._cache.get(prefix)
         if fresh is None:
-            fresh = self._cache[prefix] = Fresh(lambda: self._rows.by_prefix(prefix), CACHE_S)
+            fresh = self._cache[prefix] = Fresh(
+                lambda: self._rows.by_prefix(prefix), CACHE_S, serve_stale_s=CACHE_S
+            )
         row = await fresh.get()
         if row is None:
             self._cache.pop(prefix, None)  # unknown prefixes are not kept: they are unbounded

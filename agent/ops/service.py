@@ -96,14 +96,15 @@ class Ops:
         self.unusable: dict[str, str] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
-        self._fresh = Fresh(self._reload, REFRESH_S)
+        self._fresh = Fresh(self._reload, REFRESH_S, serve_stale_s=REFRESH_S)
         self._register_checks()
 
     # -- definitions -----------------------------------------------------------------------
 
     async def refresh(self) -> None:
         """Reload unless that was done within the last second: for hot paths (each chat turn),
-        which must see another process's changes soon but not within the millisecond."""
+        which must see another process's changes soon but not within the millisecond (and
+        go on with the definitions held while they are read again, see `agent.fresh`)."""
         await self._fresh.get()
 
     async def reload(self) -> None:

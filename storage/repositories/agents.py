@@ -56,6 +56,11 @@ class AgentRepository:
             .where(col(AgentRow.name) == bindparam("b_name"))
             .values(emotions=bindparam("b_emotions"), emotions_at=bindparam("b_at"))
         )
+        if self._db.batches is not None:
+            rows = [(e, at, n) for n, e, at in updates]
+            sql = "UPDATE agent SET emotions = ?, emotions_at = ? WHERE name = ?"
+            await self._db.write_batch(lambda connection: connection.executemany(sql, rows))
+            return
         params = [{"b_name": n, "b_emotions": e, "b_at": at} for n, e, at in updates]
         async with self._db.session(write=True) as session:
             conn = await session.connection()
@@ -88,6 +93,11 @@ class AgentRepository:
     async def _save_column(self, column: str, updates: Sequence[tuple[str, object]]) -> None:
         """One column of many agents' rows, by name, in one transaction (one executemany)."""
         if not updates:
+            return
+        if self._db.batches is not None:  # `column` is one of ours, never a caller's text
+            rows = [(v, n) for n, v in updates]
+            sql = f"UPDATE agent SET {column} = ? WHERE name = ?"
+            await self._db.write_batch(lambda connection: connection.executemany(sql, rows))
             return
         statement = (
             update(AgentRow)

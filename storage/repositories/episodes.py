@@ -9,6 +9,7 @@ scores on, in one query.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -62,8 +63,9 @@ class EpisodeColumns:
     kinds: list[str] = field(default_factory=list)
 
 
-def _batch_refused(exc: IntegrityError) -> StorageError:
-    text = str(exc.orig) if exc.orig is not None else str(exc)
+def _batch_refused(exc: IntegrityError | sqlite3.IntegrityError) -> StorageError:
+    orig = exc.orig if isinstance(exc, IntegrityError) else exc
+    text = str(orig) if orig is not None else str(exc)
     if "UNIQUE" in text.upper() or "duplicate key" in text:
         return DuplicateKey(f"an episode id in the batch is already taken; nothing stored: {text}")
     return StorageError(f"the episode batch was refused; nothing stored: {text}")
@@ -128,6 +130,15 @@ class EpisodeRepository:
         re-sends a batch after a cancelled flush).
         """
         if not rows:
+            return
+        if self._db.batches is not None:
+            sql = _SQLITE_INSERT
+            if retry_safe:
+                sql = sql.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+            try:  # the whole transaction in one hand-over to the batch writer's thread
+                await self._db.write_batch(lambda connection: connection.executemany(sql, rows))
+            except sqlite3.IntegrityError as exc:
+                raise _batch_refused(exc) from exc
             return
         try:
             async with self._db.session(write=True) as session:
