@@ -3,11 +3,19 @@ Driven through the workbench's pilot on a real database, the real demo world and
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import socket
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from agent.core.kernel import Kernel
+from tests.conftest import CliRunner
 from webops_tui.app import make_app
 from webops_tui.config import Settings
 from webops_tui.demo.options import DemoOptions
@@ -67,3 +75,79 @@ async def test_the_operators_team_message_shows_once(db_path: Path) -> None:
             ("you", "shop is down, I am on it"),
             ("anna → team", "thanks"),
         ]
+
+
+class _Hanging(BaseHTTPRequestHandler):
+    """Answers nothing for a minute: a check of it is in flight when the workbench quits.
+    It notes when a request came, and when the client went away without its answer."""
+
+    arrived = threading.Event()
+    abandoned = threading.Event()
+
+    def do_GET(self) -> None:
+        _Hanging.arrived.set()
+        self.connection.settimeout(0.1)
+        deadline = time.monotonic() + HANG_S
+        while time.monotonic() < deadline:
+            try:
+                if self.connection.recv(1) == b"":
+                    _Hanging.abandoned.set()
+                    return
+            except TimeoutError:
+                continue
+            except OSError:
+                _Hanging.abandoned.set()
+                return
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+#: How long the hanging target keeps a check waiting (the check allows all of it).
+HANG_S = 60.0
+#: Tables whose rows a quit must never take away (append-only while a short demo runs).
+KEPT = ("audit", "incident", "incident_event", "message", "approval")
+
+
+def _stored_ids(db_path: Path) -> dict[str, set[int]]:
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        return {t: {r[0] for r in conn.execute(f"SELECT id FROM {t}")} for t in KEPT}
+
+
+async def test_quitting_in_the_middle_of_demo_work_is_prompt_and_keeps_every_row(
+    db_path: Path, cli: CliRunner
+) -> None:
+    """ctrl+q while the demo's checks and incidents are under way, one check waiting on a
+    target that answers after a minute: the workbench exits, that check is cancelled at
+    once (its connection closes long before the minute), and every row stored before the key
+    is still there, with an intact audit chain."""
+    _Hanging.arrived.clear()
+    _Hanging.abandoned.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hanging)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"http://127.0.0.1:{server.server_address[1]}/"
+        add = ("target", "add", "hanging", "-a", address, "--timeout", str(HANG_S))
+        added = await asyncio.to_thread(cli, *add)  # the CLI runs its own event loop
+        assert added.code == 0, added.err
+        app = make_app(Settings(db_path=db_path), demo=DemoOptions(seed=3, approve="all"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(400):  # wait on the work, not on a clock: a busy machine is slow
+                await pilot.pause(0.1)
+                stored = _stored_ids(db_path)
+                if _Hanging.arrived.is_set() and stored["incident"] and stored["message"]:
+                    break
+            assert _Hanging.arrived.is_set() and stored["incident"], stored
+            assert not _Hanging.abandoned.is_set()
+            await pilot.press("ctrl+q")
+        assert not app.is_running
+        # Prompt: the hanging check was cancelled, not left to wait out its minute.
+        assert await asyncio.to_thread(_Hanging.abandoned.wait, 30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    after = _stored_ids(db_path)
+    for table, ids in stored.items():
+        assert ids <= after[table], (table, sorted(ids - after[table])[:10])
+    verified = await asyncio.to_thread(cli, "audit", "--verify", "--json")
+    assert verified.code == 0 and json.loads(verified.out)["ok"], verified.out

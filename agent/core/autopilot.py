@@ -114,9 +114,21 @@ class Autopilot:
     # -- the loop --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
-        """Run until `stop` is set (a signal) or `duration_s` has passed; then wind down."""
+        """Run until `stop` is set (a signal) or `duration_s` has passed; then wind down.
+
+        Cancelled (the workbench quits: Textual cancels its workers), there is no wind-down:
+        the checks and handling under way are cancelled at once rather than left running
+        into the kernel's close, and what they stored stays (an open incident is resumed by
+        the next run, see incident_books.resume); the kernel's close writes the rest."""
         with self.clock.taking_part():
-            await self._run(stop, duration_s)
+            try:
+                await self._run(stop, duration_s)
+            except asyncio.CancelledError:
+                if self.kernel.gate.failing_at == self.watch.failing_at:
+                    self.kernel.gate.failing_at = lambda _target: None
+                await self._cancel_tasks()
+                await self.notifier.stop()
+                raise
 
     async def _run(self, stop: asyncio.Event, duration_s: float | None) -> None:
         # An approval decided while this loop runs re-checks only faults it has not just seen.
@@ -157,12 +169,18 @@ class Autopilot:
             self.kernel.gate.failing_at = lambda _target: None
         self.rest.wake_all()
         if self._tasks:
-            _done, pending = await self.clock.wait_tasks(self._tasks, WIND_DOWN_S)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await self.clock.wait_tasks(self._tasks, WIND_DOWN_S)
+            await self._cancel_tasks()
         await self.notifier.stop()
         await self.kernel.flush()
+
+    async def _cancel_tasks(self) -> None:
+        """Cancel the tasks still running (checks, incident handling) and wait until they
+        have ended."""
+        running = [task for task in self._tasks if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run `coro` beside the loop (its parts, approval_follow_up and incident_books, too)."""

@@ -1,15 +1,32 @@
-"""Key presses while 200 kernel events a second pour into the workbench.
+"""Key presses while 200 kernel events a second pour into the workbench, and quitting it.
 
 Emotion events for the selected agent (the gauges repaint) and decision lines for the activity
 log, 200 a second for 10 seconds; meanwhile a key switches tabs every 0.2 s and the time until
 the tab has switched is measured. The reference is the same presses with no events.
+
+Quitting (`ui.quit_s`): a real `webops demo` in a pseudo-terminal, as a user starts it, is left
+to work for `DEMO_BUSY_S` (services up, checks running, faults injected and handled), then gets
+ctrl+q; the figure is the time from that key to the process's exit, so it holds everything a
+user waits for: the autopilot's tasks stopped, the world's services down, the last flush, the
+database closed, Textual's teardown and the interpreter's exit. A pilot would leave out the
+terminal driver and the interpreter. The reference is the same for an empty Textual `App`
+started the same way in the same run: what any Textual program costs to quit here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
+import pty
 import statistics
+import struct
+import subprocess
+import sys
 import tempfile
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +41,10 @@ from webops_tui.config import Settings
 
 RATE = 200
 SECONDS = 10.0
+#: How long the demo works before ctrl+q, and how many times each program is quit.
+DEMO_BUSY_S = 12.0
+QUITS = 2
+EMPTY_APP = "from textual.app import App\nApp().run()"
 
 
 async def _presses(flood: bool) -> tuple[list[float], int]:
@@ -81,6 +102,51 @@ async def _presses(flood: bool) -> tuple[list[float], int]:
         return latencies, sent
 
 
+def _quit_s(command: list[str], busy_s: float) -> float:
+    """Start `command` in a 120x40 pseudo-terminal, wait `busy_s`, press ctrl+q: seconds from
+    the key to the process's exit. The screen it draws is read and thrown away."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(
+        command,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=os.environ | {"TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(slave)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(master, 65536):
+                pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        time.sleep(busy_s)
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[-1]} ended by itself ({process.returncode})")
+        pressed = time.perf_counter()
+        os.write(master, b"\x11")  # ctrl+q
+        process.wait(60)
+        return time.perf_counter() - pressed
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+        reader.join(5)
+
+
+def _quits() -> tuple[list[float], list[float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = [sys.executable, "-m", "webops_tui", "--db", str(Path(tmp) / "q.db"), "demo"]
+        empty = [_quit_s([sys.executable, "-c", EMPTY_APP], 2.0) for _ in range(QUITS)]
+        return [_quit_s(demo, DEMO_BUSY_S) for _ in range(QUITS)], empty
+
+
 def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
@@ -88,6 +154,7 @@ def _p95(values: list[float]) -> float:
 def run() -> list[Figure]:
     idle, _ = asyncio.run(_presses(flood=False))
     busy, sent = asyncio.run(_presses(flood=True))
+    demo, empty = _quits()
     return [
         Figure(
             "ui.key_p95_ms_at_200_eps",
@@ -96,5 +163,14 @@ def run() -> list[Figure]:
             "<= 100",
             f"{sent / SECONDS:.0f} events/s; p95 with no events {_p95(idle):.1f} ms, "
             f"{len(busy)} presses",
-        )
+        ),
+        Figure(
+            "ui.quit_s",
+            max(demo),
+            "s",
+            "<= 0.5",
+            f"ctrl+q to exit of `webops demo` after {DEMO_BUSY_S:.0f} s, worst of "
+            f"{', '.join(f'{s:.2f}' for s in demo)}; an empty Textual app "
+            f"{min(empty):.2f}-{max(empty):.2f} s, ratio {max(demo) / max(empty):.1f}x",
+        ),
     ]
