@@ -202,6 +202,17 @@ class _Parse:
     used: set[int]  # tokens that were keywords, phrases or names
 
 
+#: Every phrase as (intent, words, weight), longest first: sorted once, not on every message.
+_PHRASES_LONGEST_FIRST = sorted(
+    (
+        (intent, phrase, weight)
+        for intent, table in PHRASES.items()
+        for phrase, weight in table.items()
+    ),
+    key=lambda item: -len(item[1]),
+)
+
+
 def _read(text: str, context: Context) -> _Parse:
     raw = text[:MAX_CHARS]
     url_match = _URL.search(raw)
@@ -220,19 +231,11 @@ def _read(text: str, context: Context) -> _Parse:
 
     scores = dict.fromkeys(Intent, 0.0)
     # Phrases first (longest first); their words do not count again as keywords.
-    phrases = sorted(
-        (
-            (intent, phrase, weight)
-            for intent, table in PHRASES.items()
-            for phrase, weight in table.items()
-        ),
-        key=lambda item: -len(item[1]),
-    )
-    for intent, phrase, weight in phrases:
+    for intent, phrase, weight in _PHRASES_LONGEST_FIRST:
         n = len(phrase)
         for a in range(len(tokens) - n + 1):
             span = range(a, a + n)
-            if all(i in free for i in span) and all(
+            if free.issuperset(span) and all(
                 same_word(tokens[i], w) for i, w in zip(span, phrase, strict=True)
             ):
                 scores[intent] += weight
