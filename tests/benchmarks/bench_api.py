@@ -80,6 +80,10 @@ class Phase:
         self.first_error = self.first_error or what
 
 
+def _share(cpu: float | None) -> str:
+    return "?" if cpu is None else f"{cpu:.0%}"
+
+
 def _cli(db: Path, *args: str) -> str:
     command = [sys.executable, "-m", "webops_tui", "--db", str(db), *args]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -155,7 +159,7 @@ async def _phase(name: str, port: int, pid: int, request: bytes) -> Phase:
         task.cancel()
         out.error(f"no answer {GRACE_S:.0f} s after the phase ended")
     await asyncio.gather(*hanging, return_exceptions=True)
-    server = "?" if out.server_cpu is None else f"{out.server_cpu:.0%}"
+    server = _share(out.server_cpu)
     errors = f"{out.errors} errors" + (f" (first: {out.first_error})" if out.errors else "")
     print(
         f"  api {name}: {out.rps:,.0f} req/s, p50 {out.quantile_ms(50):.1f} ms, "
@@ -232,7 +236,9 @@ def run() -> list[Figure]:
             chat.quantile_ms(95),
             "ms",
             "<= 100",
-            f"health p95 {health.quantile_ms(95):.1f} ms; chat p50 {chat.quantile_ms(50):.1f}",
+            f"health p95 {health.quantile_ms(95):.1f} ms; chat p50 {chat.quantile_ms(50):.1f}; "
+            f"CPU of a core: server {_share(chat.server_cpu)}, the 50 clients (this process, "
+            f"on the same 2 cores) {_share(chat.client_cpu)}",
         ),
         Figure(
             "api.errors",
