@@ -33,9 +33,9 @@ from agent.memory import coarse, quantize
 from agent.memory.embedding import DIM
 from agent.memory.recall import (
     DEFAULT_WEIGHTS,
-    FLAT,
     F32,
     F64,
+    FLAT,
     I8,
     I64,
     Bool,
@@ -251,8 +251,12 @@ class QuantizedIndex:
         tail = n - self._listed
         if tail > max(TAIL_MAX, n // 8) or (self._listed == 0 and n):
             start = self._listed
-            coarse.assign(self._centroids, tail, lambda a, b: self._rows(start + a, start + b),
-                          out=self._lists[start:n])
+            coarse.assign(
+                self._centroids,
+                tail,
+                lambda a, b: self._rows(start + a, start + b),
+                out=self._lists[start:n],
+            )
             self._listed = n
             self._order = None
         if self._order is None:
