@@ -152,3 +152,31 @@ def test_memory_search_on_a_large_memory_finds_what_the_float32_index_finds(
     got = [item["id"] for item in found]
     assert got[0] == want[0] and _overlap(got, want) >= 0.9
     assert found[0]["summary"] == f"[stimulus] {texts[ids.index(want[0])]}"
+
+
+async def test_a_memory_that_grows_past_the_threshold_turns_int8_and_still_recalls(
+    db_path: Path,
+) -> None:
+    count = QUANTIZE_FROM - 5
+    rng = np.random.default_rng(11)
+    texts = summaries(rng, count)
+    vectors = embedder.embed_many(texts)
+    async with await Kernel.open(db_path) as kernel:
+        await kernel.create_agent("anna")
+        memory = (await kernel.load_agent("anna")).memory
+        episodes = kernel.memory_backend.episodes
+        ids = list(await episodes.reserve_ids(count))
+        now = time.time()
+        rows = [
+            (i, memory.agent_id, "stimulus", None, t, None, 0.5, v.tobytes(), now - 3600, 0)
+            for i, t, v in zip(ids, texts, vectors, strict=True)
+        ]
+        for start in range(0, count, 20_000):
+            await episodes.add_tuples(rows[start : start + 20_000])
+        assert not (await memory.index()).quantized
+        for i in range(10):
+            await memory.remember("stimulus", f"zebra-gw odd outage {i}", importance=0.9)
+        index = await memory.index()
+        assert index.quantized and len(index) == count + 10
+        found = await memory.recall_similar("zebra-gw odd outage 3", limit=3)
+        assert "zebra-gw odd outage 3" in found[0].summary

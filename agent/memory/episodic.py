@@ -95,6 +95,8 @@ class EpisodicMemory:
         )
         if self._index is not None:
             self._index.add(episode_id, vector, now, importance, TAGS.get(kind, 0))
+            if len(self._index) >= QUANTIZE_FROM and not self._index.quantized:
+                self._index = _quantized(self._index)
         return EpisodeView(episode_id, kind, summary, importance, now, situation, details or {})
 
     # -- the write-behind ------------------------------------------------------------------
@@ -248,6 +250,19 @@ class EpisodicMemory:
             self._index.remove(trimmed)
         self._count.invalidate()  # trimmed episodes: count them again
         return compressed, len(trimmed)
+
+
+def _quantized(exact: EpisodeIndex) -> QuantizedIndex:
+    """The same rows as int8 in an inverted file, once an agent's memory grew past
+    `QUANTIZE_FROM` in this process (a one-off ~0.2 s; the next recall builds the lists)."""
+    from agent.memory.recall_ivf import QuantizedIndex
+
+    ids, vectors, ts, importance, tags = exact.columns()
+    index = QuantizedIndex(exact.dim, capacity=2 * len(ids))
+    for start in range(0, len(ids), 32_768):
+        block = slice(start, start + 32_768)
+        index.extend(ids[block], vectors[block], ts[block], importance[block], tags[block])
+    return index
 
 
 def _item(row: _Row, score: float | None) -> MemoryItem:

@@ -178,6 +178,9 @@ class EpisodeIndex:
     Vectors must be L2-normalised (as `Embedder.embed` returns them): relevance is a plain dot.
     """
 
+    #: Rows are float32 (see `agent.memory.recall_ivf.QuantizedIndex` for int8 ones).
+    quantized = False
+
     def __init__(self, dim: int = DIM, capacity: int = 1024) -> None:
         if dim <= 0 or capacity <= 0:
             raise ValueError(f"dim and capacity must be positive, got {dim}, {capacity}")
@@ -221,6 +224,11 @@ class EpisodeIndex:
     def capacity_nbytes(self) -> int:
         """Bytes allocated for the embedding matrix, spare rows included."""
         return self._matrix.nbytes
+
+    def columns(self) -> tuple[I64, F32, F64, F32, I8]:
+        """Views of the live rows: ids, embeddings, ts, importance, tags (to copy elsewhere)."""
+        n = self._n
+        return self._ids[:n], self._matrix[:n], self._ts[:n], self._importance[:n], self._tags[:n]
 
     def _reserve(self, needed: int) -> None:
         capacity = len(self._matrix)

@@ -81,6 +81,9 @@ class QuantizedIndex:
     Vectors must be L2-normalised (as `Embedder.embed` returns them).
     """
 
+    #: Rows are int8 with a scale each.
+    quantized = True
+
     def __init__(self, dim: int = DIM, capacity: int = 1024) -> None:
         if dim <= 0 or capacity <= 0:
             raise ValueError(f"dim and capacity must be positive, got {dim}, {capacity}")
