@@ -96,6 +96,9 @@ class EpisodicMemory:
         if self._index is not None:
             self._index.add(episode_id, vector, now, importance, TAGS.get(kind, 0))
             if len(self._index) >= QUANTIZE_FROM and not self._index.quantized:
+                from agent.memory.recall import EpisodeIndex  # loaded with the index
+
+                assert isinstance(self._index, EpisodeIndex)
                 self._index = _quantized(self._index)
         return EpisodeView(episode_id, kind, summary, importance, now, situation, details or {})
 
