@@ -35,6 +35,7 @@ from storage.tables import ActionValueRow
 
 if TYPE_CHECKING:  # numpy is imported only once memory is really used (not by `webops status`)
     from agent.memory.recall import EpisodeIndex, RecallWeights
+    from agent.memory.recall_ivf import QuantizedIndex
 
 __all__ = [
     "COMPRESS_AFTER_S",
@@ -124,7 +125,7 @@ class AgentMemory:
         """Put back rows a failed flush could not write; they go out with the next one."""
         self.episodic.restore_pending(rows)
 
-    async def index(self) -> EpisodeIndex:
+    async def index(self) -> EpisodeIndex | QuantizedIndex:
         return await self.episodic.index()
 
     async def count_episodes(self) -> int:

@@ -93,7 +93,7 @@ def _normalise(values: Floats, out: F32) -> None:
     out /= np.float32(spread)  # division, not a reciprocal: the largest lands on 1.0
 
 
-def _recency(ages: F64, half_life_s: float, out: F32) -> None:
+def recency_into(ages: F64, half_life_s: float, out: F32) -> None:
     """Normalised recency `2 ** (-age / half_life)` into `out`; `ages` is overwritten.
 
     Computed relative to the youngest candidate: min-max normalisation is scale-invariant, so
@@ -132,7 +132,7 @@ def _recency(ages: F64, half_life_s: float, out: F32) -> None:
     out /= np.float32(1.0 - low)
 
 
-def _score_into(
+def score_into(
     components: F32, ages: F64, importance: Floats, weights: RecallWeights, total: F32
 ) -> None:
     """`score` without allocating, for `EpisodeIndex.search` and its 100,000-row scratch rows.
@@ -143,7 +143,7 @@ def _score_into(
     """
     relevance, recency, importance_n = components
     _normalise(relevance, relevance)
-    _recency(ages, weights.half_life_s, recency)
+    recency_into(ages, weights.half_life_s, recency)
     _normalise(importance, importance_n)
     w = np.array([weights.relevance, weights.recency, weights.importance], dtype=np.float32)
     np.matmul(w, components, out=total)
@@ -166,7 +166,7 @@ def score(
     components = np.empty((3, m), dtype=np.float32)
     components[0] = rel
     total = np.empty(m, dtype=np.float32)
-    _score_into(components, ages, np.asarray(importance), weights, total)
+    score_into(components, ages, np.asarray(importance), weights, total)
     return total, components[0], components[1], components[2]
 
 
@@ -177,6 +177,9 @@ class EpisodeIndex:
     index is loaded from the database once and then kept in step with it, never re-read.
     Vectors must be L2-normalised (as `Embedder.embed` returns them): relevance is a plain dot.
     """
+
+    #: Rows are float32 (see `agent.memory.recall_ivf.QuantizedIndex` for int8 ones).
+    quantized = False
 
     def __init__(self, dim: int = DIM, capacity: int = 1024) -> None:
         if dim <= 0 or capacity <= 0:
@@ -221,6 +224,11 @@ class EpisodeIndex:
     def capacity_nbytes(self) -> int:
         """Bytes allocated for the embedding matrix, spare rows included."""
         return self._matrix.nbytes
+
+    def columns(self) -> tuple[I64, F32, F64, F32, I8]:
+        """Views of the live rows: ids, embeddings, ts, importance, tags (to copy elsewhere)."""
+        n = self._n
+        return self._ids[:n], self._matrix[:n], self._ts[:n], self._importance[:n], self._tags[:n]
 
     def _reserve(self, needed: int) -> None:
         capacity = len(self._matrix)
@@ -378,8 +386,8 @@ class EpisodeIndex:
             ids, ts, importance = self._ids[rows], self._ts[rows], self._importance[rows]
         components, total, ages = components[:, :m], total[:m], self._ages[:m]
         np.subtract(now, ts, out=ages)
-        _score_into(components, ages, importance, weights, total)
-        chosen = _top(total, ids, limit).tolist()
+        score_into(components, ages, importance, weights, total)
+        chosen = top_positions(total, ids, limit).tolist()
         relevance, recency, importance_n = (components[:, chosen]).tolist()
         return [
             RecallHit(
@@ -393,7 +401,7 @@ class EpisodeIndex:
         ]
 
 
-def _top(total: F32, ids: I64, limit: int) -> I64:
+def top_positions(total: F32, ids: I64, limit: int) -> I64:
     """Positions of the `limit` highest scores, best first; ties go to the larger id."""
     m = len(total)
     k = min(limit, m)

@@ -10,7 +10,7 @@ scores on, in one query.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -190,6 +190,40 @@ class EpisodeRepository:
             importance=[r[3] for r in rows],
             kinds=[r[4] for r in rows],
         )
+
+    async def load_column_blocks(
+        self, agent_id: int, block: int = 32_768
+    ) -> AsyncIterator[EpisodeColumns]:
+        """`load_columns` a block of rows at a time, in id order, for an agent with so many
+        episodes that all their embeddings at once (1 KB each) would not fit beside the
+        index built from them: each block is read after the previous one is let go."""
+        after = -1
+        while True:
+            statement = (
+                sa_select(
+                    col(EpisodeRow.id),
+                    col(EpisodeRow.embedding),
+                    col(EpisodeRow.ts),
+                    col(EpisodeRow.importance),
+                    col(EpisodeRow.kind),
+                )
+                .where(col(EpisodeRow.agent_id) == agent_id, col(EpisodeRow.id) > after)
+                .order_by(col(EpisodeRow.id))
+                .limit(block)
+            )
+            async with self._db.session() as session:
+                conn = await session.connection()
+                rows = list((await conn.execute(statement)).all())
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield EpisodeColumns(
+                ids=[r[0] for r in rows],
+                embeddings=[r[1] for r in rows],
+                ts=[r[2] for r in rows],
+                importance=[r[3] for r in rows],
+                kinds=[r[4] for r in rows],
+            )
 
     async def get(self, ids: Sequence[int]) -> list[EpisodeRow]:
         """The episodes with these ids, in the order asked; ids not stored are skipped."""

@@ -12,6 +12,7 @@ from tests.benchmarks import (
     bench_kernel,
     bench_metrics,
     bench_recall,
+    bench_recall_1m,
     bench_storage,
     bench_ui,
 )
@@ -22,6 +23,7 @@ SUITES = {
     "cli": bench_cli.run,
     "storage": bench_storage.run,
     "recall": bench_recall.run,
+    "recall_1m": bench_recall_1m.run,
     "demo": bench_demo.run,
     "ui": bench_ui.run,
     "api": bench_api.run,
