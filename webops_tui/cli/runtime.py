@@ -59,7 +59,7 @@ def refuse_missing(path: Path) -> None:
     """`NotFound` unless `path` holds a database (a bad file is refused as `inspect_database`
     refuses it)."""
     from agent.errors import NotFound
-    from storage.database import inspect_database
+    from storage.inspection import inspect_database
 
     if inspect_database(path.expanduser()) is None:
         raise NotFound(
