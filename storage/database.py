@@ -23,14 +23,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.errors import (
     DatabaseBusy,
     DatabaseUnreadable,
-    NotADatabase,
     ReadOnly,
     StorageError,
 )
 from storage.file_modes import create_private_file, make_private_folder, warn_if_loose
-from storage.inspection import DEFAULT_BUSY_TIMEOUT_MS, inspect_database, may_be_unwritable
+from storage.inspection import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    inspect_database,
+    storage_error_of,
+)
 from storage.migrations import LATEST_VERSION, apply_migrations
-from storage.writable import write_refusal
 
 
 def _prepare_file(path: Path) -> Path:
@@ -93,18 +95,7 @@ def _storage_error(exc: DBAPIError, path: Path | None = None) -> StorageError:
     OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18. A
     file or folder that cannot be written is named, with why (read-only or permission)."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
-    if "locked" in text or "busy" in text:
-        return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
-    if path is not None and may_be_unwritable(text):
-        refusal = write_refusal(path)
-        if refusal is not None:
-            return DatabaseUnreadable(f"{refusal}; nothing was changed")
-    if "malformed" in text or "not a database" in text:
-        return NotADatabase(
-            f"the database file is damaged ({text}); nothing was changed. Restore it from a "
-            "backup, or try: sqlite3 FILE .recover"
-        )
-    return StorageError(f"database error: {text}")
+    return storage_error_of(text, path)
 
 
 class Database:

@@ -10,7 +10,13 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from storage.errors import DatabaseUnreadable, NotADatabase, SchemaTooNew
+from storage.errors import (
+    DatabaseBusy,
+    DatabaseUnreadable,
+    NotADatabase,
+    SchemaTooNew,
+    StorageError,
+)
 from storage.migrations import APPLICATION_ID, LATEST_VERSION
 from storage.writable import write_refusal
 
@@ -66,3 +72,19 @@ def inspect_database(path: Path) -> int | None:
 def may_be_unwritable(sqlite_text: str) -> bool:
     """SQLite's words when it could not write the file or create `-wal`/`-shm` beside it."""
     return "readonly" in sqlite_text or "unable to open" in sqlite_text
+
+
+def storage_error_of(text: str, path: Path | None = None) -> StorageError:
+    """SQLite's error `text` as one line (both paths: the ORM's and the light reader's)."""
+    if "locked" in text or "busy" in text:
+        return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
+    if path is not None and may_be_unwritable(text):
+        refusal = write_refusal(path)
+        if refusal is not None:
+            return DatabaseUnreadable(f"{refusal}; nothing was changed")
+    if "malformed" in text or "not a database" in text:
+        return NotADatabase(
+            f"the database file is damaged ({text}); nothing was changed. Restore it from a "
+            "backup, or try: sqlite3 FILE .recover"
+        )
+    return StorageError(f"database error: {text}")

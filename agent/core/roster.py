@@ -24,7 +24,7 @@ from agent.memory.memory import AgentMemory, IdAllocator, MemoryBackend
 from agent.mind.mind import Mind
 from agent.mind.personality import build_personality
 from agent.mind.profile import AgentProfile, check_agent_name, stored_mind, stored_profile
-from agent.skills.proficiency import SkillBook, SkillRegistry, SkillState
+from agent.skills.proficiency import SkillBook, SkillRegistry
 from storage.database import Database
 from storage.repositories.action_values import ActionValueRepository
 from storage.repositories.agents import AgentRepository
@@ -186,20 +186,9 @@ class Roster:
             max_episodes=config.limits.max_episodes,
             importance_since_reflection=row.importance_since_reflection,
         )
-        skills = SkillBook(self._skill_registry, mind.personality.openness)
-        for r in await self._skills.for_agent(row.id):
-            skills.skills[r.name] = SkillState(
-                name=r.name,
-                practice_count=r.practice_count,
-                successes=r.successes,
-                failures=r.failures,
-                learned_at=r.learned_at,
-                last_practiced_at=r.last_practiced_at,
-                proficiency=r.proficiency,
-                dirty=False,
-            )
-            skills.update_proficiency(r.name, r.proficiency, r.learned_at)
-            skills.skills[r.name].dirty = False
+        skills = SkillBook(self._skill_registry, mind.personality.openness).restore(
+            await self._skills.for_agent(row.id)
+        )
         return WebOpsAgent(
             AgentProfile.from_row(row, mind.mood()),
             row.id,

@@ -203,7 +203,7 @@ def demo(
         notify=tuple(notify or ()),
     )
     if not headless:
-        from storage.database import inspect_database
+        from storage.inspection import inspect_database
         from webops_tui.app import make_app
 
         inspect_database(settings.db_path)
