@@ -125,8 +125,9 @@ class RowReader:
         )
         return dict(zip(("episodic", "semantic", "procedural"), counts, strict=True))
 
-    def runbook_names(self) -> set[str]:
-        return {name for (name,) in self._query("SELECT name FROM runbook")}
+    def runbook_risks(self) -> dict[str, str]:
+        """Each stored runbook's risk, as written (`low`, `high`, ...), by name."""
+        return dict(self._query("SELECT name, risk FROM runbook"))
 
     def any_rows(self, table: str) -> bool:
         """Whether `table` (one of `NOTICED_TABLES`) holds a row."""

@@ -296,4 +296,6 @@ class ApprovalGate:
         any of them earned it), and why."""
         streaks = {key: counts.approved_streak for key, counts in agent.records.items()}
         proficiency = agent.skills.proficiency(skill)
-        return skill_autonomy(skill, streaks, proficiency, self._host.actions, self._host.threshold)
+        return skill_autonomy(
+            skill, streaks, proficiency, self._host.actions.specs(), self._host.threshold
+        )

@@ -8,10 +8,9 @@ output is the kernel's, byte for byte, without importing SQLAlchemy, SQLModel or
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
-from webops_tui.cli.runtime import refuse_missing, settings_of
+from webops_tui.cli.runtime import clock, refuse_missing, settings_of
 
 if TYPE_CHECKING:
     import typer
@@ -23,9 +22,6 @@ if TYPE_CHECKING:
 #: An agent's approved streaks by (action, target kind), and a skill's autonomy and why.
 Streaks = dict[tuple[str, str], int]
 Verdict = tuple[bool, str]
-
-#: The kernel's clock in a command's process (`Kernel.open` uses `time.time` too).
-CLOCK = time.time
 
 
 def reader_of(ctx: typer.Context) -> RowReader | None:
@@ -52,22 +48,23 @@ def profiles(ctx: typer.Context, reader: RowReader, name: str | None = None) -> 
         if one is None:
             raise NotFound(f"no agent named {name!r}")
         rows = [one]
-    return [stored_profile(row, CLOCK, adaptive=adaptive) for row in rows]
+    return [stored_profile(row, clock, adaptive=adaptive) for row in rows]
 
 
 def statuses(
     ctx: typer.Context, reader: RowReader, name: str | None, *, table: bool
 ) -> list[AgentStatus] | None:
     """`webops status [NAME]` as a fresh kernel would answer it (nothing running, no mailbox,
-    no failures survived), or None when only the kernel can: an agent with a record of a
-    runbook (its risk, and so the skill's autonomy, needs the runbook loaded) or, for the
-    `table`, deliveries, silences or maintenance windows to mention."""
+    no failures survived, the stored runbooks registered as actions at their risk), or None
+    when the kernel must: for the `table`, deliveries, silences or maintenance windows to
+    mention."""
     from agent.core.lifecycle import parse_state
     from agent.core.resources import Resources
     from agent.core.views import KernelHealth, skills_of, status_of
-    from agent.errors import NotFound
+    from agent.decision.risk import RiskLevel
+    from agent.errors import InvalidInput, NotFound
     from agent.mind.profile import stored_mind
-    from agent.skills.actions import ActionRegistry
+    from agent.skills.actions import RUNBOOK_SKILL, ActionRegistry, ActionSpec
     from agent.skills.autonomy import skill_autonomy
     from agent.skills.proficiency import SkillBook, SkillRegistry
     from storage.reader import NOTICED_TABLES
@@ -82,13 +79,17 @@ def statuses(
             raise NotFound(f"no agent named {name!r}")
         rows = [one]
     config = settings_of(ctx).kernel_config()
-    actions, runbooks = ActionRegistry(), reader.runbook_names()
+    actions = ActionRegistry().specs()
+    for runbook, risk in reader.runbook_risks().items():
+        try:
+            level = RiskLevel.parse(risk)
+        except InvalidInput:  # a runbook the kernel does not load (it warns): its path answers
+            return None
+        actions[runbook] = ActionSpec(name=runbook, risk=level, skill=RUNBOOK_SKILL)
     found = []
     for row in rows:
         records = {(r.action, r.target_kind): r for r in reader.records(row.id)}
-        if any(action in runbooks for action, _kind in records):
-            return None
-        mind = stored_mind(row, CLOCK, adaptive=config.adapt_personality)
+        mind = stored_mind(row, clock, adaptive=config.adapt_personality)
         book = SkillBook(SkillRegistry(), mind.personality.openness).restore(reader.skills(row.id))
         streaks = {key: r.approved_streak for key, r in records.items()}
 
@@ -98,7 +99,7 @@ def statuses(
 
         skills = skills_of(book, autonomy)
         counts = reader.memory_counts(row.id)
-        usage = Resources(config.limits, CLOCK).monitor(counts["episodic"], 0)
+        usage = Resources(config.limits, clock).monitor(counts["episodic"], 0)
         found.append(
             status_of(
                 row.name,
