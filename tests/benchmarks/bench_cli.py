@@ -61,9 +61,7 @@ def run() -> list[Figure]:
     python = median_time(lambda: _run(sys.executable, "-c", "pass"), repeat=REPEAT)
     reference = f"bare python start-up {python * 1000:.0f} ms"
     help_s = median_time(lambda: _run(WEBOPS, "--help"))
-    figures = [
-        Figure("cli.help_s", help_s, "s", "<= 0.3", f"{reference} ({help_s / python:.1f}x)")
-    ]
+    figures = [Figure("cli.help_s", help_s, "s", "<= 0.3", f"{reference} ({help_s / python:.1f}x)")]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         folder.chmod(0o700)
