@@ -24,68 +24,23 @@ from storage.batch_writer import BatchWriter
 from storage.errors import (
     DatabaseBusy,
     DatabaseUnreadable,
-    NotADatabase,
     ReadOnly,
-    SchemaTooNew,
     StorageError,
 )
 from storage.file_modes import create_private_file, make_private_folder, warn_if_loose
-from storage.migrations import APPLICATION_ID, LATEST_VERSION, apply_migrations
-from storage.writable import write_refusal
+from storage.inspection import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    inspect_database,
+    storage_error_of,
+)
+from storage.migrations import LATEST_VERSION, apply_migrations
 
 T = TypeVar("T")
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-DEFAULT_BUSY_TIMEOUT_MS = 5_000
 _READ_ONLY = (
     "read-only (--read-only): this would change the database; run it without --read-only to "
     "change anything"
 )
-
-
-def inspect_database(path: Path) -> int | None:
-    """Refuse a file we must not touch, without writing a byte to it.
-
-    Returns the schema version of an existing webops-tui database, or None when the file does not
-    exist yet (or is empty) and would be created. Raises a `StorageError` naming the problem for a
-    directory, an unreadable file, a non-SQLite file, another program's database, a damaged file
-    or one written by a newer version.
-    """
-    if path.is_dir():
-        raise DatabaseUnreadable(f"{path} is a directory, not a database file")
-    if not path.exists():
-        parent = next((p for p in path.parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():
-            raise DatabaseUnreadable(f"cannot create {path}: {parent} is not a directory")
-        return None
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(100)
-    except OSError as exc:
-        raise DatabaseUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not header:
-        return None
-    if not header.startswith(SQLITE_HEADER):
-        raise NotADatabase(f"{path} is not an SQLite database; refusing to touch it")
-    try:
-        uri = f"{path.resolve().as_uri()}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=DEFAULT_BUSY_TIMEOUT_MS / 1000)) as c:
-            version = int(c.execute("PRAGMA user_version").fetchone()[0])
-            app_id = int(c.execute("PRAGMA application_id").fetchone()[0])
-            tables = int(c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
-    except sqlite3.Error as exc:
-        refusal = write_refusal(path) if _may_be_unwritable(str(exc)) else None
-        if refusal is not None:  # a read-only folder is not a damaged file (issue 18)
-            raise DatabaseUnreadable(f"{refusal}; SQLite needs to write beside {path}") from exc
-        raise NotADatabase(f"{path} is a damaged or unreadable SQLite file: {exc}") from exc
-    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
-        raise NotADatabase(f"{path} is another program's SQLite database; refusing to touch it")
-    if version > LATEST_VERSION:
-        raise SchemaTooNew(
-            f"{path} was written by a newer webops-tui (schema {version}; this version knows up "
-            f"to {LATEST_VERSION}); upgrade webops-tui to open it"
-        )
-    return version
 
 
 def _prepare_file(path: Path) -> Path:
@@ -143,29 +98,13 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _may_be_unwritable(sqlite_text: str) -> bool:
-    """SQLite's words when it could not write the file or create `-wal`/`-shm` beside it."""
-    return "readonly" in sqlite_text or "unable to open" in sqlite_text
-
-
 def _storage_error(exc: DBAPIError | sqlite3.Error, path: Path | None = None) -> StorageError:
     """The driver's error as one line. The whole DatabaseError family is mapped, not only
     OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18. A
     file or folder that cannot be written is named, with why (read-only or permission)."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     text = str(orig) if orig is not None else str(exc)
-    if "locked" in text or "busy" in text:
-        return DatabaseBusy(f"the database is busy (another process holds the lock): {text}")
-    if path is not None and _may_be_unwritable(text):
-        refusal = write_refusal(path)
-        if refusal is not None:
-            return DatabaseUnreadable(f"{refusal}; nothing was changed")
-    if "malformed" in text or "not a database" in text:
-        return NotADatabase(
-            f"the database file is damaged ({text}); nothing was changed. Restore it from a "
-            "backup, or try: sqlite3 FILE .recover"
-        )
-    return StorageError(f"database error: {text}")
+    return storage_error_of(text, path)
 
 
 class Database:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from storage.errors import SchemaTooNew
+
+if TYPE_CHECKING:  # the light reader (storage/reader.py) reads the version without SQLAlchemy
+    from sqlalchemy import Connection
 
 #: "WEBO" in ASCII: written into the file header so `file(1)` and we can tell the file is ours.
 APPLICATION_ID = 0x5745424F

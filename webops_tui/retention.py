@@ -15,7 +15,6 @@ older than a month tells nobody anything). The audit log is always kept.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -25,6 +24,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # SQLAlchemy only when pruning: the config is read by every command
+    import asyncio
+
     from storage.database import Database
 
 #: The kinds a policy names, as `storage.retention` deletes them.
@@ -75,6 +76,8 @@ async def keep_pruning(
     every_s: float = PRUNE_EVERY_S,
 ) -> None:
     """Apply `policy` at once and then every `every_s` until `stopping` is set."""
+    import asyncio
+
     if not policy.days():
         return
     while not stopping.is_set():

@@ -34,7 +34,7 @@ from agent.mind.drift import Experience
 from agent.mind.emotions import Appraisal
 from agent.ops.evidence import IncidentLog
 from agent.skills.actions import ActionRequest
-from agent.skills.autonomy import earned_autonomy
+from agent.skills.autonomy import skill_autonomy
 from storage.database import Database
 from storage.repositories.approvals import ApprovalRepository
 from storage.tables import ApprovalRow
@@ -294,25 +294,8 @@ class ApprovalGate:
     def autonomy(self, agent: WebOpsAgent, skill: str) -> tuple[bool, str]:
         """Whether the skill's actions above the threshold may skip the gate (granted when
         any of them earned it), and why."""
-        actions, threshold = self._host.actions, self._host.threshold
-        risky = [
-            (name, kind, counts)
-            for (name, kind), counts in agent.records.items()
-            if name in actions.names()
-            and actions.spec(name).skill == skill
-            and actions.spec(name).risk > threshold
-        ]
-        if not risky:
-            return True, f"its actions are at or below the {threshold} threshold"
-        reasons = []
-        for name, _kind, counts in risky:
-            autonomy = earned_autonomy(
-                actions.spec(name).risk,
-                counts.approved_streak,
-                agent.skills.proficiency(skill),
-                skill,
-            )
-            if autonomy.granted:
-                return True, f"{name}: {autonomy.why}"
-            reasons.append(f"{name}: {autonomy.why}")
-        return False, "; ".join(reasons)
+        streaks = {key: counts.approved_streak for key, counts in agent.records.items()}
+        proficiency = agent.skills.proficiency(skill)
+        return skill_autonomy(
+            skill, streaks, proficiency, self._host.actions.specs(), self._host.threshold
+        )

@@ -13,7 +13,6 @@ feelings, no credit), only its audit entry (`event: dry_run`) says that it ran.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -112,6 +111,8 @@ async def _handle(
     agent: WebOpsAgent, request: ActionRequest, limit_s: float
 ) -> tuple[ActionStatus, str, dict[str, object]]:
     """Run the handler under the limits and within `limit_s`: status, detail and data."""
+    import asyncio
+
     status: ActionStatus
     data: dict[str, object] = {}
     try:

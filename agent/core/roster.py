@@ -9,7 +9,6 @@ because every chat turn asks for the team (another process's new agents appear w
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 import zlib
@@ -24,8 +23,8 @@ from agent.fresh import Fresh
 from agent.memory.memory import AgentMemory, IdAllocator, MemoryBackend
 from agent.mind.mind import Mind
 from agent.mind.personality import build_personality
-from agent.mind.profile import AgentProfile, check_agent_name, drift_of, personality_of
-from agent.skills.proficiency import SkillBook, SkillRegistry, SkillState
+from agent.mind.profile import AgentProfile, check_agent_name, stored_mind, stored_profile
+from agent.skills.proficiency import SkillBook, SkillRegistry
 from storage.database import Database
 from storage.repositories.action_values import ActionValueRepository
 from storage.repositories.agents import AgentRepository
@@ -147,18 +146,11 @@ class Roster:
                     "drift": mind.drift.as_dict(),
                 }
             )
-        return AgentProfile.from_row(row, self._mind(row).mood())
+        return stored_profile(row, self._clock, adaptive=self._config().adapt_personality)
 
     def _mind(self, row: AgentRow) -> Mind:
         """The agent's mind as stored: base traits, their drift, its last emotions."""
-        return Mind(
-            personality_of(row),
-            self._clock,
-            json.loads(row.emotions),
-            row.emotions_at,
-            drift_of(row),
-            adaptive=self._config().adapt_personality,
-        )
+        return stored_mind(row, self._clock, adaptive=self._config().adapt_personality)
 
     async def _row(self, name: str) -> AgentRow:
         row = await self.rows.get(name)
@@ -194,20 +186,9 @@ class Roster:
             max_episodes=config.limits.max_episodes,
             importance_since_reflection=row.importance_since_reflection,
         )
-        skills = SkillBook(self._skill_registry, mind.personality.openness)
-        for r in await self._skills.for_agent(row.id):
-            skills.skills[r.name] = SkillState(
-                name=r.name,
-                practice_count=r.practice_count,
-                successes=r.successes,
-                failures=r.failures,
-                learned_at=r.learned_at,
-                last_practiced_at=r.last_practiced_at,
-                proficiency=r.proficiency,
-                dirty=False,
-            )
-            skills.update_proficiency(r.name, r.proficiency, r.learned_at)
-            skills.skills[r.name].dirty = False
+        skills = SkillBook(self._skill_registry, mind.personality.openness).restore(
+            await self._skills.for_agent(row.id)
+        )
         return WebOpsAgent(
             AgentProfile.from_row(row, mind.mood()),
             row.id,

@@ -8,26 +8,28 @@ view changes nothing: the kernel hands the agent in, the view reads it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from agent.core.config import KernelConfig
 from agent.core.dry_runs import DryRun
 from agent.core.resources import ResourceUsage
 from agent.errors import InvalidInput, NotFound
-from agent.memory.items import memory_kind
-from agent.memory.memory import KINDS, AgentMemory, MemoryItem, MemoryKind
+from agent.memory.items import KINDS, MemoryItem, MemoryKind, memory_kind
 from agent.mind.drift import Drift
+from agent.mind.mind import Mind
 from agent.mind.mood import Mood
 from agent.mind.personality import Personality, TraitEffects
-from agent.skills.proficiency import SkillView
-from storage.tables import ApprovalRow
+from agent.skills.proficiency import SkillBook, SkillView
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # not at run time: the read commands' light path builds these views too,
+    # without the ORM those modules import (webops_tui/cli/light.py)
     from agent.core.agent import WebOpsAgent
+    from agent.core.config import KernelConfig
+    from agent.memory.memory import AgentMemory
     from agent.memory.recall import RecallWeights
+    from storage.tables import ApprovalRow
 
 #: Where an approval stands: waiting, decided, and (once approved) how its action went.
 #: "withdrawn": the incident it was asked for recovered by itself before anyone decided.
@@ -134,9 +136,14 @@ class ApprovalView(BaseModel):
 
 def skill_views(agent: WebOpsAgent, autonomy: Autonomy) -> list[SkillView]:
     """The agent's skills by name, each with whether it acts on its own and why."""
+    return skills_of(agent.skills, lambda skill: autonomy(agent, skill))
+
+
+def skills_of(book: SkillBook, autonomy: Callable[[str], tuple[bool, str]]) -> list[SkillView]:
+    """`skill_views` of a skill book (the light path has no `WebOpsAgent`)."""
     views = []
-    for state in sorted(agent.skills.skills.values(), key=lambda s: s.name):
-        autonomous, why = autonomy(agent, state.name)
+    for state in sorted(book.skills.values(), key=lambda s: s.name):
+        autonomous, why = autonomy(state.name)
         views.append(
             SkillView(
                 name=state.name,
@@ -152,15 +159,56 @@ def skill_views(agent: WebOpsAgent, autonomy: Autonomy) -> list[SkillView]:
     return views
 
 
+class RecordFields(Protocol):
+    """An agent's record of one action: the kernel's `RecordCounts`, or a stored row."""
+
+    @property
+    def successes(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def approved_successes(self) -> int: ...
+
+
 async def agent_status(
     agent: WebOpsAgent, skills: list[SkillView], health: KernelHealth, mailbox: int
 ) -> AgentStatus:
-    mind = agent.mind
     episodes = await agent.memory.count_episodes()
+    counts = {
+        "episodic": episodes,
+        "semantic": await agent.memory.count_facts(),
+        "procedural": await agent.memory.count_procedures(),
+    }
+    return status_of(
+        agent.name,
+        agent.profile.preset,
+        agent.state,
+        agent.mind,
+        skills,
+        counts,
+        agent.resources.monitor(episodes, mailbox),
+        agent.records,
+        health,
+    )
+
+
+def status_of(
+    name: str,
+    preset: str,
+    state: str,
+    mind: Mind,
+    skills: list[SkillView],
+    memory: dict[str, int],
+    resources: ResourceUsage,
+    records: Mapping[tuple[str, str], RecordFields],
+    health: KernelHealth,
+) -> AgentStatus:
+    """`webops status` of one agent, from its parts (loaded by the kernel, or read by the
+    light path from the rows)."""
     return AgentStatus(
-        name=agent.name,
-        preset=agent.profile.preset,
-        state=agent.state,
+        name=name,
+        preset=preset,
+        state=state,
         personality=mind.personality,
         personality_base=mind.base,
         personality_drift=mind.drift,
@@ -170,12 +218,8 @@ async def agent_status(
         baseline={k: round(v, 4) for k, v in zip(mind.as_dict(), mind.rest, strict=True)},
         mood=mind.mood(),
         skills=[v.model_dump() for v in skills],
-        memory={
-            "episodic": episodes,
-            "semantic": await agent.memory.count_facts(),
-            "procedural": await agent.memory.count_procedures(),
-        },
-        resources=agent.resources.monitor(episodes, mailbox),
+        memory=memory,
+        resources=resources,
         records=[
             RecordView(
                 action=action,
@@ -184,7 +228,7 @@ async def agent_status(
                 failures=c.failures,
                 approved_successes=c.approved_successes,
             )
-            for (action, kind), c in sorted(agent.records.items())
+            for (action, kind), c in sorted(records.items())
         ],
         kernel=health,
     )

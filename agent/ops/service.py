@@ -28,7 +28,13 @@ from agent.ops.stored_specs import (
     target_row,
 )
 from agent.ops.targets import CHECK_KINDS, RunbookSpec, TargetKind, TargetSpec, load_toml
-from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
+from agent.skills.actions import (
+    RUNBOOK_SKILL,
+    ActionOutput,
+    ActionRegistry,
+    ActionRequest,
+    ActionSpec,
+)
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.runbooks import RunbookRepository
 from storage.repositories.targets import TargetRepository
@@ -341,7 +347,7 @@ class Ops:
                 name=spec.name,
                 risk=spec.level,
                 mutates=True,
-                skill="run_runbook",
+                skill=RUNBOOK_SKILL,
                 target_kind="service",
                 timeout_s=spec.timeout_s + 5,
                 description=spec.description or f"runbook {spec.name}",

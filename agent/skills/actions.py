@@ -72,6 +72,9 @@ class ActionResult(BaseModel):
         return self.status == "succeeded"
 
 
+#: The skill every runbook's action practises.
+RUNBOOK_SKILL = "run_runbook"
+
 Handler = Callable[[ActionRequest], Coroutine[Any, Any, ActionOutput]]
 
 
@@ -99,6 +102,9 @@ class ActionRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._actions)
+
+    def specs(self) -> dict[str, ActionSpec]:
+        return {name: spec for name, (spec, _handler) in self._actions.items()}
 
     def _get(self, name: str) -> tuple[ActionSpec, Handler]:
         try:

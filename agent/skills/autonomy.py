@@ -9,9 +9,12 @@ The rule (documented in the README, shown with every decision that needs approva
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict
 
 from agent.decision.risk import RiskLevel
+from agent.skills.actions import ActionSpec
 from agent.skills.proficiency import LEVELS
 
 AUTONOMY_STREAK = 3
@@ -47,3 +50,30 @@ def earned_autonomy(
         why=f"auto-approved: {approved_streak} approved successes in a row, no failure since, "
         f"proficiency {proficiency:.2f}",
     )
+
+
+def skill_autonomy(
+    skill: str,
+    streaks: Mapping[tuple[str, str], int],
+    proficiency: float,
+    actions: Mapping[str, ActionSpec],
+    threshold: RiskLevel,
+) -> tuple[bool, str]:
+    """Whether the skill's actions above the threshold may skip the gate (granted when any of
+    them earned it), and why. `streaks` holds the agent's approved streak per (action, target
+    kind) it has a record of; `proficiency` is its proficiency with `skill`; `actions` the
+    registered actions by name."""
+    risky = [
+        (name, streak)
+        for (name, _kind), streak in streaks.items()
+        if name in actions and actions[name].skill == skill and actions[name].risk > threshold
+    ]
+    if not risky:
+        return True, f"its actions are at or below the {threshold} threshold"
+    reasons = []
+    for name, streak in risky:
+        autonomy = earned_autonomy(actions[name].risk, streak, proficiency, skill)
+        if autonomy.granted:
+            return True, f"{name}: {autonomy.why}"
+        reasons.append(f"{name}: {autonomy.why}")
+    return False, "; ".join(reasons)

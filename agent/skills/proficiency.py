@@ -12,7 +12,9 @@ feeds a decision's confidence, who is best placed to handle an incident, and ear
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -110,6 +112,25 @@ class SkillView(BaseModel):
     why: str
 
 
+class SkillFields(Protocol):
+    """A stored skill: the ORM's `SkillRow` or the light reader's `StoredSkill`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def proficiency(self) -> float: ...
+    @property
+    def practice_count(self) -> int: ...
+    @property
+    def successes(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def learned_at(self) -> float: ...
+    @property
+    def last_practiced_at(self) -> float | None: ...
+
+
 class SkillBook:
     """An agent's skills: learn, practise, and the proficiency that comes of it."""
 
@@ -117,6 +138,23 @@ class SkillBook:
         self.registry = registry
         self.openness = openness
         self.skills: dict[str, SkillState] = {}
+
+    def restore(self, rows: Iterable[SkillFields]) -> SkillBook:
+        """Take the stored skills in, as written (nothing left dirty)."""
+        for r in rows:
+            self.skills[r.name] = SkillState(
+                name=r.name,
+                practice_count=r.practice_count,
+                successes=r.successes,
+                failures=r.failures,
+                learned_at=r.learned_at,
+                last_practiced_at=r.last_practiced_at,
+                proficiency=r.proficiency,
+                dirty=False,
+            )
+            self.update_proficiency(r.name, r.proficiency, r.learned_at)
+            self.skills[r.name].dirty = False
+        return self
 
     def learn_skill(self, name: str, now: float) -> SkillState:
         """Start a skill from its definition (at novice level); learning twice is a no-op."""

@@ -149,7 +149,7 @@ def tui(ctx: typer.Context) -> None:
 
 
 def _open_workbench(settings: Settings) -> None:
-    from storage.database import inspect_database
+    from storage.inspection import inspect_database
 
     inspect_database(settings.db_path)  # refuse a bad file before the screen is taken over
     from webops_tui.app import make_app

@@ -57,6 +57,19 @@ def _render_one(profile: AgentProfile) -> None:
     console().print(table)
 
 
+def _read(ctx: typer.Context, name: str | None) -> list[AgentProfile] | None:
+    """The profiles from the light path (no ORM import), or None when the kernel must answer."""
+    from webops_tui.cli import light
+
+    reader = light.reader_of(ctx)
+    if reader is None:
+        return None
+    try:
+        return light.profiles(ctx, reader, name)
+    finally:
+        reader.close()
+
+
 @app.command("create")
 def create(
     ctx: typer.Context,
@@ -103,7 +116,8 @@ def create(
 @app.command("list")
 def list_agents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List every agent with its preset, state, mood and traits."""
-    profiles = with_kernel(ctx, lambda k: k.list_agents())
+    light = _read(ctx, None)
+    profiles = light if light is not None else with_kernel(ctx, lambda k: k.list_agents())
     if as_json:
         emit_json(profiles)
     else:
@@ -113,7 +127,8 @@ def list_agents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command("show")
 def show(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     """Show one agent."""
-    profile = with_kernel(ctx, lambda k: k.get_agent(name))
+    light = _read(ctx, name)
+    profile = light[0] if light else with_kernel(ctx, lambda k: k.get_agent(name))
     if as_json:
         emit_json(profile)
     else:

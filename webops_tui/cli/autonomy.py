@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import signal
 import sys
@@ -18,6 +17,8 @@ from webops_tui.cli.runtime import refuse_read_only, run_workbench, settings_of
 from widgets.literal_text import assemble, printable
 
 if TYPE_CHECKING:
+    import asyncio
+
     from agent.core.config import KernelConfig
     from agent.ops.incidents import ApprovalPolicy
     from webops_tui.demo.options import DemoOptions
@@ -44,6 +45,8 @@ def _check_notify(urls: list[str] | None) -> None:
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -88,6 +91,8 @@ def run(
     ] = None,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
+    import asyncio
+
     from agent.core.autopilot import Autopilot
     from agent.core.kernel import Kernel
     from agent.errors import InvalidInput
@@ -181,6 +186,8 @@ def demo(
 
     Example: webops demo --headless --duration 60 --seed 7 --json | jq .steps_vs_oracle_last_third
     """
+    import asyncio
+
     from agent.errors import InvalidInput
 
     refuse_read_only(ctx, "the demo")
@@ -203,7 +210,7 @@ def demo(
         notify=tuple(notify or ()),
     )
     if not headless:
-        from storage.database import inspect_database
+        from storage.inspection import inspect_database
         from webops_tui.app import make_app
 
         inspect_database(settings.db_path)
@@ -222,6 +229,8 @@ def demo(
 async def _headless(
     db_path: Path, options: DemoOptions, quiet: bool, config: KernelConfig
 ) -> DemoSummary:
+    import asyncio
+
     from agent.core.kernel import Kernel
     from webops_tui.demo.runner import run_demo
 

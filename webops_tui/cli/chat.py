@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
@@ -39,6 +38,8 @@ def chat(
     """Talk to an agent: "how are you feeling?", "check shop", "run restart-api on api",
     "why did you do that?", "what do you remember about shop?", "approve 3", "help".
     """
+    import asyncio
+
     from agent.core.kernel import Kernel
     from agent.social.language.catalog import translator
 
@@ -80,6 +81,8 @@ async def _conversation(
     kernel: Kernel, name: str, one: Callable[[Kernel, str], Awaitable[ChatReply]]
 ) -> None:
     """A readline conversation; history is kept between sessions."""
+    import asyncio
+
     from agent.errors import WebopsError
 
     history = _readline_history()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
     from webops_tui.config import Settings
 
 T = TypeVar("T")
+
+
+def clock() -> float:
+    """What a command reads as now, on both paths (the kernel's and the light one): emotions
+    decay to it."""
+    return time.time()
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -43,7 +50,7 @@ def with_kernel(
 
     async def run() -> T:
         config = settings.kernel_config()
-        async with await Kernel.open(settings.db_path, config=config) as kernel:
+        async with await Kernel.open(settings.db_path, config=config, clock=clock) as kernel:
             kernel.database.read_only = settings.read_only
             for what, why in kernel.ops.unusable.items():
                 warning_line(
@@ -59,7 +66,7 @@ def refuse_missing(path: Path) -> None:
     """`NotFound` unless `path` holds a database (a bad file is refused as `inspect_database`
     refuses it)."""
     from agent.errors import NotFound
-    from storage.database import inspect_database
+    from storage.inspection import inspect_database
 
     if inspect_database(path.expanduser()) is None:
         raise NotFound(

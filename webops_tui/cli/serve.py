@@ -63,7 +63,7 @@ def serve(
 
     if not 0 <= port <= 65535:
         raise InvalidInput(f"--port must be between 0 and 65535, got {port}")
-    from storage.database import inspect_database
+    from storage.inspection import inspect_database
 
     read_only = read_only or settings_of(ctx).read_only
     if read_only and watch:

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from webops_tui.cli.notify import delivery_line
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
 from widgets.literal_text import assemble
@@ -82,6 +81,19 @@ async def maintenance_lines(kernel: Kernel) -> list[str]:
     return [f"target {n}: {c.says()}" for n, c in found if c is not None]
 
 
+def _read(ctx: typer.Context, name: str | None, *, table: bool) -> list[AgentStatus] | None:
+    """The statuses from the light path (no ORM import), or None when the kernel must answer."""
+    from webops_tui.cli import light
+
+    reader = light.reader_of(ctx)
+    if reader is None:
+        return None
+    try:
+        return light.statuses(ctx, reader, name, table=table)
+    finally:
+        reader.close()
+
+
 def status(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="An agent; all agents when left out.")] = None,
@@ -97,7 +109,13 @@ def status(
         statuses = [await kernel.status(n) for n in names]
         return statuses, await maintenance_lines(kernel), await kernel.notifications.counts()
 
-    statuses, maintenance, deliveries = with_kernel(ctx, collect)
+    light = _read(ctx, name, table=not as_json)
+    maintenance: list[str] = []
+    deliveries: OutboxCounts | None = None
+    if light is not None:
+        statuses = light
+    else:
+        statuses, maintenance, deliveries = with_kernel(ctx, collect)
     if as_json:
         emit_json(statuses[0] if name else statuses)
         return
@@ -107,6 +125,8 @@ def status(
         _render(one)
     for line in maintenance:  # targets in a silence or a maintenance window, literally
         console().print(line, style="yellow")
-    if deliveries.sent or deliveries.failed or deliveries.pending:
+    if deliveries and (deliveries.sent or deliveries.failed or deliveries.pending):
         style = "yellow" if deliveries.failed else None
+        from webops_tui.cli.notify import delivery_line
+
         console().print(delivery_line(deliveries), markup=False, style=style)

@@ -1,0 +1,116 @@
+"""The light path of the read commands: rows from `storage.reader`, rules from agent/.
+
+A read command that needs no kernel (nothing runs, nothing is written) answers from a
+read-only `sqlite3` reader and the same agent/ functions the kernel uses on its rows, so its
+output is the kernel's, byte for byte, without importing SQLAlchemy, SQLModel or Textual.
+`tests/test_cli_light.py` compares the two on a populated database.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from webops_tui.cli.runtime import clock, refuse_missing, settings_of
+
+if TYPE_CHECKING:
+    import typer
+
+    from agent.core.views import AgentStatus
+    from agent.mind.profile import AgentProfile
+    from storage.reader import RowReader
+
+#: An agent's approved streaks by (action, target kind), and a skill's autonomy and why.
+Streaks = dict[tuple[str, str], int]
+Verdict = tuple[bool, str]
+
+
+def reader_of(ctx: typer.Context) -> RowReader | None:
+    """A reader on the session's database, or None when the full path must answer (a file
+    whose schema the kernel migrates first). A missing file is refused as the kernel's path
+    refuses it (`no webops database at PATH`, exit 2)."""
+    from storage.reader import open_reader
+
+    path = settings_of(ctx).db_path
+    refuse_missing(path)
+    return open_reader(path)
+
+
+def profiles(ctx: typer.Context, reader: RowReader, name: str | None = None) -> list[AgentProfile]:
+    """`agent list` (every agent) or `agent show NAME` (one; `NotFound` as the kernel says it)."""
+    from agent.errors import NotFound
+    from agent.mind.profile import stored_profile
+
+    adaptive = settings_of(ctx).adapt_personality
+    if name is None:
+        rows = reader.agents()
+    else:
+        one = reader.agent(name)
+        if one is None:
+            raise NotFound(f"no agent named {name!r}")
+        rows = [one]
+    return [stored_profile(row, clock, adaptive=adaptive) for row in rows]
+
+
+def statuses(
+    ctx: typer.Context, reader: RowReader, name: str | None, *, table: bool
+) -> list[AgentStatus] | None:
+    """`webops status [NAME]` as a fresh kernel would answer it (nothing running, no mailbox,
+    no failures survived, the stored runbooks registered as actions at their risk), or None
+    when the kernel must: for the `table`, deliveries, silences or maintenance windows to
+    mention."""
+    from agent.core.lifecycle import parse_state
+    from agent.core.resources import Resources
+    from agent.core.views import KernelHealth, skills_of, status_of
+    from agent.decision.risk import RiskLevel
+    from agent.errors import InvalidInput, NotFound
+    from agent.mind.profile import stored_mind
+    from agent.skills.actions import RUNBOOK_SKILL, ActionRegistry, ActionSpec
+    from agent.skills.autonomy import skill_autonomy
+    from agent.skills.proficiency import SkillBook, SkillRegistry
+    from storage.reader import NOTICED_TABLES
+
+    if table and any(reader.any_rows(t) for t in NOTICED_TABLES):
+        return None
+    if name is None:
+        rows = reader.agents()
+    else:
+        one = reader.agent(name)
+        if one is None:
+            raise NotFound(f"no agent named {name!r}")
+        rows = [one]
+    config = settings_of(ctx).kernel_config()
+    actions = ActionRegistry().specs()
+    for runbook, risk in reader.runbook_risks().items():
+        try:
+            level = RiskLevel.parse(risk)
+        except InvalidInput:  # a runbook the kernel does not load (it warns): its path answers
+            return None
+        actions[runbook] = ActionSpec(name=runbook, risk=level, skill=RUNBOOK_SKILL)
+    found = []
+    for row in rows:
+        records = {(r.action, r.target_kind): r for r in reader.records(row.id)}
+        mind = stored_mind(row, clock, adaptive=config.adapt_personality)
+        book = SkillBook(SkillRegistry(), mind.personality.openness).restore(reader.skills(row.id))
+        streaks = {key: r.approved_streak for key, r in records.items()}
+
+        def autonomy(skill: str, book: SkillBook = book, streaks: Streaks = streaks) -> Verdict:
+            proficiency = book.proficiency(skill)
+            return skill_autonomy(skill, streaks, proficiency, actions, config.approval_threshold)
+
+        skills = skills_of(book, autonomy)
+        counts = reader.memory_counts(row.id)
+        usage = Resources(config.limits, clock).monitor(counts["episodic"], 0)
+        found.append(
+            status_of(
+                row.name,
+                row.preset,
+                parse_state(row.state),
+                mind,
+                skills,
+                counts,
+                usage,
+                records,
+                KernelHealth(),
+            )
+        )
+    return found
