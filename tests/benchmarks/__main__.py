@@ -14,6 +14,7 @@ from tests.benchmarks import (
     bench_recall,
     bench_storage,
     bench_ui,
+    bench_ui_scale,
 )
 from tests.benchmarks.figures import Figure, report
 
@@ -24,6 +25,7 @@ SUITES = {
     "recall": bench_recall.run,
     "demo": bench_demo.run,
     "ui": bench_ui.run,
+    "ui_scale": bench_ui_scale.run,
     "api": bench_api.run,
     "metrics": bench_metrics.run,
 }
