@@ -82,3 +82,24 @@ async def refill(
             table.add_row(*cells_of(key), key=key)
             if key == chosen:
                 table.move_cursor(row=table.row_count - 1, animate=False)
+
+
+def insert(
+    table: DataTable[Cell],
+    keys: Sequence[str],
+    new: Sequence[str],
+    cells_of: Callable[[str], Sequence[Cell]],
+) -> None:
+    """Add the rows `new` so that the table holds `keys`, in their order (the first column shows
+    each row's key: a target's name, which is validated printable text), measuring only the
+    new rows: targets appearing one by one while
+    thousands are shown cost their own rows and one sort, not a refill. The cursor stays on
+    the row it was on."""
+    chosen = chosen_row(table)
+    for key in new:
+        table.add_row(*cells_of(key), key=key)
+    rank = {key: i for i, key in enumerate(keys)}
+    first = table.ordered_columns[0].key
+    table.sort(first, key=lambda cell: rank.get(str(cell), -1))
+    if chosen is not None:
+        table.move_cursor(row=table.get_row_index(chosen), animate=False)

@@ -28,6 +28,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker
 
 from agent.events import IncidentChanged, KernelEvent, TargetChecked
 from agent.ops.confirmation import Health
@@ -37,7 +38,7 @@ from widgets.emotion_gauges import sparkline
 from widgets.filter_bar import FilterBar
 from widgets.kernel_messages import KernelEventArrived
 from widgets.literal_text import literal
-from widgets.table_rows import Cell, fill, put, refill
+from widgets.table_rows import Cell, fill, insert, put, refill
 from widgets.target_detail import LastCheck
 
 HISTORY = 24
@@ -142,6 +143,8 @@ class TargetsPanel(Vertical):
         self.rows_stale = True
         #: The targets shown, in order (what the table holds once a refill is done).
         self.shown_targets: list[str] = []
+        #: The refill under way, if any (rows are added to the table only once it is done).
+        self._filling: Worker[None] | None = None
         #: What the `/` filter holds (lower case); rows without every word of it are hidden.
         self.filter_text = ""
         self._repaint = OncePerBurst(self, REPAINT_DELAY_S, self.repaint)
@@ -354,13 +357,19 @@ class TargetsPanel(Vertical):
         table: DataTable[Cell] = self.query_one("#targets-table", DataTable)
         if self.rows_stale:
             self.rows_stale = False
+            before = self.shown_targets
             self.shown_targets = [name for name in sorted(self.targets) if self._passes(name)]
-            self.run_worker(
-                refill(table, self.shown_targets, lambda name: self._cells(name, styles)),
-                group="targets-refill",
-                exclusive=True,
-                exit_on_error=False,
-            )
+            added = set(self.shown_targets).difference(before)
+            filling = self._filling is not None and not self._filling.is_finished
+            if not filling and len(before) + len(added) == len(self.shown_targets):
+                insert(table, self.shown_targets, sorted(added), lambda n: self._cells(n, styles))
+            else:
+                self._filling = self.run_worker(
+                    refill(table, self.shown_targets, lambda n: self._cells(n, styles)),
+                    group="targets-refill",
+                    exclusive=True,
+                    exit_on_error=False,
+                )
         else:
             for name in dirty.intersection(self.shown_targets):
                 for column, cell in zip(COLUMNS, self._cells(name, styles), strict=True):
