@@ -27,7 +27,7 @@ async def _rows(pilot: object, table: object, want: int, tries: int = 60) -> lis
         await pilot.pause(0.1)
         if table.row_count == want:
             break
-    return [str(key.value) for key in table.rows]
+    return [str(row.key.value) for row in table.ordered_rows]  # as shown, top to bottom
 
 
 async def test_a_restarted_workbench_lists_the_stored_history(

@@ -73,7 +73,7 @@ async def test_rows_update_in_place_and_the_cursor_stays(db_path: Path) -> None:
         # A new target is a new row; the cursor stays on shop, wherever shop now is.
         check("auth", 5.0)
         await pilot.pause(0.4)
-        assert [k.value for k in targets.rows] == ["api", "auth", "cdn", "shop"]
+        assert [r.key.value for r in targets.ordered_rows] == ["api", "auth", "cdn", "shop"]
         assert targets.cursor_row == 3
         # Incidents: the cursor stays on the one chosen while others open and close.
         incidents.focus()

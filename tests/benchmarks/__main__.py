@@ -15,6 +15,7 @@ from tests.benchmarks import (
     bench_recall_1m,
     bench_storage,
     bench_ui,
+    bench_ui_scale,
 )
 from tests.benchmarks.figures import Figure, report
 
@@ -26,6 +27,7 @@ SUITES = {
     "recall_1m": bench_recall_1m.run,
     "demo": bench_demo.run,
     "ui": bench_ui.run,
+    "ui_scale": bench_ui_scale.run,
     "api": bench_api.run,
     "metrics": bench_metrics.run,
 }
