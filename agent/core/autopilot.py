@@ -101,7 +101,7 @@ class Autopilot:
         #: Hand-overs as (incident id, from, to), in order (agent/core/handover.py).
         self.handovers: list[tuple[int, str, str]] = []
         #: When each target is checked, and each one's run of failing/passing checks.
-        self.schedule = CheckSchedule(kernel)
+        self.schedule = CheckSchedule(kernel, clock)
         self.watch = self.schedule.watch
         #: When each agent learns and rests (agent/core/rest_schedule.py).
         self.rest = RestSchedule(kernel, clock, say=self.say)
@@ -194,7 +194,7 @@ class Autopilot:
             self.spawn(self.rest.rest(name))
 
     def _schedule_checks(self) -> None:
-        targets = self.kernel.ops.targets.values()
+        targets = self.kernel.ops.targets
         for name in self.schedule.due(self.clock.monotonic(), targets):
             self.spawn(self._check(name))
 

@@ -200,6 +200,7 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
         await self.supervisor.stop()
         await self.write_behind.stop()
         await self.tokens.settle()
+        await self.ops.close()
         if not self.database.read_only:  # opened to look with: what changed is let go
             await self.flush()
         await self.database.close()

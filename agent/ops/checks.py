@@ -366,12 +366,28 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         writer.transport.abort()
 
 
+def shared_client() -> httpx.AsyncClient:
+    """One client for every HTTP check of a kernel: a client per check cost a pool, a TLS
+    context and a new connection each time, thousands of times a minute at 5,000 targets.
+    Sized beyond the schedule's concurrent checks (agent/core/check_schedule.py SLOTS)."""
+    return httpx.AsyncClient(
+        verify=verifying_context(),
+        max_redirects=MAX_REDIRECTS,
+        limits=httpx.Limits(max_connections=256, max_keepalive_connections=128),
+    )
+
+
 async def run_check(
-    kind: str, address: str, conditions: Sequence[Condition], timeout_s: float = 5.0
+    kind: str,
+    address: str,
+    conditions: Sequence[Condition],
+    timeout_s: float = 5.0,
+    *,
+    client: httpx.AsyncClient | None = None,
 ) -> CheckResult:
-    """Dispatch to the probe for `kind` (one of `KINDS`)."""
+    """Dispatch to the probe for `kind` (one of `KINDS`); HTTP checks use `client` if given."""
     if kind == "http":
-        return await http_check(address, conditions, timeout_s)
+        return await http_check(address, conditions, timeout_s, client=client)
     if kind == "tcp":
         return await tcp_check(address, conditions, timeout_s)
     if kind == "dns":

@@ -35,6 +35,8 @@ from storage.repositories.targets import TargetRepository
 from storage.tables import CheckSampleRow
 
 if TYPE_CHECKING:
+    import httpx
+
     from agent.ops.anomaly import Baseline
     from storage.secrets import SecretBox
 
@@ -96,6 +98,8 @@ class Ops:
         self.unusable: dict[str, str] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
+        #: The HTTP checks' shared client (made at the first check, closed by `close`).
+        self._http: httpx.AsyncClient | None = None
         self._fresh = Fresh(self._reload, REFRESH_S)
         self._register_checks()
 
@@ -105,6 +109,12 @@ class Ops:
         """Reload unless that was done within the last second: for hot paths (each chat turn),
         which must see another process's changes soon but not within the millisecond."""
         await self._fresh.get()
+
+    async def close(self) -> None:
+        """Let go of the checks' connections (the kernel closes)."""
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
 
     async def reload(self) -> None:
         """Read the definitions again (another process may have changed them)."""
@@ -263,8 +273,9 @@ class Ops:
                     f"{source}: runbook {runbook.name!r} verifies with "
                     f"undefined target {runbook.verify_target!r}"
                 )
-        for target in targets:
-            await self._store_target(target, True)
+        now = self._clock()
+        await self._targets.replace_many([target_row(t, now) for t in targets])
+        self.targets.update((t.name, t) for t in targets)
         for runbook in runbooks:
             await self._store_runbook(runbook, True)
         detail = {
@@ -360,7 +371,7 @@ class Ops:
         return self.baselines[target]
 
     async def _run_target_check(self, request: ActionRequest) -> ActionOutput:
-        from agent.ops.checks import run_check
+        from agent.ops.checks import run_check, shared_client
         from agent.ops.conditions import parse_all
 
         if request.target is None:
@@ -368,7 +379,11 @@ class Ops:
         spec = await self.target(request.target)
         baseline = await self.baseline(spec.name)
         timeout, why = adapt_execution(spec.timeout_s, [float(x) for x in baseline.samples])
-        result = await run_check(spec.kind, spec.address, parse_all(spec.conditions), timeout)
+        if self._http is None and spec.kind == "http":
+            self._http = shared_client()
+        result = await run_check(
+            spec.kind, spec.address, parse_all(spec.conditions), timeout, client=self._http
+        )
         context = [
             c.field
             for c in parse_all(spec.context)
