@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.clock import SYSTEM, Clock
-from agent.core.check_lateness import Lateness
 from agent.core.kernel import Kernel
 from agent.events import TargetChecked
 from agent.ops.confirmation import Confirmation, Health, Watch, health_of
@@ -47,7 +46,7 @@ class Checked:
 
 #: Checks under way at once: enough for thousands of quick answers a second, few enough that a
 #: burst of slow ones does not swamp the loop (and the servers watched).
-SLOTS = 64
+SLOTS = 16
 #: How often the schedule looks for targets changed in place.
 FOLLOW_S = 1.0
 
@@ -61,8 +60,9 @@ class CheckSchedule:
     def __init__(self, kernel: Kernel, clock: Clock = SYSTEM) -> None:
         self.kernel = kernel
         self.clock = clock
-        #: How late checks started (due time to start, a wait for a free slot included).
-        self.lateness = Lateness()
+        #: How late checks started (due time to start, a wait for a free slot included); the
+        #: kernel's, so `/metrics` and `webops status` see it.
+        self.lateness = kernel.check_lateness
         #: Each target's run of failing/passing checks (agent/ops/confirmation.py).
         self.watch = Watch()
         #: Checks finished (counted or not).

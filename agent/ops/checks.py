@@ -373,7 +373,7 @@ def shared_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         verify=verifying_context(),
         max_redirects=MAX_REDIRECTS,
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=128),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
     )
 
 

@@ -8,9 +8,13 @@ latency baseline so "slow" is learned, not a fixed number.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import statistics
 import time
+import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,6 +48,12 @@ if TYPE_CHECKING:
 ADAPT_MIN_SAMPLES = 10
 ADAPT_FACTOR = 10.0
 ADAPT_FLOOR_S = 0.5
+#: Samples a target gains between trims of its history: a flush at 5,000 targets trimmed each
+#: target in it (thousands of DELETEs a flush); now a target is trimmed once per this many new
+#: samples, so a history holds at most the kept 500 plus this many.
+TRIM_EVERY = 50
+#: Baselines read from history in one query (see `baseline`).
+BASELINE_BATCH = 500
 #: How old the definitions may be on hot paths (`refresh`).
 REFRESH_S = 1.0
 
@@ -98,6 +108,11 @@ class Ops:
         self.unusable: dict[str, str] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
+        #: Targets whose baseline is wanted and not read yet, and the one read at a time.
+        self._unread: set[str] = set()
+        self._reading = asyncio.Lock()
+        #: New samples per target since its history was last trimmed (see TRIM_EVERY).
+        self._untrimmed: Counter[str] = Counter()
         #: The HTTP checks' shared client (made at the first check, closed by `close`).
         self._http: httpx.AsyncClient | None = None
         self._fresh = Fresh(self._reload, REFRESH_S)
@@ -291,8 +306,14 @@ class Ops:
         if not rows:
             return
         await self._samples.add_many(rows)
-        for target in {r.target for r in rows}:
+        untrimmed = self._untrimmed
+        for row in rows:
+            if row.target not in untrimmed:  # each target's trims at its own turn, not all at once
+                untrimmed[row.target] = zlib.crc32(row.target.encode()) % TRIM_EVERY
+            untrimmed[row.target] += 1
+        for target in [t for t, n in untrimmed.items() if n >= TRIM_EVERY]:
             await self._samples.trim(target)
+            del untrimmed[target]
 
     async def recent_latencies(self, target: str, limit: int = 24) -> list[float]:
         """The latencies of `target`'s newest stored checks (those not flushed yet too), oldest
@@ -361,14 +382,24 @@ class Ops:
         )
 
     async def baseline(self, target: str) -> Baseline:
-        if target not in self.baselines:
-            from agent.ops.anomaly import Baseline
+        """The target's baseline, rebuilt from its stored history the first time it is asked.
 
-            history = await self._samples.history(target)
-            self.baselines[target] = Baseline().replay(
-                [(s.latency_ms, bool(s.healthy)) for s in history]
-            )
-        return self.baselines[target]
+        The first checks of many targets come together: those waiting while one history is
+        read are read next in one query (up to BASELINE_BATCH), not one round trip each."""
+        while (found := self.baselines.get(target)) is None:
+            self._unread.add(target)
+            async with self._reading:
+                if target in self.baselines:
+                    break
+                from agent.ops.anomaly import Baseline
+
+                self._unread.discard(target)
+                batch = [target, *itertools.islice(self._unread, BASELINE_BATCH - 1)]
+                self._unread.difference_update(batch)
+                histories = await self._samples.histories(batch)
+                for name, history in histories.items():
+                    self.baselines.setdefault(name, Baseline().replay(history))
+        return found if found is not None else self.baselines[target]
 
     async def _run_target_check(self, request: ActionRequest) -> ActionOutput:
         from agent.ops.checks import run_check, shared_client

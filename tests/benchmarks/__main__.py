@@ -12,6 +12,7 @@ from tests.benchmarks import (
     bench_kernel,
     bench_metrics,
     bench_recall,
+    bench_scale,
     bench_storage,
     bench_ui,
 )
@@ -26,6 +27,7 @@ SUITES = {
     "ui": bench_ui.run,
     "api": bench_api.run,
     "metrics": bench_metrics.run,
+    "scale": bench_scale.run,
 }
 
 
