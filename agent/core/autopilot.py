@@ -122,6 +122,7 @@ class Autopilot:
         # An approval decided while this loop runs re-checks only faults it has not just seen.
         self.kernel.gate.failing_at = self.watch.failing_at
         await self.kernel.ops.reload()
+        await self.kernel.ops.load_baselines(list(self.kernel.ops.targets))
         team = self.team or [p.name for p in await self.kernel.list_agents()]
         if not team:
             raise WebopsError("no agents to run: create one with 'webops agent create NAME'")

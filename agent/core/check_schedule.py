@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from agent.clock import SYSTEM, Clock
 from agent.core.kernel import Kernel
 from agent.events import TargetChecked
+from agent.ops.checks import CONCURRENT_CHECKS
 from agent.ops.confirmation import Confirmation, Health, Watch, health_of
 from agent.ops.targets import TargetSpec
 from agent.skills.actions import ActionOutput
@@ -44,9 +45,8 @@ class Checked:
     confirmation: Confirmation
 
 
-#: Checks under way at once: enough for thousands of quick answers a second, few enough that a
-#: burst of slow ones does not swamp the loop (and the servers watched).
-SLOTS = 16
+#: Checks under way at once (a check waiting for a slot is late).
+SLOTS = CONCURRENT_CHECKS
 #: How often the schedule looks for targets changed in place.
 FOLLOW_S = 1.0
 

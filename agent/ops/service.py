@@ -381,6 +381,18 @@ class Ops:
             handler,
         )
 
+    async def load_baselines(self, targets: list[str]) -> None:
+        """Rebuild the baselines of `targets` from their history now, a batch per query: the
+        autopilot does this before its first checks, which would otherwise each wait for a
+        read (holding a check slot) while the database is busy writing samples."""
+        from agent.ops.anomaly import Baseline
+
+        wanted = [t for t in targets if t not in self.baselines]
+        for start in range(0, len(wanted), BASELINE_BATCH):
+            histories = await self._samples.histories(wanted[start : start + BASELINE_BATCH])
+            for name, history in histories.items():
+                self.baselines.setdefault(name, Baseline().replay(history))
+
     async def baseline(self, target: str) -> Baseline:
         """The target's baseline, rebuilt from its stored history the first time it is asked.
 
