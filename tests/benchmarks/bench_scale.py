@@ -14,6 +14,7 @@ checks made per second, and the incidents opened, which must be 0 on a healthy f
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import statistics
@@ -62,7 +63,7 @@ def _gaps(arrivals: dict[str, list[float]]) -> list[float]:
     late = []
     for times in arrivals.values():
         times = sorted(times)
-        late.extend(abs(b - a - INTERVAL_S) for a, b in zip(times, times[1:], strict=False))
+        late.extend(abs(b - a - INTERVAL_S) for a, b in itertools.pairwise(times))
     return late
 
 
@@ -84,8 +85,20 @@ def run() -> list[Figure]:
         import_s = time.perf_counter() - started
 
         process = subprocess.Popen(
-            [sys.executable, "-m", "webops_tui", "--db", str(db), "run", "--quiet", "--json"]
-            + ["--approve", "none", "--duration", f"{DURATION_S:g}"],
+            [
+                sys.executable,
+                "-m",
+                "webops_tui",
+                "--db",
+                str(db),
+                "run",
+                "--quiet",
+                "--json",
+                "--approve",
+                "none",
+                "--duration",
+                f"{DURATION_S:g}",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
