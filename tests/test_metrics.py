@@ -183,6 +183,9 @@ async def test_after_the_demo_world_ran_faults_metrics_show_incidents_checks_and
     remedies = [dict(k) for (n, k), v in scrape.items() if n == "webops_actions_total" and v]
     assert any(r["risk"] in ("low", "medium", "high") for r in remedies), remedies
     assert scrape[("webops_recall_latency_seconds_count", ())] >= 1
+    started = scrape[("webops_check_start_lateness_seconds_count", ())]
+    assert started >= 1
+    assert scrape[("webops_check_start_lateness_seconds_bucket", (("le", "+Inf"),))] == started
     assert scrape[("webops_write_behind_errors_total", ())] == 0
 
 

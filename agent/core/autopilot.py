@@ -101,7 +101,7 @@ class Autopilot:
         #: Hand-overs as (incident id, from, to), in order (agent/core/handover.py).
         self.handovers: list[tuple[int, str, str]] = []
         #: When each target is checked, and each one's run of failing/passing checks.
-        self.schedule = CheckSchedule(kernel)
+        self.schedule = CheckSchedule(kernel, clock)
         self.watch = self.schedule.watch
         #: When each agent learns and rests (agent/core/rest_schedule.py).
         self.rest = RestSchedule(kernel, clock, say=self.say)
@@ -134,6 +134,7 @@ class Autopilot:
         # An approval decided while this loop runs re-checks only faults it has not just seen.
         self.kernel.gate.failing_at = self.watch.failing_at
         await self.kernel.ops.reload()
+        await self.kernel.ops.load_baselines(list(self.kernel.ops.targets))
         team = self.team or [p.name for p in await self.kernel.list_agents()]
         if not team:
             raise WebopsError("no agents to run: create one with 'webops agent create NAME'")
@@ -212,7 +213,7 @@ class Autopilot:
             self.spawn(self.rest.rest(name))
 
     def _schedule_checks(self) -> None:
-        targets = self.kernel.ops.targets.values()
+        targets = self.kernel.ops.targets
         for name in self.schedule.due(self.clock.monotonic(), targets):
             self.spawn(self._check(name))
 

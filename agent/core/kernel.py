@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from agent.core.agent import WebOpsAgent
 from agent.core.approvals import ApprovalGate
 from agent.core.audit_trail import AuditTrail, os_actor
+from agent.core.check_lateness import Lateness
 from agent.core.config import KernelConfig
 from agent.core.dirty_rows import CheckSamples, Emotions, RelationshipRows, agent_state
 from agent.core.incident_lifecycle import IncidentLifecycle
@@ -117,6 +118,8 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
             clock,
             on_change=self.audit_trail.change,
         )
+        #: How late this process's scheduled checks started (agent/core/check_schedule.py).
+        self.check_lateness = Lateness()
         #: Silences and maintenance windows: when targets are in maintenance (ops/silences.py).
         self.silences = Silences(
             SilenceRepository(database),
@@ -200,6 +203,7 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
         await self.supervisor.stop()
         await self.write_behind.stop()
         await self.tokens.settle()
+        await self.ops.close()
         if not self.database.read_only:  # opened to look with: what changed is let go
             await self.flush()
         await self.database.close()

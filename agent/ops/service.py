@@ -8,9 +8,13 @@ latency baseline so "slow" is learned, not a fixed number.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import statistics
 import time
+import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,6 +45,8 @@ from storage.repositories.targets import TargetRepository
 from storage.tables import CheckSampleRow
 
 if TYPE_CHECKING:
+    import httpx
+
     from agent.ops.anomaly import Baseline
     from storage.secrets import SecretBox
 
@@ -48,6 +54,12 @@ if TYPE_CHECKING:
 ADAPT_MIN_SAMPLES = 10
 ADAPT_FACTOR = 10.0
 ADAPT_FLOOR_S = 0.5
+#: Samples a target gains between trims of its history: a flush at 5,000 targets trimmed each
+#: target in it (thousands of DELETEs a flush); now a target is trimmed once per this many new
+#: samples, so a history holds at most the kept 500 plus this many.
+TRIM_EVERY = 50
+#: Baselines read from history in one query (see `baseline`).
+BASELINE_BATCH = 500
 #: How old the definitions may be on hot paths (`refresh`).
 REFRESH_S = 1.0
 
@@ -102,6 +114,13 @@ class Ops:
         self.unusable: dict[str, str] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
+        #: Targets whose baseline is wanted and not read yet, and the one read at a time.
+        self._unread: set[str] = set()
+        self._reading = asyncio.Lock()
+        #: New samples per target since its history was last trimmed (see TRIM_EVERY).
+        self._untrimmed: Counter[str] = Counter()
+        #: The HTTP checks' shared client (made at the first check, closed by `close`).
+        self._http: httpx.AsyncClient | None = None
         self._fresh = Fresh(self._reload, REFRESH_S, serve_stale_s=REFRESH_S)
         self._register_checks()
 
@@ -112,6 +131,12 @@ class Ops:
         which must see another process's changes soon but not within the millisecond (and
         go on with the definitions held while they are read again, see `agent.fresh`)."""
         await self._fresh.get()
+
+    async def close(self) -> None:
+        """Let go of the checks' connections (the kernel closes)."""
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
 
     async def reload(self) -> None:
         """Read the definitions again (another process may have changed them)."""
@@ -270,8 +295,9 @@ class Ops:
                     f"{source}: runbook {runbook.name!r} verifies with "
                     f"undefined target {runbook.verify_target!r}"
                 )
-        for target in targets:
-            await self._store_target(target, True)
+        now = self._clock()
+        await self._targets.replace_many([target_row(t, now) for t in targets])
+        self.targets.update((t.name, t) for t in targets)
         for runbook in runbooks:
             await self._store_runbook(runbook, True)
         detail = {
@@ -287,8 +313,14 @@ class Ops:
         if not rows:
             return
         await self._samples.add_many(rows)
-        for target in {r.target for r in rows}:
+        untrimmed = self._untrimmed
+        for row in rows:
+            if row.target not in untrimmed:  # each target's trims at its own turn, not all at once
+                untrimmed[row.target] = zlib.crc32(row.target.encode()) % TRIM_EVERY
+            untrimmed[row.target] += 1
+        for target in [t for t, n in untrimmed.items() if n >= TRIM_EVERY]:
             await self._samples.trim(target)
+            del untrimmed[target]
 
     async def recent_latencies(self, target: str, limit: int = 24) -> list[float]:
         """The latencies of `target`'s newest stored checks (those not flushed yet too), oldest
@@ -356,18 +388,40 @@ class Ops:
             handler,
         )
 
-    async def baseline(self, target: str) -> Baseline:
-        if target not in self.baselines:
-            from agent.ops.anomaly import Baseline
+    async def load_baselines(self, targets: list[str]) -> None:
+        """Rebuild the baselines of `targets` from their history now, a batch per query: the
+        autopilot does this before its first checks, which would otherwise each wait for a
+        read (holding a check slot) while the database is busy writing samples."""
+        from agent.ops.anomaly import Baseline
 
-            history = await self._samples.history(target)
-            self.baselines[target] = Baseline().replay(
-                [(s.latency_ms, bool(s.healthy)) for s in history]
-            )
-        return self.baselines[target]
+        wanted = [t for t in targets if t not in self.baselines]
+        for start in range(0, len(wanted), BASELINE_BATCH):
+            histories = await self._samples.histories(wanted[start : start + BASELINE_BATCH])
+            for name, history in histories.items():
+                self.baselines.setdefault(name, Baseline().replay(history))
+
+    async def baseline(self, target: str) -> Baseline:
+        """The target's baseline, rebuilt from its stored history the first time it is asked.
+
+        The first checks of many targets come together: those waiting while one history is
+        read are read next in one query (up to BASELINE_BATCH), not one round trip each."""
+        while (found := self.baselines.get(target)) is None:
+            self._unread.add(target)
+            async with self._reading:
+                if target in self.baselines:
+                    break
+                from agent.ops.anomaly import Baseline
+
+                self._unread.discard(target)
+                batch = [target, *itertools.islice(self._unread, BASELINE_BATCH - 1)]
+                self._unread.difference_update(batch)
+                histories = await self._samples.histories(batch)
+                for name, history in histories.items():
+                    self.baselines.setdefault(name, Baseline().replay(history))
+        return found if found is not None else self.baselines[target]
 
     async def _run_target_check(self, request: ActionRequest) -> ActionOutput:
-        from agent.ops.checks import run_check
+        from agent.ops.checks import run_check, shared_client
         from agent.ops.conditions import parse_all
 
         if request.target is None:
@@ -375,7 +429,11 @@ class Ops:
         spec = await self.target(request.target)
         baseline = await self.baseline(spec.name)
         timeout, why = adapt_execution(spec.timeout_s, [float(x) for x in baseline.samples])
-        result = await run_check(spec.kind, spec.address, parse_all(spec.conditions), timeout)
+        if self._http is None and spec.kind == "http":
+            self._http = shared_client()
+        result = await run_check(
+            spec.kind, spec.address, parse_all(spec.conditions), timeout, client=self._http
+        )
         context = [
             c.field
             for c in parse_all(spec.context)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from storage.database import Database
@@ -42,6 +43,40 @@ class CheckSampleRepository:
             rows = list(await session.exec(query))
         rows.reverse()
         return rows
+
+    async def histories(
+        self, targets: Sequence[str], limit: int = 500
+    ) -> dict[str, list[tuple[float | None, bool]]]:
+        """(latency_ms, healthy) of the newest `limit` samples of each of `targets`, oldest
+        first, in one query: the first checks of thousands of targets each asked for its own
+        history, thousands of round trips queued on the one connection."""
+        if not targets:
+            return {}
+        newest_first = func.row_number().over(
+            partition_by=col(CheckSampleRow.target), order_by=col(CheckSampleRow.id).desc()
+        )
+        ranked = (
+            core_select(
+                col(CheckSampleRow.target),
+                col(CheckSampleRow.id),
+                col(CheckSampleRow.latency_ms),
+                col(CheckSampleRow.healthy),
+                newest_first.label("rank"),
+            )
+            .where(col(CheckSampleRow.target).in_(targets))
+            .subquery()
+        )
+        query = (
+            core_select(ranked.c.target, ranked.c.latency_ms, ranked.c.healthy)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.target, ranked.c.id)
+        )
+        found: dict[str, list[tuple[float | None, bool]]] = {name: [] for name in targets}
+        async with self._db.session() as session:
+            conn = await session.connection()
+            for target, latency_ms, healthy in await conn.execute(query):
+                found[target].append((latency_ms, bool(healthy)))
+        return found
 
     async def trim(self, target: str, keep: int = 500) -> int:
         """Delete all but the newest `keep` samples of `target`; return how many went."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,9 @@ class NamedRow(Protocol):
 
 
 Row = TypeVar("Row", bound=NamedRow)
+
+#: Names looked up per statement in `replace_many` (SQLite allows 32,766 parameters).
+_CHUNK = 500
 
 
 class NamedRowRepository(Generic[Row]):
@@ -92,3 +96,27 @@ class NamedRowRepository(Generic[Row]):
         except IntegrityError as exc:
             raise self._refused(exc, name) from exc
         return stored
+
+    async def replace_many(self, rows: Sequence[Row]) -> None:
+        """`replace` for many rows in one write transaction: all are stored or none is.
+
+        An import of 5,000 targets was 5,000 transactions (~14 ms each); this is one, with the
+        stored rows looked up a chunk of names at a time. A name given twice keeps the last.
+        """
+        latest = {row.name: row.model_dump(exclude={"id"}) for row in rows}
+        names = list(latest)
+        try:
+            async with self._db.session(write=True) as session:
+                for start in range(0, len(names), _CHUNK):
+                    chunk = names[start : start + _CHUNK]
+                    found = await session.exec(
+                        select(self.model).where(self._name_column().in_(chunk))
+                    )
+                    for stored in found:
+                        for key, value in latest.pop(stored.name).items():
+                            if key != "created_at":
+                                setattr(stored, key, value)
+                session.add_all([self.model(**values) for values in latest.values()])
+                await session.flush()
+        except IntegrityError as exc:
+            raise self._refused(exc, names[0] if names else "") from exc

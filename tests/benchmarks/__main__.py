@@ -13,6 +13,7 @@ from tests.benchmarks import (
     bench_metrics,
     bench_recall,
     bench_recall_1m,
+    bench_scale,
     bench_storage,
     bench_ui,
     bench_ui_scale,
@@ -30,6 +31,7 @@ SUITES = {
     "ui_scale": bench_ui_scale.run,
     "api": bench_api.run,
     "metrics": bench_metrics.run,
+    "scale": bench_scale.run,
 }
 
 

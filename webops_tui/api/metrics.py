@@ -10,7 +10,8 @@ would mix them):
   Only what runs in this process is seen: `webops serve --watch` runs the checks here.
 - Read from the kernel at scrape (`KernelState`), so they are right after a restart and need
   no keeping in sync: incidents by state and approvals pending (from the database), each
-  agent's emotions and mood, recall latency, and the write-behind flush's age and errors.
+  agent's emotions and mood, recall latency, how late scheduled checks started, and the
+  write-behind flush's age and errors.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class KernelState(Collector):
                 mood.add_metric([agent, dimension, m.label], getattr(m, dimension))
         yield mood
         yield from self._recall()
+        yield from self._lateness()
         yield from self._flush()
 
     def _recall(self) -> Iterator[Metric]:
@@ -125,6 +127,16 @@ class KernelState(Collector):
         buckets = [("+Inf" if b == float("inf") else repr(b), n) for b, n in timings.cumulative()]
         recall.add_metric([], buckets, timings.total_s)
         yield recall
+
+    def _lateness(self) -> Iterator[Metric]:
+        late = self.kernel.check_lateness
+        family = HistogramMetricFamily(
+            "webops_check_start_lateness_seconds",
+            "How late scheduled checks started (due time to start; `serve --watch` runs them).",
+        )
+        buckets = [("+Inf" if b == float("inf") else repr(b), n) for b, n in late.cumulative()]
+        family.add_metric([], buckets, late.sum_s)
+        yield family
 
     def _flush(self) -> Iterator[Metric]:
         flusher = self.kernel.write_behind

@@ -89,6 +89,9 @@ def run(
             help="An apprise URL to notify of everything, for this run only; repeatable.",
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="When stopped, print the summary as JSON.")
+    ] = False,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
     import asyncio
@@ -134,10 +137,27 @@ def run(
 
     autopilot = asyncio.run(main())
     resolved = sum(i.status == "resolved" for i in autopilot.closed)
+    late = autopilot.schedule.lateness.summary()
     say(
         f"stopped: {autopilot.checks} checks, {len(autopilot.closed) + len(autopilot.open)} "
-        f"incident(s), {resolved} resolved, {len(autopilot.open)} still open"
+        f"incident(s), {resolved} resolved, {len(autopilot.open)} still open; "
+        f"checks started late by {_seconds(late['p50_s'])} (p50), {_seconds(late['p95_s'])} "
+        f"(p95), {_seconds(late['max_s'])} at most"
     )
+    if as_json:
+        emit_json(
+            {
+                "checks": autopilot.checks,
+                "incidents": len(autopilot.closed) + len(autopilot.open),
+                "resolved": resolved,
+                "open": len(autopilot.open),
+                "lateness": late,
+            }
+        )
+
+
+def _seconds(value: float | int | None) -> str:
+    return "-" if value is None else f"{value:.3f} s"
 
 
 def demo(
