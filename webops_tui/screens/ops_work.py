@@ -26,10 +26,9 @@ class OpsWork(KernelScreen):
     async def _load_incident_history(self) -> None:
         """The stored targets and incidents, earlier runs' too (what `webops target list` and
         `webops incidents --all` list)."""
-        latencies = {
-            name: await self.kernel.ops.recent_latencies(name, HISTORY)
-            for name in sorted(self.kernel.ops.targets)
-        }
+        latencies = await self.kernel.ops.recent_latencies_of(
+            sorted(self.kernel.ops.targets), HISTORY
+        )
         found = await self.kernel.incidents(limit=RECENT_CLOSED)
         held = {n: c.says() for n in latencies if (c := await self.kernel.silences.covering(n))}
         if panel := self._shown(TargetsPanel):
