@@ -32,11 +32,15 @@ def _document(urls: list[str], interval_s: float) -> str:
 def test_first_checks_are_spread_over_the_interval_and_do_not_drift(
     db_path: Path, cli: CliRunner, tmp_path: Path
 ) -> None:
-    """100 targets at 30 s, run in virtual time: first checks spread, then every 30 s."""
+    """Run in virtual time: 100 targets at 30 s have their first checks within a second (at
+    FIRST_CHECKS_PER_S, as a person starting the run wants: a site is checked now), then every
+    30 s, no drift; 100 targets at 0.5 s, more than that rate can start in one interval, are
+    spread over it, not fired as one burst."""
     clock = VirtualClock()
     checks: dict[str, list[float]] = {}
 
-    async def watch() -> None:
+    async def watch(duration_s: float) -> None:
+        checks.clear()
         async with await Kernel.open(db_path, clock=clock.time) as kernel:
             start = clock.time()
 
@@ -45,23 +49,28 @@ def test_first_checks_are_spread_over_the_interval_and_do_not_drift(
                     checks.setdefault(event.target, []).append(event.ts - start)
 
             kernel.bus.subscribe(follow)
-            await Autopilot(kernel, clock=clock).run(asyncio.Event(), duration_s=65.0)
+            await Autopilot(kernel, clock=clock).run(asyncio.Event(), duration_s=duration_s)
 
     with ControlledService() as service:
         document = tmp_path / "targets.toml"
         document.write_text(_document([f"{service.url}/health"] * 100, 30.0))
         assert cli("target", "import", str(document)).code == 0
         assert cli("agent", "create", "anna").code == 0
-        asyncio.run(watch())
-    assert len(checks) == 100
+        asyncio.run(watch(65.0))
+        assert len(checks) == 100
+        firsts = sorted(times[0] for times in checks.values())
+        assert firsts[-1] <= 1.5, firsts
+        for name, times in checks.items():
+            gaps = [b - a for a, b in itertools.pairwise(times)]
+            assert len(gaps) >= 1, (name, times)
+            assert all(abs(gap - 30.0) < 0.2 for gap in gaps), (name, times)
+
+        document.write_text(_document([f"{service.url}/health"] * 100, 0.5))
+        assert cli("target", "import", str(document)).code == 0
+        asyncio.run(watch(2.0))
     firsts = sorted(times[0] for times in checks.values())
-    # Spread over the 30 s, not a burst of 100 at t=0: no second holds more than a tenth.
-    assert firsts[0] < 3.0 and firsts[-1] > 27.0, firsts
-    assert max(Counter(int(t) for t in firsts).values()) <= 10, firsts
-    for name, times in checks.items():
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert len(gaps) >= 1, (name, times)
-        assert all(abs(gap - 30.0) < 0.2 for gap in gaps), (name, times)
+    assert len(firsts) == 100 and firsts[-1] > 0.4, firsts
+    assert max(Counter(int(t * 10) for t in firsts).values()) <= 35, firsts  # not one burst
 
 
 def test_a_healthy_farm_opens_no_incident_and_run_says_how_late_checks_started(

@@ -10,10 +10,11 @@ a healthy one.
 
 Each target's checks keep a phase of their own, spread over its interval (from a crc32 of its
 name, so a restart keeps the spread): with every target due at the first tick, 1,000 targets
-fired as one burst and a healthy server timed out under it. Checks are due at fixed steps from
-that phase (no drift from when the previous one happened to run), kept in a heap so a tick looks
-only at what is due, and run at most `SLOTS` at once. A check waiting for a slot is late; how
-late each one starts is measured (`lateness`, agent/core/check_lateness.py).
+fired as one burst and a healthy server timed out under it. First checks come sooner, spread
+only as far as `FIRST_CHECKS_PER_S` needs (a few targets are checked at once). Checks are due at
+fixed steps from that phase (no drift from when the previous one happened to run), kept in a
+heap so a tick looks only at what is due, and run at most `SLOTS` at once. A check waiting for a
+slot is late; how late each one starts is measured (`lateness`, agent/core/check_lateness.py).
 
 The autopilot (agent/core/autopilot.py) decides what a counted check means for incidents.
 """
@@ -49,6 +50,10 @@ class Checked:
 SLOTS = CONCURRENT_CHECKS
 #: How often the schedule looks for targets changed in place.
 FOLLOW_S = 1.0
+#: First checks per second when many targets start at once: a few targets are all checked at
+#: once (a person starting `webops run` on two sites wants to see them now), thousands have
+#: their first checks spread over as much of their interval as this rate needs.
+FIRST_CHECKS_PER_S = 100.0
 
 
 def phase(name: str, interval_s: float) -> float:
@@ -72,6 +77,8 @@ class CheckSchedule:
         self._next: dict[str, float] = {}
         self._heap: list[tuple[float, str]] = []
         self._intervals: dict[str, tuple[float, float]] = {}
+        #: When each target's first check was due: the rest are due at this + k intervals.
+        self._anchor: dict[str, float] = {}
         self._specs: dict[str, TargetSpec] = {}
         self._known: tuple[int, int] = (0, -1)
         self._followed = 0.0
@@ -96,10 +103,11 @@ class CheckSchedule:
             if self._next.get(name) != due or name not in targets:
                 continue
             interval, retry = self._intervals[name]
-            every = retry if name in self._suspect else interval
-            after = due + every
-            if after <= now:  # fell behind by a whole interval: skip, never catch up in a burst
-                after += (now - after) // every * every + every
+            if name in self._suspect:
+                after = max(due + retry, now)
+            else:  # the next step of its phase; one fallen behind skips, never catches up
+                anchor = self._anchor[name]
+                after = anchor + ((max(due, now) - anchor) // interval + 1) * interval
             self._push(name, after)
             if name not in self._checking:
                 self._due[name] = due
@@ -119,6 +127,8 @@ class CheckSchedule:
             return
         self._known, self._followed = known, now
         specs = self._specs
+        new = [name for name in targets if name not in specs]
+        ramp = len(new) / FIRST_CHECKS_PER_S
         for name, spec in targets.items():
             if specs.get(name) is spec:
                 continue
@@ -126,10 +136,12 @@ class CheckSchedule:
             every = (spec.interval_s, spec.retry_s)
             if self._intervals.get(name) != every:
                 self._intervals[name] = every
-                self._push(name, now + phase(name, spec.interval_s))
+                spread = min(1.0, ramp / spec.interval_s)
+                self._anchor[name] = first = now + phase(name, spec.interval_s) * spread
+                self._push(name, first)
         if len(specs) != len(targets):
             for name in set(specs) - set(targets):
-                del specs[name], self._intervals[name]
+                del specs[name], self._intervals[name], self._anchor[name]
                 self._next.pop(name, None)
 
     async def check(self, target: str, *, incident_open: bool) -> Checked | None:

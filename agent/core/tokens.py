@@ -142,9 +142,9 @@ class Tokens:
         prefix = match.group(1)
         fresh = self._cache.get(prefix)
         if fresh is None:
-            fresh = self._cache[prefix] = Fresh(
-                lambda: self._rows.by_prefix(prefix), CACHE_S, serve_stale_s=CACHE_S
-            )
+            # Never served stale: a token revoked in another process is refused within
+            # CACHE_S, as `webops token revoke` promises.
+            fresh = self._cache[prefix] = Fresh(lambda: self._rows.by_prefix(prefix), CACHE_S)
         row = await fresh.get()
         if row is None:
             self._cache.pop(prefix, None)  # unknown prefixes are not kept: they are unbounded
