@@ -35,7 +35,7 @@ def _loaded_after(*args: str) -> set[str]:
 
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_each_help_line_is_the_commands_own(name: str) -> None:
-    group = typer.main.get_command(app)
+    group = typer.main.get_group(app)
     command = group.get_command(typer.Context(group), name)
     assert command is not None
     for width in (20, 45, 70, 120, 10_000):
