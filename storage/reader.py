@@ -67,6 +67,47 @@ class StoredSkill:
     last_practiced_at: float | None
 
 
+@dataclass(frozen=True)
+class StoredEpisode:
+    """An `episode` row without its embedding (what `webops memory` lists)."""
+
+    id: int
+    kind: str
+    summary: str
+    details: str | None
+    ts: float
+    situation: str | None
+
+
+@dataclass(frozen=True)
+class StoredFact:
+    """A `fact` row: something an agent knows, with its confidence and sources."""
+
+    id: int
+    subject: str
+    predicate: str
+    value: str
+    confidence: float
+    sources: str
+    evidence: int
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class StoredProcedure:
+    """A `procedure` row: steps that resolved a situation, one version of them."""
+
+    id: int
+    situation: str
+    steps: str
+    version: int
+    parent_id: int | None
+    active: int
+    successes: int
+    failures: int
+    sources: str
+
+
 def _columns(kind: type) -> str:
     return ", ".join(f.name for f in fields(kind))
 
@@ -124,6 +165,30 @@ class RowReader:
             (agent_id,) * 3,
         )
         return dict(zip(("episodic", "semantic", "procedural"), counts, strict=True))
+
+    def episodes(self, agent_id: int, limit: int) -> list[StoredEpisode]:
+        """The agent's newest episodes (in `EpisodeRepository.recent`'s order)."""
+        query = (
+            f"SELECT {_columns(StoredEpisode)} FROM episode WHERE agent_id = ? "
+            "ORDER BY ts DESC, id DESC LIMIT ?"
+        )
+        return [StoredEpisode(*row) for row in self._query(query, (agent_id, limit))]
+
+    def facts(self, agent_id: int) -> list[StoredFact]:
+        """The agent's facts, most recently revised first (as `FactRepository.list`: 500)."""
+        query = (
+            f"SELECT {_columns(StoredFact)} FROM fact WHERE agent_id = ? "
+            "ORDER BY updated_at DESC, id DESC LIMIT 500"
+        )
+        return [StoredFact(*row) for row in self._query(query, (agent_id,))]
+
+    def procedures(self, agent_id: int) -> list[StoredProcedure]:
+        """Every version of the agent's procedures (in `ProcedureRepository.list`'s order)."""
+        query = (
+            f"SELECT {_columns(StoredProcedure)} FROM procedure WHERE agent_id = ? "
+            "ORDER BY situation, version DESC, id"
+        )
+        return [StoredProcedure(*row) for row in self._query(query, (agent_id,))]
 
     def runbook_risks(self) -> dict[str, str]:
         """Each stored runbook's risk, as written (`low`, `high`, ...), by name."""

@@ -31,6 +31,13 @@ READS = [
     ("agent", "list"),
     ("agent", "show", "anna", "--json"),
     ("agent", "show", "ben"),
+    ("memory", "cleo", "--json"),
+    ("memory", "cleo"),
+    ("memory", "anna", "--json"),
+    ("memory", "cleo", "--kind", "procedural", "--json"),
+    ("memory", "cleo", "--kind", "semantic", "--json"),
+    ("memory", "cleo", "--kind", "episodic", "--limit", "3"),
+    ("memory", "cleo", "--limit", "100", "--json"),
 ]
 
 
@@ -66,19 +73,32 @@ def test_the_light_path_answers_as_the_kernel(
     if args == ("status", "--json"):
         lived = [a for a in json.loads(fast.out) if a["memory"]["episodic"] and a["skills"]]
         assert lived, "the demo left no history to compare"
+    if args == ("memory", "cleo", "--limit", "100", "--json"):
+        kinds = {item["kind"] for item in json.loads(fast.out)}
+        assert {"episodic", "procedural"} <= kinds, "the demo left no memories to compare"
 
 
 def test_the_light_path_refuses_as_the_kernel(cli: CliRunner, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
-    for args in (("status", "--json"), ("agent", "list"), ("agent", "show", "anna")):
+    for args in (("status", "--json"), ("agent", "list"), ("memory", "anna", "--json")):
         result = cli(*args, db=missing)
         assert result.code == 2
         assert result.err.startswith(f"webops: error: no webops database at {missing}")
         assert not missing.exists()
     cli("agent", "create", "anna")
-    for args in (("status", "zed", "--json"), ("agent", "show", "zed")):
+    for args in (("status", "zed", "--json"), ("agent", "show", "zed"), ("memory", "zed")):
         result = cli(*args)
         assert (result.code, result.err) == (2, "webops: error: no agent named 'zed'\n")
+    bad_kind = cli("memory", "anna", "--kind", "dreams")
+    assert (bad_kind.code, bad_kind.err) == (
+        2,
+        "webops: error: unknown memory kind 'dreams'; use one of episodic, semantic, procedural\n",
+    )
+    no_limit = cli("memory", "anna", "--limit", "0")
+    assert (no_limit.code, no_limit.err) == (
+        2,
+        "webops: error: --limit must be at least 1, got 0\n",
+    )
 
 
 def test_read_commands_import_neither_the_orm_nor_textual(demo_db: Path) -> None:

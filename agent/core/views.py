@@ -15,8 +15,9 @@ from pydantic import BaseModel
 
 from agent.core.dry_runs import DryRun
 from agent.core.resources import ResourceUsage
-from agent.errors import InvalidInput, NotFound
-from agent.memory.items import KINDS, MemoryItem, MemoryKind, memory_kind
+from agent.errors import NotFound
+from agent.memory.items import MemoryItem, MemoryKind
+from agent.memory.listing import listed_kinds, shown_procedures
 from agent.mind.drift import Drift
 from agent.mind.mind import Mind
 from agent.mind.mood import Mood
@@ -243,14 +244,6 @@ def recall_weights(config: KernelConfig) -> RecallWeights:
     )
 
 
-def memory_query(kind: str | None, limit: int) -> MemoryKind | None:
-    """Refuse a bad `webops memory` query before any agent is loaded for it."""
-    checked = memory_kind(kind)
-    if limit < 1:
-        raise InvalidInput(f"--limit must be at least 1, got {limit}")
-    return checked
-
-
 async def browse_memory(
     memory: AgentMemory,
     kind: MemoryKind | None,
@@ -260,7 +253,7 @@ async def browse_memory(
 ) -> list[MemoryItem]:
     """`webops memory`: recall by similarity when searching, newest first otherwise."""
     items: list[MemoryItem] = []
-    for k in [kind] if kind else list(KINDS):
+    for k in listed_kinds(kind):
         if k == "episodic":
             items += (
                 await memory.recall_similar(search, limit, weights)
@@ -270,7 +263,7 @@ async def browse_memory(
         elif k == "semantic":
             items += await memory.query_facts(text=search, limit=limit)
         else:
-            procedures = [p for p in await memory.procedures() if p.active or kind]
+            procedures = shown_procedures(await memory.procedures(), kind)
             chosen = memory.procedure_items(procedures)
             if search:
                 words = set(search.lower().split())

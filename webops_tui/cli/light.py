@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import typer
 
     from agent.core.views import AgentStatus
+    from agent.memory.items import MemoryItem
     from agent.mind.profile import AgentProfile
     from storage.reader import RowReader
 
@@ -114,3 +115,33 @@ def statuses(
             )
         )
     return found
+
+
+def memories(reader: RowReader, name: str, kind: str | None, limit: int) -> list[MemoryItem]:
+    """`webops memory NAME` without --search or --id: the newest of each kind, as a fresh
+    kernel lists them (`agent.core.views.browse_memory`, nothing pending to write)."""
+    from agent.errors import NotFound
+    from agent.memory.listing import (
+        episode_item,
+        fact_item,
+        listed_kinds,
+        memory_query,
+        procedure_items,
+        shown_procedures,
+        stored_procedure,
+    )
+
+    checked = memory_query(kind, limit)
+    row = reader.agent(name)
+    if row is None:
+        raise NotFound(f"no agent named {name!r}")
+    items: list[MemoryItem] = []
+    for k in listed_kinds(checked):
+        if k == "episodic":
+            items += [episode_item(e, None) for e in reader.episodes(row.id, limit)]
+        elif k == "semantic":
+            items += [fact_item(f, None) for f in reader.facts(row.id)[:limit]]
+        else:
+            known = [stored_procedure(p) for p in reader.procedures(row.id)]
+            items += procedure_items(shown_procedures(known, checked), known, clock())[:limit]
+    return items[:limit] if checked is None else items
