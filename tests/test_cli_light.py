@@ -73,9 +73,8 @@ def test_the_light_path_answers_as_the_kernel(
     if args == ("status", "--json"):
         lived = [a for a in json.loads(fast.out) if a["memory"]["episodic"] and a["skills"]]
         assert lived, "the demo left no history to compare"
-    if args == ("memory", "cleo", "--limit", "100", "--json"):
-        kinds = {item["kind"] for item in json.loads(fast.out)}
-        assert {"episodic", "procedural"} <= kinds, "the demo left no memories to compare"
+    if args[:3] == ("memory", "cleo", "--kind") and args[3] != "semantic":  # demos reflect late
+        assert json.loads(fast.out) if "--json" in args else "nothing" not in fast.out
 
 
 def test_the_light_path_refuses_as_the_kernel(cli: CliRunner, tmp_path: Path) -> None:
