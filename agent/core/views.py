@@ -7,13 +7,11 @@ view changes nothing: the kernel hands the agent in, the view reads it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from agent.core.dry_runs import DryRun
 from agent.core.resources import ResourceUsage
 from agent.errors import NotFound
 from agent.memory.items import MemoryItem, MemoryKind
@@ -30,11 +28,7 @@ if TYPE_CHECKING:  # not at run time: the read commands' light path builds these
     from agent.core.config import KernelConfig
     from agent.memory.memory import AgentMemory
     from agent.memory.recall import RecallWeights
-    from storage.tables import ApprovalRow
 
-#: Where an approval stands: waiting, decided, and (once approved) how its action went.
-#: "withdrawn": the incident it was asked for recovered by itself before anyone decided.
-ApprovalStatus = Literal["pending", "approved", "denied", "executed", "failed", "withdrawn"]
 #: Whether a skill's actions may run without asking, and why (see `ApprovalGate`).
 Autonomy = Callable[["WebOpsAgent", str], tuple[bool, str]]
 
@@ -94,45 +88,6 @@ class TraitsReset(BaseModel):
     personality_drift: Drift
     #: The drift of each trait before the reset.
     undone: dict[str, float]
-
-
-class ApprovalView(BaseModel):
-    id: int
-    agent: str
-    action: str
-    target: str | None
-    risk: str
-    status: ApprovalStatus
-    summary: str
-    explanation: dict[str, Any]
-    result: dict[str, Any] | None
-    created_at: float
-    decided_at: float | None
-    decided_by: str | None
-    #: What the action's dry run printed before the agent asked (agent/core/dry_runs.py).
-    dry_run: DryRun | None = None
-
-    @classmethod
-    def from_row(cls, row: ApprovalRow, agent: str) -> ApprovalView:
-        """Validated: a status in the file that this version does not know is refused."""
-        explanation = json.loads(row.explanation)
-        return cls.model_validate(
-            {
-                "id": row.id,
-                "agent": agent,
-                "action": row.action,
-                "target": row.target,
-                "risk": row.risk,
-                "status": row.status,
-                "summary": row.summary,
-                "explanation": explanation,
-                "result": json.loads(row.result) if row.result else None,
-                "created_at": row.created_at,
-                "decided_at": row.decided_at,
-                "decided_by": row.decided_by,
-                "dry_run": explanation.get("dry_run"),
-            }
-        )
 
 
 def skill_views(agent: WebOpsAgent, autonomy: Autonomy) -> list[SkillView]:
