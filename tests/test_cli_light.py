@@ -38,6 +38,9 @@ READS = [
     ("memory", "cleo", "--kind", "semantic", "--json"),
     ("memory", "cleo", "--kind", "episodic", "--limit", "3"),
     ("memory", "cleo", "--limit", "100", "--json"),
+    ("skills", "cleo", "--json"),
+    ("skills", "cleo"),
+    ("skills", "anna"),
 ]
 
 
@@ -85,7 +88,12 @@ def test_the_light_path_refuses_as_the_kernel(cli: CliRunner, tmp_path: Path) ->
         assert result.err.startswith(f"webops: error: no webops database at {missing}")
         assert not missing.exists()
     cli("agent", "create", "anna")
-    for args in (("status", "zed", "--json"), ("agent", "show", "zed"), ("memory", "zed")):
+    for args in (
+        ("status", "zed", "--json"),
+        ("agent", "show", "zed"),
+        ("memory", "zed"),
+        ("skills", "zed"),
+    ):
         result = cli(*args)
         assert (result.code, result.err) == (2, "webops: error: no agent named 'zed'\n")
     bad_kind = cli("memory", "anna", "--kind", "dreams")

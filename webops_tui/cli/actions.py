@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from agent.core.dry_runs import DryRun
+    from agent.skills.proficiency import SkillView
 
 #: Lines of a dry run's output the approvals table shows (`approvals show ID`: all of it).
 DRY_RUN_LINES = 5
@@ -240,9 +241,24 @@ def audit(
     console().print(table)
 
 
+def _light_skills(ctx: typer.Context, name: str) -> list[SkillView] | None:
+    """The skills from the light path (no ORM import), or None when the kernel must answer."""
+    from webops_tui.cli import light
+
+    reader = light.reader_of(ctx)
+    if reader is None:
+        return None
+    try:
+        return light.skill_views(ctx, reader, name)
+    finally:
+        reader.close()
+
+
 def skills(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     """An agent's skills: proficiency, level, practice, and whether it acts on its own."""
-    views = with_kernel(ctx, lambda k: k.skills(name))
+    views = _light_skills(ctx, name)
+    if views is None:
+        views = with_kernel(ctx, lambda k: k.skills(name))
     if as_json:
         emit_json(views)
         return
