@@ -108,8 +108,26 @@ class StoredProcedure:
     sources: str
 
 
-def _columns(kind: type) -> str:
-    return ", ".join(f.name for f in fields(kind))
+@dataclass(frozen=True)
+class StoredApproval:
+    """An `approval` row: an action an agent asked a person to allow."""
+
+    id: int
+    action: str
+    target: str | None
+    risk: str
+    status: str
+    summary: str
+    explanation: str
+    result: str | None
+    created_at: float
+    decided_at: float | None
+    decided_by: str | None
+
+
+def _columns(kind: type, table: str = "") -> str:
+    prefix = f"{table}." if table else ""
+    return ", ".join(prefix + f.name for f in fields(kind))
 
 
 _AGENT_COLUMNS = _columns(StoredAgent)
@@ -189,6 +207,16 @@ class RowReader:
             "ORDER BY situation, version DESC, id"
         )
         return [StoredProcedure(*row) for row in self._query(query, (agent_id,))]
+
+    def approvals(self, status: str) -> list[tuple[StoredApproval, str]]:
+        """The first 100 approvals in `status`, by id, each with its agent's name (as
+        `ApprovalRepository.list`)."""
+        query = (
+            f"SELECT {_columns(StoredApproval, 'approval')}, agent.name FROM approval "
+            "JOIN agent ON agent.id = approval.agent_id WHERE approval.status = ? "
+            "ORDER BY approval.id LIMIT 100"
+        )
+        return [(StoredApproval(*row[:-1]), row[-1]) for row in self._query(query, (status,))]
 
     def runbook_risks(self) -> dict[str, str]:
         """Each stored runbook's risk, as written (`low`, `high`, ...), by name."""

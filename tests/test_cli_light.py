@@ -41,6 +41,8 @@ READS = [
     ("skills", "cleo", "--json"),
     ("skills", "cleo"),
     ("skills", "anna"),
+    ("approvals", "--json"),
+    ("approvals",),
 ]
 
 

@@ -8,18 +8,42 @@ status` on the light path) need none of that.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
 from agent.core.dry_runs import DryRun
 
-if TYPE_CHECKING:
-    from storage.tables import ApprovalRow
-
 #: Where an approval stands: waiting, decided, and (once approved) how its action went.
 #: "withdrawn": the incident it was asked for recovered by itself before anyone decided.
 ApprovalStatus = Literal["pending", "approved", "denied", "executed", "failed", "withdrawn"]
+
+
+class ApprovalFields(Protocol):
+    """An `approval` row as the ORM or the CLI's read-only reader hands it over."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def risk(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def result(self) -> str | None: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def decided_at(self) -> float | None: ...
+    @property
+    def decided_by(self) -> str | None: ...
 
 
 class ApprovalView(BaseModel):
@@ -39,7 +63,7 @@ class ApprovalView(BaseModel):
     dry_run: DryRun | None = None
 
     @classmethod
-    def from_row(cls, row: ApprovalRow, agent: str) -> ApprovalView:
+    def from_row(cls, row: ApprovalFields, agent: str) -> ApprovalView:
         """Validated: a status in the file that this version does not know is refused."""
         explanation = json.loads(row.explanation)
         return cls.model_validate(

@@ -15,6 +15,7 @@ from widgets.literal_text import assemble, literal
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from agent.core.approval_view import ApprovalView
     from agent.core.dry_runs import DryRun
     from agent.skills.proficiency import SkillView
 
@@ -84,7 +85,9 @@ def approvals(
     elif deny is not None:
         view = with_kernel(ctx, lambda k: k.deny(deny, note=by))
     else:
-        pending = with_kernel(ctx, lambda k: k.approvals())
+        pending = _light_pending(ctx)
+        if pending is None:
+            pending = with_kernel(ctx, lambda k: k.approvals())
         if as_json:
             emit_json(pending)
             return
@@ -239,6 +242,19 @@ def audit(
             r.why[:60] + ("…" if len(r.why) > 60 else ""),
         )
     console().print(table)
+
+
+def _light_pending(ctx: typer.Context) -> list[ApprovalView] | None:
+    """The pending approvals from the light path, or None when the kernel must answer."""
+    from webops_tui.cli import light
+
+    reader = light.reader_of(ctx)
+    if reader is None:
+        return None
+    try:
+        return light.pending_approvals(reader)
+    finally:
+        reader.close()
 
 
 def _light_skills(ctx: typer.Context, name: str) -> list[SkillView] | None:

@@ -15,6 +15,7 @@ from webops_tui.cli.runtime import clock, refuse_missing, settings_of
 if TYPE_CHECKING:
     import typer
 
+    from agent.core.approval_view import ApprovalView
     from agent.core.views import AgentStatus
     from agent.memory.items import MemoryItem
     from agent.mind.mind import Mind
@@ -184,3 +185,10 @@ def memories(reader: RowReader, name: str, kind: str | None, limit: int) -> list
             known = [stored_procedure(p) for p in reader.procedures(row.id)]
             items += procedure_items(shown_procedures(known, checked), known, clock())[:limit]
     return items[:limit] if checked is None else items
+
+
+def pending_approvals(reader: RowReader) -> list[ApprovalView]:
+    """`webops approvals`: what waits for a person, as the kernel's queue lists it."""
+    from agent.core.approval_view import ApprovalView
+
+    return [ApprovalView.from_row(row, agent) for row, agent in reader.approvals("pending")]
