@@ -8,6 +8,7 @@ it), so their output must be byte-identical.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -148,3 +149,21 @@ def test_status_reads_while_a_run_writes(cli: CliRunner, db_path: Path) -> None:
     finally:
         run.terminate()
         run.wait(timeout=30)
+
+
+def test_pending_approvals_are_listed_as_the_kernel_lists_them(
+    tmp_path: Path, db_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remedy that waits for a person (with its dry run): both paths list it alike."""
+    from tests.service import ControlledService
+    from tests.test_dry_runs import _argv_runbook, _autopilot, _define, _toml
+
+    with ControlledService(healthy=False) as service:
+        _define(cli, _toml(tmp_path, service, _argv_runbook(service)))
+        asyncio.run(_autopilot(db_path, 5.0))
+    for args in (("approvals", "--json"), ("approvals",)):
+        fast = cli(*args)
+        slow = _kernel_answer(cli, monkeypatch, *args, db=db_path)
+        assert fast.code == slow.code == 0, (fast.err, slow.err)
+        assert fast.out == slow.out
+    assert json.loads(cli("approvals", "--json").out), "no approval waited"
