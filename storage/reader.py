@@ -67,8 +67,67 @@ class StoredSkill:
     last_practiced_at: float | None
 
 
-def _columns(kind: type) -> str:
-    return ", ".join(f.name for f in fields(kind))
+@dataclass(frozen=True)
+class StoredEpisode:
+    """An `episode` row without its embedding (what `webops memory` lists)."""
+
+    id: int
+    kind: str
+    summary: str
+    details: str | None
+    ts: float
+    situation: str | None
+
+
+@dataclass(frozen=True)
+class StoredFact:
+    """A `fact` row: something an agent knows, with its confidence and sources."""
+
+    id: int
+    subject: str
+    predicate: str
+    value: str
+    confidence: float
+    sources: str
+    evidence: int
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class StoredProcedure:
+    """A `procedure` row: steps that resolved a situation, one version of them."""
+
+    id: int
+    situation: str
+    steps: str
+    version: int
+    parent_id: int | None
+    active: int
+    successes: int
+    failures: int
+    sources: str
+
+
+@dataclass(frozen=True)
+class StoredApproval:
+    """An `approval` row: an action an agent asked a person to allow."""
+
+    id: int
+    action: str
+    target: str | None
+    risk: str
+    status: str
+    summary: str
+    explanation: str
+    result: str | None
+    created_at: float
+    decided_at: float | None
+    decided_by: str | None
+
+
+def _columns(kind: type, table: str = "") -> str:
+    prefix = f"{table}." if table else ""
+    return ", ".join(prefix + f.name for f in fields(kind))
 
 
 _AGENT_COLUMNS = _columns(StoredAgent)
@@ -124,6 +183,40 @@ class RowReader:
             (agent_id,) * 3,
         )
         return dict(zip(("episodic", "semantic", "procedural"), counts, strict=True))
+
+    def episodes(self, agent_id: int, limit: int) -> list[StoredEpisode]:
+        """The agent's newest episodes (in `EpisodeRepository.recent`'s order)."""
+        query = (
+            f"SELECT {_columns(StoredEpisode)} FROM episode WHERE agent_id = ? "
+            "ORDER BY ts DESC, id DESC LIMIT ?"
+        )
+        return [StoredEpisode(*row) for row in self._query(query, (agent_id, limit))]
+
+    def facts(self, agent_id: int) -> list[StoredFact]:
+        """The agent's facts, most recently revised first (as `FactRepository.list`: 500)."""
+        query = (
+            f"SELECT {_columns(StoredFact)} FROM fact WHERE agent_id = ? "
+            "ORDER BY updated_at DESC, id DESC LIMIT 500"
+        )
+        return [StoredFact(*row) for row in self._query(query, (agent_id,))]
+
+    def procedures(self, agent_id: int) -> list[StoredProcedure]:
+        """Every version of the agent's procedures (in `ProcedureRepository.list`'s order)."""
+        query = (
+            f"SELECT {_columns(StoredProcedure)} FROM procedure WHERE agent_id = ? "
+            "ORDER BY situation, version DESC, id"
+        )
+        return [StoredProcedure(*row) for row in self._query(query, (agent_id,))]
+
+    def approvals(self, status: str) -> list[tuple[StoredApproval, str]]:
+        """The first 100 approvals in `status`, by id, each with its agent's name (as
+        `ApprovalRepository.list`)."""
+        query = (
+            f"SELECT {_columns(StoredApproval, 'approval')}, agent.name FROM approval "
+            "JOIN agent ON agent.id = approval.agent_id WHERE approval.status = ? "
+            "ORDER BY approval.id LIMIT 100"
+        )
+        return [(StoredApproval(*row[:-1]), row[-1]) for row in self._query(query, (status,))]
 
     def runbook_risks(self) -> dict[str, str]:
         """Each stored runbook's risk, as written (`low`, `high`, ...), by name."""

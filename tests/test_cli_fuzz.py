@@ -34,12 +34,12 @@ def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str,
     """Every leaf command under `command` with its words, and every group that also runs by
     itself (`webops approvals`); typer vendors its own click, so the tree is walked by shape,
     not by click's classes."""
-    subcommands = getattr(command, "commands", None)
-    if subcommands:
+    if hasattr(command, "list_commands"):  # a group: the root builds each one when asked
+        context = typer.Context(command)
         runs_alone = path and getattr(command, "invoke_without_command", False)
         found = [(path, command)] if runs_alone else []
-        for name, sub in sorted(subcommands.items()):
-            found += _commands(sub, (*path, name))
+        for name in sorted(command.list_commands(context)):
+            found += _commands(command.get_command(context, name), (*path, name))
         return found
     return [(path, command)]
 

@@ -8,6 +8,7 @@ it), so their output must be byte-identical.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -31,6 +32,18 @@ READS = [
     ("agent", "list"),
     ("agent", "show", "anna", "--json"),
     ("agent", "show", "ben"),
+    ("memory", "cleo", "--json"),
+    ("memory", "cleo"),
+    ("memory", "anna", "--json"),
+    ("memory", "cleo", "--kind", "procedural", "--json"),
+    ("memory", "cleo", "--kind", "semantic", "--json"),
+    ("memory", "cleo", "--kind", "episodic", "--limit", "3"),
+    ("memory", "cleo", "--limit", "100", "--json"),
+    ("skills", "cleo", "--json"),
+    ("skills", "cleo"),
+    ("skills", "anna"),
+    ("approvals", "--json"),
+    ("approvals",),
 ]
 
 
@@ -66,19 +79,36 @@ def test_the_light_path_answers_as_the_kernel(
     if args == ("status", "--json"):
         lived = [a for a in json.loads(fast.out) if a["memory"]["episodic"] and a["skills"]]
         assert lived, "the demo left no history to compare"
+    if args[:3] == ("memory", "cleo", "--kind") and args[3] != "semantic":  # demos reflect late
+        assert json.loads(fast.out) if "--json" in args else "nothing" not in fast.out
 
 
 def test_the_light_path_refuses_as_the_kernel(cli: CliRunner, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
-    for args in (("status", "--json"), ("agent", "list"), ("agent", "show", "anna")):
+    for args in (("status", "--json"), ("agent", "list"), ("memory", "anna", "--json")):
         result = cli(*args, db=missing)
         assert result.code == 2
         assert result.err.startswith(f"webops: error: no webops database at {missing}")
         assert not missing.exists()
     cli("agent", "create", "anna")
-    for args in (("status", "zed", "--json"), ("agent", "show", "zed")):
+    for args in (
+        ("status", "zed", "--json"),
+        ("agent", "show", "zed"),
+        ("memory", "zed"),
+        ("skills", "zed"),
+    ):
         result = cli(*args)
         assert (result.code, result.err) == (2, "webops: error: no agent named 'zed'\n")
+    bad_kind = cli("memory", "anna", "--kind", "dreams")
+    assert (bad_kind.code, bad_kind.err) == (
+        2,
+        "webops: error: unknown memory kind 'dreams'; use one of episodic, semantic, procedural\n",
+    )
+    no_limit = cli("memory", "anna", "--limit", "0")
+    assert (no_limit.code, no_limit.err) == (
+        2,
+        "webops: error: --limit must be at least 1, got 0\n",
+    )
 
 
 def test_read_commands_import_neither_the_orm_nor_textual(demo_db: Path) -> None:
@@ -119,3 +149,21 @@ def test_status_reads_while_a_run_writes(cli: CliRunner, db_path: Path) -> None:
     finally:
         run.terminate()
         run.wait(timeout=30)
+
+
+def test_pending_approvals_are_listed_as_the_kernel_lists_them(
+    tmp_path: Path, db_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remedy that waits for a person (with its dry run): both paths list it alike."""
+    from tests.service import ControlledService
+    from tests.test_dry_runs import _argv_runbook, _autopilot, _define, _toml
+
+    with ControlledService(healthy=False) as service:
+        _define(cli, _toml(tmp_path, service, _argv_runbook(service)))
+        asyncio.run(_autopilot(db_path, 5.0))
+    for args in (("approvals", "--json"), ("approvals",)):
+        fast = cli(*args)
+        slow = _kernel_answer(cli, monkeypatch, *args, db=db_path)
+        assert fast.code == slow.code == 0, (fast.err, slow.err)
+        assert fast.out == slow.out
+    assert json.loads(cli("approvals", "--json").out), "no approval waited"

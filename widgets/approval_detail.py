@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from agent.core.views import ApprovalView
+from agent.core.approval_view import ApprovalView
 from agent.ops.targets import RunbookSpec
 from widgets.approvals_queue import describe_approval
 from widgets.detail_dialog import DetailDialog

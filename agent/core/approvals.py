@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from agent.core.agent import AgentHost, WebOpsAgent
+from agent.core.approval_view import ApprovalStatus, ApprovalView
 from agent.core.audit_trail import AuditTrail, noted
 from agent.core.remedy import CONFIRMED_FRESH_S, healthy
-from agent.core.views import ApprovalStatus, ApprovalView
 from agent.decision.reasoning import Decision
 from agent.errors import Conflict, NotFound
 from agent.events import ApprovalDecided, ApprovalRequested

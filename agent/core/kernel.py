@@ -9,7 +9,8 @@ composes the services that do the work, one job each:
 - `AuditTrail` (audit_trail.py): what goes into the hash-chained audit log, and when.
 - `WriteBehind` (write_behind.py, dirty_rows.py): what changes many times a second lives in
   memory and is flushed every `flush_interval_s` (and on close).
-- views.py: the read models the shells render (`AgentStatus`, `ApprovalView`, ...).
+- views.py: the read models the shells render (`AgentStatus`, ...); approval_view.py:
+  `ApprovalView`.
 
 Its read methods (kernel_views.py), incident methods (kernel_incidents.py) and audit chain and
 token methods (kernel_audit.py) are mixins, so callers keep one `kernel` to ask.
@@ -28,6 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from agent.core.agent import WebOpsAgent
+from agent.core.approval_view import ApprovalStatus, ApprovalView
 from agent.core.approvals import ApprovalGate
 from agent.core.audit_trail import AuditTrail, os_actor
 from agent.core.check_lateness import Lateness
@@ -45,8 +47,6 @@ from agent.core.supervisor import Supervisor
 from agent.core.tokens import Tokens
 from agent.core.views import (
     AgentStatus,
-    ApprovalStatus,
-    ApprovalView,
     RecordView,
     TraitsReset,
 )

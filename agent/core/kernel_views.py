@@ -16,6 +16,7 @@ from agent.core.roster import Roster
 from agent.core.views import AgentStatus, KernelHealth
 from agent.core.write_behind import WriteBehind
 from agent.events import EventBus
+from agent.memory.listing import memory_query
 from agent.memory.memory import MemoryItem
 from agent.skills.proficiency import SkillView
 from agent.social.messaging import Message, MessageBus, as_operator, conversation_id
@@ -63,7 +64,7 @@ class KernelViews:
         self, name: str, kind: str | None = None, search: str | None = None, limit: int = 20
     ) -> list[MemoryItem]:
         """`webops memory`: recall by similarity when searching, newest first otherwise."""
-        checked = views.memory_query(kind, limit)
+        checked = memory_query(kind, limit)
         memory = (await self.roster.load(name)).memory
         return await views.browse_memory(
             memory, checked, search, limit, views.recall_weights(self.config)
@@ -71,7 +72,7 @@ class KernelViews:
 
     async def memory_item(self, name: str, kind: str, item_id: int) -> MemoryItem:
         """`webops memory --id`: one memory whole (a fact's source episodes, say)."""
-        checked = views.memory_query(kind, 1)
+        checked = memory_query(kind, 1)
         assert checked is not None
         return await views.find_memory((await self.roster.load(name)).memory, checked, item_id)
 

@@ -7,16 +7,15 @@ view changes nothing: the kernel hands the agent in, the view reads it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from agent.core.dry_runs import DryRun
 from agent.core.resources import ResourceUsage
-from agent.errors import InvalidInput, NotFound
-from agent.memory.items import KINDS, MemoryItem, MemoryKind, memory_kind
+from agent.errors import NotFound
+from agent.memory.items import MemoryItem, MemoryKind
+from agent.memory.listing import listed_kinds, shown_procedures
 from agent.mind.drift import Drift
 from agent.mind.mind import Mind
 from agent.mind.mood import Mood
@@ -29,11 +28,7 @@ if TYPE_CHECKING:  # not at run time: the read commands' light path builds these
     from agent.core.config import KernelConfig
     from agent.memory.memory import AgentMemory
     from agent.memory.recall import RecallWeights
-    from storage.tables import ApprovalRow
 
-#: Where an approval stands: waiting, decided, and (once approved) how its action went.
-#: "withdrawn": the incident it was asked for recovered by itself before anyone decided.
-ApprovalStatus = Literal["pending", "approved", "denied", "executed", "failed", "withdrawn"]
 #: Whether a skill's actions may run without asking, and why (see `ApprovalGate`).
 Autonomy = Callable[["WebOpsAgent", str], tuple[bool, str]]
 
@@ -93,45 +88,6 @@ class TraitsReset(BaseModel):
     personality_drift: Drift
     #: The drift of each trait before the reset.
     undone: dict[str, float]
-
-
-class ApprovalView(BaseModel):
-    id: int
-    agent: str
-    action: str
-    target: str | None
-    risk: str
-    status: ApprovalStatus
-    summary: str
-    explanation: dict[str, Any]
-    result: dict[str, Any] | None
-    created_at: float
-    decided_at: float | None
-    decided_by: str | None
-    #: What the action's dry run printed before the agent asked (agent/core/dry_runs.py).
-    dry_run: DryRun | None = None
-
-    @classmethod
-    def from_row(cls, row: ApprovalRow, agent: str) -> ApprovalView:
-        """Validated: a status in the file that this version does not know is refused."""
-        explanation = json.loads(row.explanation)
-        return cls.model_validate(
-            {
-                "id": row.id,
-                "agent": agent,
-                "action": row.action,
-                "target": row.target,
-                "risk": row.risk,
-                "status": row.status,
-                "summary": row.summary,
-                "explanation": explanation,
-                "result": json.loads(row.result) if row.result else None,
-                "created_at": row.created_at,
-                "decided_at": row.decided_at,
-                "decided_by": row.decided_by,
-                "dry_run": explanation.get("dry_run"),
-            }
-        )
 
 
 def skill_views(agent: WebOpsAgent, autonomy: Autonomy) -> list[SkillView]:
@@ -243,14 +199,6 @@ def recall_weights(config: KernelConfig) -> RecallWeights:
     )
 
 
-def memory_query(kind: str | None, limit: int) -> MemoryKind | None:
-    """Refuse a bad `webops memory` query before any agent is loaded for it."""
-    checked = memory_kind(kind)
-    if limit < 1:
-        raise InvalidInput(f"--limit must be at least 1, got {limit}")
-    return checked
-
-
 async def browse_memory(
     memory: AgentMemory,
     kind: MemoryKind | None,
@@ -260,7 +208,7 @@ async def browse_memory(
 ) -> list[MemoryItem]:
     """`webops memory`: recall by similarity when searching, newest first otherwise."""
     items: list[MemoryItem] = []
-    for k in [kind] if kind else list(KINDS):
+    for k in listed_kinds(kind):
         if k == "episodic":
             items += (
                 await memory.recall_similar(search, limit, weights)
@@ -270,7 +218,7 @@ async def browse_memory(
         elif k == "semantic":
             items += await memory.query_facts(text=search, limit=limit)
         else:
-            procedures = [p for p in await memory.procedures() if p.active or kind]
+            procedures = shown_procedures(await memory.procedures(), kind)
             chosen = memory.procedure_items(procedures)
             if search:
                 words = set(search.lower().split())

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import NotFound
 from agent.fresh import Fresh
 from agent.memory.backend import COUNTS_TTL_S, MemoryBackend
-from agent.memory.items import MemoryItem, timestamp
+from agent.memory.items import MemoryItem
+from agent.memory.listing import episode_item
 from agent.memory.reflection import EpisodeView
 from storage.repositories.episodes import EpisodeTuple
 
@@ -211,17 +212,17 @@ class EpisodicMemory:
                 tag=None if kind is None else TAGS[kind],
             )
             rows = {r.id: r for r in await self._rows([h.id for h in hits])}
-        return [_item(rows[h.id], round(h.score, 4)) for h in hits if h.id in rows]
+        return [episode_item(rows[h.id], round(h.score, 4)) for h in hits if h.id in rows]
 
     async def recent(self, limit: int = 50) -> list[MemoryItem]:
         rows = sorted(await self._rows_recent(limit), key=lambda r: r.ts, reverse=True)[:limit]
-        return [_item(r, None) for r in rows]
+        return [episode_item(r, None) for r in rows]
 
     async def episode(self, episode_id: int) -> MemoryItem:
         rows = await self._rows([episode_id])
         if not rows:
             raise NotFound(f"no episode with id {episode_id}")
-        return _item(rows[0], None)
+        return episode_item(rows[0], None)
 
     async def _rows(self, ids: Sequence[int]) -> list[_Row]:
         wanted = set(ids)
@@ -266,17 +267,3 @@ def _quantized(exact: EpisodeIndex) -> QuantizedIndex:
         block = slice(start, start + 32_768)
         index.extend(ids[block], vectors[block], ts[block], importance[block], tags[block])
     return index
-
-
-def _item(row: _Row, score: float | None) -> MemoryItem:
-    details = json.loads(row.details) if row.details else None
-    if details is not None and row.situation:
-        details.setdefault("situation", row.situation)
-    return MemoryItem(
-        kind="episodic",
-        id=row.id,
-        summary=f"[{row.kind}] {row.summary}",
-        score=score,
-        ts=timestamp(row.ts),
-        details=details,
-    )

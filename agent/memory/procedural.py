@@ -12,7 +12,8 @@ import json
 from collections.abc import Sequence
 
 from agent.memory.backend import MemoryBackend
-from agent.memory.items import MemoryItem, timestamp
+from agent.memory.items import MemoryItem
+from agent.memory.listing import procedure_items, stored_procedure
 from agent.memory.procedures import (
     Procedure,
     Step,
@@ -40,7 +41,7 @@ class ProceduralMemory:
         """Every procedure, superseded versions included, loaded from the file once."""
         if self._procedures is None:
             rows = await self._b.procedures.list(self.agent_id, include_inactive=True)
-            self._procedures = [_procedure(r) for r in rows]
+            self._procedures = [stored_procedure(r) for r in rows]
         return self._procedures
 
     async def best(self, situation: str) -> Procedure | None:
@@ -129,46 +130,4 @@ class ProceduralMemory:
         return sum(1 for p in await self.all() if p.active)
 
     def items(self, procedures: Sequence[Procedure]) -> list[MemoryItem]:
-        by_id = {p.id: p for p in self._procedures or ()}
-        items = []
-        for p in procedures:
-            parent = by_id.get(p.parent_id) if p.parent_id is not None else None
-            assert p.id is not None
-            state = "" if p.active else " (superseded)"
-            items.append(
-                MemoryItem(
-                    kind="procedural",
-                    id=p.id,
-                    summary=f"{p.situation}: {' -> '.join(p.signature)} v{p.version}{state}, "
-                    f"{p.successes} ok / {p.failures} failed",
-                    ts=timestamp(self._b.clock()),
-                    details={
-                        "situation": p.situation,
-                        "steps": [s.as_dict() for s in p.steps],
-                        "version": p.version,
-                        "parent_id": p.parent_id,
-                        "active": p.active,
-                        "success_rate": round(p.success_rate, 3),
-                        "successes": p.successes,
-                        "failures": p.failures,
-                        #: Why the steps of the version before are not in this one.
-                        "dropped": dropped(parent, p) if parent is not None else [],
-                    },
-                    sources=p.sources,
-                )
-            )
-        return items
-
-
-def _procedure(row: ProcedureRow) -> Procedure:
-    return Procedure(
-        situation=row.situation,
-        steps=[Step.from_dict(s) for s in json.loads(row.steps)],
-        id=row.id,
-        version=row.version,
-        parent_id=row.parent_id,
-        active=bool(row.active),
-        successes=row.successes,
-        failures=row.failures,
-        sources=json.loads(row.sources),
-    )
+        return procedure_items(procedures, self._procedures or (), self._b.clock())

@@ -12,9 +12,9 @@ import json
 
 from agent.fresh import Fresh
 from agent.memory.backend import COUNTS_TTL_S, MemoryBackend
-from agent.memory.items import MemoryItem, timestamp
+from agent.memory.items import MemoryItem
+from agent.memory.listing import fact_item
 from agent.memory.reflection import Insight, merge_confidence
-from storage.tables import FactRow
 
 #: Sources kept per fact (the newest).
 MAX_SOURCES = 50
@@ -85,23 +85,3 @@ class SemanticMemory:
 
     def invalidate_count(self) -> None:
         self._count.invalidate()
-
-
-def fact_item(row: FactRow, score: float | None) -> MemoryItem:
-    assert row.id is not None
-    return MemoryItem(
-        kind="semantic",
-        id=row.id,
-        summary=f"{row.subject} {row.predicate.replace('_', ' ')} {row.value} "
-        f"(confidence {row.confidence:.2f})",
-        score=score,
-        ts=timestamp(row.updated_at),
-        details={
-            "subject": row.subject,
-            "predicate": row.predicate,
-            "value": row.value,
-            "confidence": row.confidence,
-            "evidence": row.evidence,
-        },
-        sources=json.loads(row.sources),
-    )

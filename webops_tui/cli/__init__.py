@@ -10,37 +10,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from agent.errors import WebopsError
 from webops_tui import __version__
-from webops_tui.cli import (
-    actions,
-    agents,
-    apply,
-    autonomy,
-    chat,
-    export,
-    incidents,
-    memory,
-    notify,
-    ops,
-    prune,
-    secrets,
-    serve,
-    silences,
-    status,
-    team,
-    tokens,
-)
+from webops_tui.cli.lazy_group import LazyGroup
 from webops_tui.cli.output import error_line
-from webops_tui.cli.runtime import log_to, run_workbench, settings_of
+from webops_tui.cli.runtime import log_to
 from webops_tui.paths import default_db_path
-
-if TYPE_CHECKING:
-    from webops_tui.config import Settings
 
 app = typer.Typer(
     name="webops",
@@ -49,32 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LazyGroup,  # each command's module is imported when it runs (command_table.py)
 )
-app.add_typer(agents.app, name="agent")
-app.command("status")(status.status)
-app.command("team")(team.team)
-app.command("memory")(memory.memory)
-app.command("chat")(chat.chat)
-app.command("skills")(actions.skills)
-app.command("task")(actions.task)
-app.add_typer(actions.approvals_app, name="approvals")
-app.command("audit")(actions.audit)
-app.command("run")(autonomy.run)
-app.command("demo")(autonomy.demo)
-app.add_typer(ops.targets, name="target")
-app.add_typer(ops.runbooks, name="runbook")
-app.add_typer(incidents.app, name="incident")
-app.add_typer(secrets.app, name="secrets")
-app.command("incidents")(incidents.incidents)
-app.add_typer(tokens.app, name="token")
-app.command("serve")(serve.serve)
-app.command("prune")(prune.prune)
-app.add_typer(export.app, name="export")
-app.add_typer(silences.silence_app, name="silence")
-app.add_typer(silences.maintenance_app, name="maintenance")
-app.command("apply")(apply.apply)
-export.app.command("config")(apply.export_config)
-app.add_typer(notify.app, name="notify")
 
 
 def _print_version(value: bool) -> None:
@@ -139,22 +94,9 @@ def root(
         log_to(log_file, os.environ.get("WEBOPS_LOG_LEVEL"))
     ctx.obj = Settings.resolve(db, debug=debug, config_path=config, read_only=read_only)
     if ctx.invoked_subcommand is None:
-        _open_workbench(ctx.obj)
+        from webops_tui.cli.workbench import open_workbench
 
-
-@app.command("tui")
-def tui(ctx: typer.Context) -> None:
-    """Open the workbench (the same as running webops with no command)."""
-    _open_workbench(settings_of(ctx))
-
-
-def _open_workbench(settings: Settings) -> None:
-    from storage.inspection import inspect_database
-
-    inspect_database(settings.db_path)  # refuse a bad file before the screen is taken over
-    from webops_tui.app import make_app
-
-    run_workbench(make_app(settings))
+        open_workbench(ctx.obj)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,9 @@ from widgets.literal_text import assemble, literal
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from agent.core.approval_view import ApprovalView
     from agent.core.dry_runs import DryRun
+    from agent.skills.proficiency import SkillView
 
 #: Lines of a dry run's output the approvals table shows (`approvals show ID`: all of it).
 DRY_RUN_LINES = 5
@@ -83,7 +85,9 @@ def approvals(
     elif deny is not None:
         view = with_kernel(ctx, lambda k: k.deny(deny, note=by))
     else:
-        pending = with_kernel(ctx, lambda k: k.approvals())
+        pending = _light_pending(ctx)
+        if pending is None:
+            pending = with_kernel(ctx, lambda k: k.approvals())
         if as_json:
             emit_json(pending)
             return
@@ -240,9 +244,37 @@ def audit(
     console().print(table)
 
 
+def _light_pending(ctx: typer.Context) -> list[ApprovalView] | None:
+    """The pending approvals from the light path, or None when the kernel must answer."""
+    from webops_tui.cli import light
+
+    reader = light.reader_of(ctx)
+    if reader is None:
+        return None
+    try:
+        return light.pending_approvals(reader)
+    finally:
+        reader.close()
+
+
+def _light_skills(ctx: typer.Context, name: str) -> list[SkillView] | None:
+    """The skills from the light path (no ORM import), or None when the kernel must answer."""
+    from webops_tui.cli import light
+
+    reader = light.reader_of(ctx)
+    if reader is None:
+        return None
+    try:
+        return light.skill_views(ctx, reader, name)
+    finally:
+        reader.close()
+
+
 def skills(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     """An agent's skills: proficiency, level, practice, and whether it acts on its own."""
-    views = with_kernel(ctx, lambda k: k.skills(name))
+    views = _light_skills(ctx, name)
+    if views is None:
+        views = with_kernel(ctx, lambda k: k.skills(name))
     if as_json:
         emit_json(views)
         return

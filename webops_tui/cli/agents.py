@@ -9,7 +9,6 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
-from widgets.literal_text import assemble
 
 if TYPE_CHECKING:
     from agent.mind.profile import AgentProfile
@@ -155,6 +154,8 @@ def delete(
     if as_json:
         emit_json(profile)
     else:
+        from widgets.literal_text import assemble
+
         console().print(assemble("deleted agent ", (profile.name, "bold")))
 
 

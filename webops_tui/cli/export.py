@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from webops_tui.cli.apply import export_config
 from webops_tui.cli.output import emit_json
 from webops_tui.cli.runtime import with_kernel
 
@@ -60,3 +61,6 @@ def incidents(
         anonymizer.keep_agents(agents)
         documents = anonymizer.documents(documents)
     emit_json(documents)
+
+
+app.command("config")(export_config)  # the ops document lives with `apply`, which reads it

@@ -52,11 +52,27 @@ def memory(
         else:
             _render_one(item)
         return
-    items = with_kernel(ctx, lambda k: k.memory(name, kind, search, limit))
+    items = _listed(ctx, name, kind, limit) if search is None else None
+    if items is None:
+        items = with_kernel(ctx, lambda k: k.memory(name, kind, search, limit))
     if as_json:
         emit_json([item.model_dump(mode="json", exclude={"details"}) for item in items])
         return
     _render(items, searching=search is not None)
+
+
+def _listed(ctx: typer.Context, name: str, kind: str | None, limit: int) -> list[MemoryItem] | None:
+    """The newest memories from the light path (no ORM import), or None when the kernel must
+    answer (a file it migrates first)."""
+    from webops_tui.cli import light
+
+    reader = light.reader_of(ctx)
+    if reader is None:
+        return None
+    try:
+        return light.memories(reader, name, kind, limit)
+    finally:
+        reader.close()
 
 
 def _render_one(item: MemoryItem) -> None:

@@ -8,7 +8,6 @@ import typer
 
 from webops_tui.cli.output import console, emit_json
 from webops_tui.cli.runtime import with_kernel
-from widgets.literal_text import assemble
 
 if TYPE_CHECKING:
     from agent.core.kernel import Kernel
@@ -26,6 +25,8 @@ def _bar(value: float, width: int = 20) -> str:
 
 def _render(status: AgentStatus) -> None:
     from rich.table import Table
+
+    from widgets.literal_text import assemble
 
     m = status.mood
     out = console()

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from agent.core.views import ApprovalView
+from agent.core.approval_view import ApprovalView
 from storage.repositories.audit import AuditEntry, AuditVerification
 from webops_tui.api.auth import KernelDep, Operator, Viewer
 
