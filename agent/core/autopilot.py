@@ -120,7 +120,7 @@ class Autopilot:
         the checks and handling under way are cancelled at once rather than left running
         into the kernel's close, and what they stored stays (an open incident is resumed by
         the next run, see incident_books.resume); the kernel's close writes the rest."""
-        with self.clock.taking_part():
+        with self.clock.taking_part(), self.kernel.follower.local():
             try:
                 await self._run(stop, duration_s)
             except asyncio.CancelledError:

@@ -35,6 +35,7 @@ from agent.core.audit_trail import AuditTrail, os_actor
 from agent.core.check_lateness import Lateness
 from agent.core.config import KernelConfig
 from agent.core.dirty_rows import CheckSamples, Emotions, RelationshipRows, agent_state
+from agent.core.follow import Follower
 from agent.core.incident_lifecycle import IncidentLifecycle
 from agent.core.kernel_audit import KernelAudit
 from agent.core.kernel_incidents import KernelIncidents
@@ -149,6 +150,8 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
             lambda: self.config.flush_interval_s,
         )
         self.supervisor = Supervisor(self.roster, self.messages, settings, self.write_behind.start)
+        #: What other processes store, told on the bus (the workbench starts it: follow.py).
+        self.follower = Follower(self)
         self._closed = False
 
     def _settings(self) -> KernelConfig:
@@ -200,6 +203,7 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
         if self._closed:
             return
         self._closed = True
+        await self.follower.stop()
         await self.supervisor.stop()
         await self.write_behind.stop()
         await self.tokens.settle()

@@ -31,6 +31,32 @@ class CheckSampleRepository:
             conn = await session.connection()
             await conn.execute(insert(CheckSampleRow), dicts)
 
+    async def newest_id(self) -> int:
+        """The id of the newest sample stored (0 with none): where a follower starts."""
+        async with self._db.session() as session:
+            conn = await session.connection()
+            found = (await conn.execute(core_select(func.max(col(CheckSampleRow.id))))).scalar()
+        return int(found or 0)
+
+    async def since(self, last_id: int, limit: int = 2000) -> list[CheckSampleRow]:
+        """The samples stored after `last_id`, oldest first, at most `limit` (a range of the
+        primary key: one indexed read, however long the history; rows built without
+        validation, as they were validated when stored)."""
+        query = (
+            core_select(*(col(getattr(CheckSampleRow, name)) for name in ("id", *_COLUMNS)))
+            .where(col(CheckSampleRow.id) > last_id)
+            .order_by(col(CheckSampleRow.id))
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            conn = await session.connection()
+            return [
+                CheckSampleRow.model_construct(
+                    id=id_, target=target, ts=ts, healthy=healthy, latency_ms=latency_ms
+                )
+                for id_, target, ts, healthy, latency_ms in await conn.execute(query)
+            ]
+
     async def history(self, target: str, limit: int = 500) -> list[CheckSampleRow]:
         """The newest `limit` samples of `target`, oldest first (ready to plot or fit)."""
         query = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from storage.database import Database
@@ -77,6 +77,21 @@ class IncidentRepository:
         async with self._db.session() as session:
             return await session.get(IncidentRow, incident_id)
 
+    async def open_or_after(
+        self, statuses: tuple[str, ...], last_id: int, limit: int = 1000
+    ) -> list[IncidentRow]:
+        """The incidents in any of `statuses` (the open ones) and every one after `last_id`,
+        by id: what may have changed since a reader last looked, as the table has no "updated
+        at" column (each half of the OR is an index: `incident_status` and the key)."""
+        query = (
+            select(IncidentRow)
+            .where(or_(col(IncidentRow.status).in_(statuses), col(IncidentRow.id) > last_id))
+            .order_by(col(IncidentRow.id))
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return list(await session.exec(query))
+
     async def list(
         self,
         status: str | None = None,
@@ -96,6 +111,12 @@ class IncidentRepository:
                 query = query.where(IncidentRow.target == target)
             rows = await session.exec(query.order_by(col(IncidentRow.id).desc()).limit(limit))
             return list(rows)
+
+    async def newest_id(self) -> int:
+        """The id of the newest incident (0 with none)."""
+        async with self._db.session() as session:
+            found = (await session.exec(select(func.max(col(IncidentRow.id))))).one()
+        return int(found or 0)
 
     async def count_by_status(self) -> dict[str, int]:
         """How many incidents are in each status (one grouped read, for `/metrics`)."""

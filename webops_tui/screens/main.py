@@ -113,6 +113,7 @@ class MainScreen(OpsWork, TalkWork):
         feed.follow(self.query_one(TargetsPanel))
         feed.follow(self.query_one(ActivityLog))
         feed.start()
+        kernel.follower.start()  # a `webops run` beside it: its checks reach the panels too
         self.query_one(ApprovalsQueue).read_only = self.read_only
         if self.read_only:
             self._start_demo = None
@@ -134,6 +135,8 @@ class MainScreen(OpsWork, TalkWork):
         something (an approved action, a chat turn, a new agent) finish in the kernel."""
         if self._feed is not None:
             self._feed.stop()
+        if self._kernel is not None:
+            await self._kernel.follower.stop()
         for group in _READS:
             self.workers.cancel_group(self, group)
         await self.demo.close()
