@@ -279,17 +279,10 @@ class EpisodeIndex:
         tags: npt.ArrayLike | None = None,
     ) -> None:
         """Append many episodes at once (loading an agent's memory from the database)."""
-        new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        rows = np.asarray(vectors, dtype=np.float32)
-        new_ts = np.asarray(ts, dtype=np.float64).reshape(-1)
-        new_importance = np.asarray(importance, dtype=np.float32).reshape(-1)
+        new_ids, rows, new_ts, new_importance = episode_columns(
+            ids, vectors, ts, importance, self.dim
+        )
         count = len(new_ids)
-        if rows.shape != (count, self.dim) or len(new_ts) != count or len(new_importance) != count:
-            raise ValueError(
-                f"extend needs {count} ids, ({count}, {self.dim}) vectors, {count} ts and "
-                f"{count} importance; got vectors {rows.shape}, {len(new_ts)} ts, "
-                f"{len(new_importance)} importance"
-            )
         id_list = new_ids.tolist()
         unique = set(id_list)
         if len(unique) != count or not unique.isdisjoint(self._known):
@@ -399,6 +392,29 @@ class EpisodeIndex:
             )
             for j, i in enumerate(chosen)
         ]
+
+
+def episode_columns(
+    ids: npt.ArrayLike,
+    vectors: npt.ArrayLike,
+    ts: npt.ArrayLike,
+    importance: npt.ArrayLike,
+    dim: int,
+) -> tuple[I64, F32, F64, F32]:
+    """A batch of episodes as the index's column types, refused whole when the columns do not
+    line up (both indexes extend through this)."""
+    new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    rows = np.asarray(vectors, dtype=np.float32)
+    new_ts = np.asarray(ts, dtype=np.float64).reshape(-1)
+    new_importance = np.asarray(importance, dtype=np.float32).reshape(-1)
+    count = len(new_ids)
+    if rows.shape != (count, dim) or len(new_ts) != count or len(new_importance) != count:
+        raise ValueError(
+            f"extend needs {count} ids, ({count}, {dim}) vectors, {count} ts and "
+            f"{count} importance; got vectors {rows.shape}, {len(new_ts)} ts, "
+            f"{len(new_importance)} importance"
+        )
+    return new_ids, rows, new_ts, new_importance
 
 
 def top_positions(total: F32, ids: I64, limit: int) -> I64:

@@ -41,6 +41,7 @@ from agent.memory.recall import (
     Bool,
     RecallHit,
     RecallWeights,
+    episode_columns,
     recency_into,
     score_into,
     top_positions,
@@ -169,17 +170,10 @@ class QuantizedIndex:
         tags: npt.ArrayLike | None = None,
     ) -> None:
         """Append many episodes at once (loading an agent's memory, a block at a time)."""
-        new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        rows = np.asarray(vectors, dtype=np.float32)
-        new_ts = np.asarray(ts, dtype=np.float64).reshape(-1)
-        new_importance = np.asarray(importance, dtype=np.float32).reshape(-1)
+        new_ids, rows, new_ts, new_importance = episode_columns(
+            ids, vectors, ts, importance, self.dim
+        )
         count = len(new_ids)
-        if rows.shape != (count, self.dim) or len(new_ts) != count or len(new_importance) != count:
-            raise ValueError(
-                f"extend needs {count} ids, ({count}, {self.dim}) vectors, {count} ts and "
-                f"{count} importance; got vectors {rows.shape}, {len(new_ts)} ts, "
-                f"{len(new_importance)} importance"
-            )
         if count == 0:
             return
         n = self._n
