@@ -1,8 +1,9 @@
-"""The one SQLite file: checked before it is touched, configured on every connection, migrated.
+"""The database: one SQLite file by default, or a PostgreSQL server a fleet shares (issue 21).
 
-All SQLite-specific statements (pragmas, `BEGIN IMMEDIATE`, the header check) are in this module
-behind `engine.dialect.name == "sqlite"`, so another SQLAlchemy dialect is a new URL, not a
-rewrite.
+Checked before it is touched, configured on every connection, migrated. All SQLite-specific
+statements (pragmas, `BEGIN IMMEDIATE`, the header check) are in this module behind
+`engine.dialect.name == "sqlite"`; a server is the same models and migrations on another URL
+(`_open_server`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,7 @@ from storage.batch_writer import BatchWriter
 from storage.errors import (
     DatabaseBusy,
     DatabaseUnreadable,
+    InvalidInput,
     ReadOnly,
     StorageError,
 )
@@ -33,6 +35,7 @@ from storage.inspection import (
     inspect_database,
     storage_error_of,
 )
+from storage.location import Location, ServerDatabase, locate
 from storage.migrations import LATEST_VERSION, apply_migrations
 
 T = TypeVar("T")
@@ -98,6 +101,37 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+#: Connections a server database keeps open per process (a worker's checks write in batches;
+#: the workbench reads a few tables at once).
+SERVER_POOL_SIZE = 5
+#: How long connecting to a server may take before the command says it cannot reach it.
+SERVER_CONNECT_TIMEOUT_S = 10.0
+#: Where a server database's keys live on this node unless `WEBOPS_KEYS` names a folder.
+KEYS_ENV = "WEBOPS_KEYS"
+
+
+def _server_keys_folder() -> Path:
+    import os
+
+    from platformdirs import user_data_path
+
+    named = os.environ.get(KEYS_ENV)
+    return Path(named).expanduser() if named else user_data_path("webops-tui")
+
+
+def _server_error(exc: BaseException, server: ServerDatabase) -> StorageError:
+    """A server's refusal as one line that names the server (never its password)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split()) or type(orig).__name__
+    if isinstance(orig, ConnectionRefusedError | OSError | TimeoutError) or "connect" in text:
+        return DatabaseUnreadable(f"cannot reach PostgreSQL at {server.shown}: {text}")
+    if "does not exist" in text and "database" in text:
+        return DatabaseUnreadable(
+            f"{text} on {server.shown}; create it first (createdb, or CREATE DATABASE)"
+        )
+    return StorageError(f"database error: {text}")
+
+
 def _storage_error(exc: DBAPIError | sqlite3.Error, path: Path | None = None) -> StorageError:
     """The driver's error as one line. The whole DatabaseError family is mapped, not only
     OperationalError: a damaged page raises a bare DatabaseError ("malformed"), issue 18. A
@@ -110,9 +144,19 @@ def _storage_error(exc: DBAPIError | sqlite3.Error, path: Path | None = None) ->
 class Database:
     """An open database file. Repositories borrow sessions from it; nothing else does."""
 
-    def __init__(self, engine: AsyncEngine, path: Path | None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, path: Path | None, server: ServerDatabase | None = None
+    ) -> None:
         self.engine = engine
+        #: The SQLite file; None on a server (and for an in-memory database).
         self.path = path
+        #: The PostgreSQL server's database, when it is one.
+        self.server = server
+        #: What key files (secrets, the audit chain) are named after: the file, or a name for
+        #: the server in this node's data folder (storage/location.py `keys_beside`).
+        self.keys_path: Path | None = (
+            path if server is None else server.keys_beside(_server_keys_folder())
+        )
         self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         writer_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
         self._writer = async_sessionmaker(
@@ -127,10 +171,23 @@ class Database:
         #: storage/batch_writer.py). None: repositories write through the engine.
         self.batches: BatchWriter | None = None
 
+    @property
+    def shown(self) -> str:
+        """The database as people may be told it: the file, or the URL without a password."""
+        if self.server is not None:
+            return self.server.shown
+        return str(self.path) if self.path is not None else "(in memory)"
+
     @classmethod
-    async def open(cls, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Database:
-        """Check, open and migrate the file at `path`, creating it (and its folder) if missing."""
-        path = await asyncio.to_thread(_prepare_file, path)
+    async def open(
+        cls, location: Location | str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> Database:
+        """Check, open and migrate the file at `location`, creating it (and its folder) if
+        missing; or open and migrate a server's database (a `postgresql://` URL)."""
+        location = locate(location)
+        if isinstance(location, ServerDatabase):
+            return await cls._open_server(location)
+        path = await asyncio.to_thread(_prepare_file, location)
         engine = create_async_engine(URL.create("sqlite+aiosqlite", database=str(path)))
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, busy_timeout_ms)
@@ -145,6 +202,30 @@ class Database:
             raise
         return database
 
+    @classmethod
+    async def _open_server(cls, server: ServerDatabase) -> Database:
+        """Open and migrate a PostgreSQL database. Connections are tested before use
+        (`pool_pre_ping`), so a server restarted under a running worker costs the statements
+        under way, not the process: the next session connects again."""
+        try:
+            engine = create_async_engine(
+                server.url,
+                pool_pre_ping=True,
+                pool_size=SERVER_POOL_SIZE,
+                connect_args={"timeout": SERVER_CONNECT_TIMEOUT_S},
+            )
+        except ModuleNotFoundError:
+            raise InvalidInput(
+                "PostgreSQL needs the asyncpg driver: pip install 'webops-tui[postgres]'"
+            ) from None
+        database = cls(engine, None, server)
+        try:
+            await database.migrate()
+        except BaseException:
+            await engine.dispose()
+            raise
+        return database
+
     async def migrate(self, target: int = LATEST_VERSION) -> int:
         """Apply pending migrations in one transaction; return the version found before."""
         try:
@@ -152,8 +233,16 @@ class Database:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
                 async with conn.begin():
                     return await conn.run_sync(apply_migrations, target)
-        except DatabaseError as exc:
-            raise _storage_error(exc, self.path) from exc
+        except DBAPIError as exc:
+            raise self._error(exc) from exc
+        except OSError as exc:  # a server that cannot be reached
+            raise self._error(exc) from exc
+
+    def _error(self, exc: BaseException) -> StorageError:
+        if self.server is not None:
+            return _server_error(exc, self.server)
+        assert isinstance(exc, DBAPIError | sqlite3.Error)
+        return _storage_error(exc, self.path)
 
     async def _use_wal(self) -> None:
         """WAL is set once the file has proved to be ours and migrated: journal_mode is stored
@@ -192,8 +281,10 @@ class Database:
                     yield session
             except IntegrityError:
                 raise  # a repository's to map (a duplicate name is not a damaged file)
-            except DatabaseError as exc:
-                raise _storage_error(exc, self.path) from exc
+            except DBAPIError as exc:
+                raise self._error(exc) from exc
+            except OSError as exc:  # a server that cannot be reached (restarting, say)
+                raise self._error(exc) from exc
             return
         if self.read_only:
             raise ReadOnly(_READ_ONLY)
@@ -203,5 +294,7 @@ class Database:
                     yield session
             except IntegrityError:
                 raise  # a repository's to map (a duplicate name is not a damaged file)
-            except DatabaseError as exc:
-                raise _storage_error(exc, self.path) from exc
+            except DBAPIError as exc:
+                raise self._error(exc) from exc
+            except OSError as exc:
+                raise self._error(exc) from exc

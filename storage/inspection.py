@@ -17,11 +17,18 @@ from storage.errors import (
     SchemaTooNew,
     StorageError,
 )
+from storage.location import Location
 from storage.migrations import APPLICATION_ID, LATEST_VERSION
 from storage.writable import write_refusal
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
+
+
+def inspect_location(location: Location) -> int | None:
+    """`inspect_database` for a file; a server's database is checked when it is opened (the
+    server answers for it)."""
+    return inspect_database(location) if isinstance(location, Path) else None
 
 
 def inspect_database(path: Path) -> int | None:

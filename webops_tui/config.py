@@ -20,10 +20,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.errors import InvalidInput
 from agent.ops.toml_documents import parse_toml
+from storage.location import Location, locate
 from webops_tui.paths import default_config_path, default_db_path
 from webops_tui.retention import RetentionPolicy
 
@@ -97,7 +98,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    db_path: Path
+    #: The SQLite file, or the PostgreSQL server's database (storage/location.py).
+    db_path: Location
     theme: str = DEFAULT_THEME
     keymap: dict[str, str] = Field(default_factory=dict)
     config_path: Path | None = None
@@ -112,10 +114,16 @@ class Settings(BaseModel):
     #: `[retention]`: how long episodes, messages, check samples and incidents are kept.
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
 
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _located(cls, value: object) -> object:
+        """A `postgresql://` string is a server, any other string a file."""
+        return locate(value) if isinstance(value, str) else value
+
     @classmethod
     def resolve(
         cls,
-        db_path: Path | None = None,
+        db_path: Location | str | None = None,
         *,
         debug: bool = False,
         config_path: Path | None = None,
@@ -124,7 +132,7 @@ class Settings(BaseModel):
         config_path = (config_path or default_config_path()).expanduser()
         config = load_config(config_path)
         return cls(
-            db_path=(db_path or default_db_path()).expanduser(),
+            db_path=locate(db_path if db_path is not None else default_db_path()),
             theme=config.theme or DEFAULT_THEME,
             keymap=config.keys,
             config_path=config_path,
@@ -142,7 +150,7 @@ class Settings(BaseModel):
         return KernelConfig.model_validate({"adapt_personality": self.adapt_personality, **changes})
 
     def for_demo(self) -> Settings:
-        if self.db_explicit:
+        if self.db_explicit or not isinstance(self.db_path, Path):
             return self
         return self.model_copy(update={"db_path": self.db_path.with_name("demo.db")})
 

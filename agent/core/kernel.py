@@ -68,6 +68,7 @@ from agent.skills.proficiency import SkillRegistry
 from agent.social.messaging import MessageBus
 from agent.social.relationships import Relationship, Relationships
 from storage.database import Database
+from storage.location import ServerDatabase
 from storage.repositories.audit import (
     AuditRepository,
 )
@@ -166,9 +167,9 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
         """The key beside the database file; made on first use only when `create` (ops decides:
         never beside secrets sealed with a key that went missing)."""
         if self._secret_box is None:
-            if self.database.path is None:
+            if self.database.keys_path is None:
                 raise InvalidInput("secrets need a database file to keep their key beside")
-            self._secret_box = SecretBox.for_database(self.database.path, create=create)
+            self._secret_box = SecretBox.for_database(self.database.keys_path, create=create)
         return self._secret_box
 
     @property
@@ -182,7 +183,7 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
     @classmethod
     async def open(
         cls,
-        path: Path,
+        path: Path | str | ServerDatabase,
         *,
         clock: Callable[[], float] = time.time,
         config: KernelConfig | None = None,
@@ -195,7 +196,7 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
         except BaseException:
             await kernel.database.close()
             raise
-        logger.info("kernel opened on %s", path)
+        logger.info("kernel opened on %s", kernel.database.shown)
         return kernel
 
     async def close(self) -> None:

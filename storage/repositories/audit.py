@@ -188,7 +188,7 @@ class AuditRepository:
         """The key to append with, creating its file on the first append."""
         if self._key is not None:
             return self._key
-        path = self._db.path
+        path = self._db.keys_path
         if path is None:
             key = secrets.token_bytes(32)
         else:
@@ -200,9 +200,9 @@ class AuditRepository:
 
     async def _checking_key(self) -> tuple[bytes | None, str]:
         """The key to verify with and where it lives; never creates one."""
-        if self._key is not None or self._db.path is None:
+        if self._key is not None or self._db.keys_path is None:
             return self._key, "(in memory)"
-        where = audit_key_path(self._db.path)
+        where = audit_key_path(self._db.keys_path)
         return await asyncio.to_thread(read_audit_key, where), str(where)
 
     async def _write(self, conn: AsyncConnection, prepared: Sequence[_Entry]) -> None:

@@ -42,13 +42,14 @@ def _print_version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
             envvar="WEBOPS_DB",
-            help=f"SQLite database file (default: {default_db_path()}).",
+            help=f"SQLite database file (default: {default_db_path()}), or a PostgreSQL "
+            "database that several workers share: postgresql://USER@HOST[:PORT]/DATABASE "
+            "(needs the postgres extra).",
             show_default=False,
-            dir_okay=True,
         ),
     ] = None,
     config: Annotated[

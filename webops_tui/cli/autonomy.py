@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from agent.core.config import KernelConfig
     from agent.ops.incidents import ApprovalPolicy
+    from storage.location import Location
     from webops_tui.demo.options import DemoOptions
     from webops_tui.demo.runner import DemoSummary
 
@@ -230,10 +231,10 @@ def demo(
         notify=tuple(notify or ()),
     )
     if not headless:
-        from storage.inspection import inspect_database
+        from storage.inspection import inspect_location
         from webops_tui.app import make_app
 
-        inspect_database(settings.db_path)
+        inspect_location(settings.db_path)
         run_workbench(make_app(settings, demo=options))
         return
     config = settings.kernel_config(seed=options.seed)
@@ -247,7 +248,7 @@ def demo(
 
 
 async def _headless(
-    db_path: Path, options: DemoOptions, quiet: bool, config: KernelConfig
+    db_path: Location, options: DemoOptions, quiet: bool, config: KernelConfig
 ) -> DemoSummary:
     import asyncio
 

@@ -8,6 +8,7 @@ output is the kernel's, byte for byte, without importing SQLAlchemy, SQLModel or
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from webops_tui.cli.runtime import clock, refuse_missing, settings_of
@@ -35,6 +36,8 @@ def reader_of(ctx: typer.Context) -> RowReader | None:
     from storage.reader import open_reader
 
     path = settings_of(ctx).db_path
+    if not isinstance(path, Path):
+        return None  # a server: the kernel's path reads it (the reader reads files)
     refuse_missing(path)
     return open_reader(path)
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from agent.core.kernel import Kernel
+    from storage.location import Location
     from webops_tui.config import Settings
 
 T = TypeVar("T")
@@ -62,13 +63,13 @@ def with_kernel(
     return asyncio.run(run())
 
 
-def refuse_missing(path: Path) -> None:
+def refuse_missing(path: Location) -> None:
     """`NotFound` unless `path` holds a database (a bad file is refused as `inspect_database`
-    refuses it)."""
+    refuses it). A server's database is there or the server says it is not."""
     from agent.errors import NotFound
     from storage.inspection import inspect_database
 
-    if inspect_database(path.expanduser()) is None:
+    if isinstance(path, Path) and inspect_database(path.expanduser()) is None:
         raise NotFound(
             f"no webops database at {path}; `webops agent create NAME` or `webops demo` makes one"
         )

@@ -12,6 +12,7 @@ from webops_tui.cli.runtime import settings_of
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
+    from storage.location import Location
     from webops_tui.retention import RetentionPolicy
 
 
@@ -63,13 +64,13 @@ def serve(
 
     if not 0 <= port <= 65535:
         raise InvalidInput(f"--port must be between 0 and 65535, got {port}")
-    from storage.inspection import inspect_database
+    from storage.inspection import inspect_location
 
     read_only = read_only or settings_of(ctx).read_only
     if read_only and watch:
         raise InvalidInput("--read-only and --watch exclude each other: watching runs remedies")
     db_path = settings_of(ctx).db_path
-    inspect_database(db_path)
+    inspect_location(db_path)
     from webops_tui.api.server import exposure_warning
 
     warning = exposure_warning(host)
@@ -83,7 +84,7 @@ def serve(
 
 
 async def _serve(
-    db_path: Path,
+    db_path: Location,
     host: str,
     port: int,
     watch: bool,

@@ -19,9 +19,9 @@ def tui(ctx: typer.Context) -> None:
 
 def open_workbench(settings: Settings) -> None:
     """Refuse a bad database file before the screen is taken over, then run the workbench."""
-    from storage.inspection import inspect_database
+    from storage.inspection import inspect_location
 
-    inspect_database(settings.db_path)
+    inspect_location(settings.db_path)
     from webops_tui.app import make_app
 
     run_workbench(make_app(settings))
