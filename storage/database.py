@@ -238,6 +238,18 @@ class Database:
         except OSError as exc:  # a server that cannot be reached
             raise self._error(exc) from exc
 
+    async def server_refusal(self, timeout_s: float = 2.0) -> str | None:
+        """Why the server cannot be used now (in words that show no address or error text,
+        for `/api/health`), or None when it answers, or for a file."""
+        if self.server is None:
+            return None
+        try:
+            async with asyncio.timeout(timeout_s), self.engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except (DBAPIError, OSError, TimeoutError):
+            return "the database server does not answer"
+        return None
+
     def _error(self, exc: BaseException) -> StorageError:
         if self.server is not None:
             return _server_error(exc, self.server)

@@ -57,7 +57,7 @@ from agent.social.relationships import Resolution
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import IncidentRow
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("webops.autopilot")
 
 __all__ = ["MAX_ATTEMPTS", "ApprovalPolicy", "Autopilot", "Bid", "IncidentView", "symptom"]
 

@@ -27,6 +27,7 @@ from agent.clock import SYSTEM, Clock
 from agent.core.incident_watch import load_open, reread
 from agent.core.kernel import Kernel
 from agent.decision.risk import Criticality
+from agent.errors import WebopsError
 from agent.events import KernelEvent, NotificationFailed, NotificationSent
 from agent.ops.apprise_send import deliver
 from agent.ops.notices import NOTIFY_TYPE, Incidents, Notice
@@ -34,7 +35,7 @@ from agent.ops.notify_routes import REMINDER, NotifyRouteSpec
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import NotificationRow
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("webops.notify")
 
 #: Attempts per delivery before it is marked failed.
 MAX_ATTEMPTS = 5
@@ -208,6 +209,9 @@ class Notifier:
             try:
                 sent = await self._send_due()
                 upcoming = await self.kernel.notifications.outbox.next_due()
+            except WebopsError as exc:  # the database away a moment (a server restarting)
+                log.warning("could not read the notification outbox: %s", exc.message)
+                sent, upcoming = 0, None
             except Exception:
                 log.exception("could not read the notification outbox")
                 sent, upcoming = 0, None

@@ -60,6 +60,7 @@ class Health(BaseModel):
 async def health_of(kernel: Kernel, probe: LoopProbe, read_only: bool) -> Health:
     path = kernel.database.path
     refusal = None if path is None else unwritable_now(path)
+    refusal = refusal or await kernel.database.server_refusal()
     read_only = read_only or kernel.database.read_only
     database = DatabaseHealth(
         ok=refusal is None or read_only, writable=refusal is None, detail=refusal or ""
