@@ -9,6 +9,7 @@ from tests.benchmarks import (
     bench_api,
     bench_cli,
     bench_demo,
+    bench_fleet,
     bench_kernel,
     bench_metrics,
     bench_recall,
@@ -32,6 +33,7 @@ SUITES = {
     "api": bench_api.run,
     "metrics": bench_metrics.run,
     "scale": bench_scale.run,
+    "fleet": bench_fleet.run,
 }
 
 
