@@ -127,6 +127,15 @@ class PostgresCluster:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> PostgresCluster:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        atexit.register(self.stop)
+        return self
+
+    def _start(self) -> None:
         if self.user is not None:
             _make_traversable(self.bin_dir)
             _make_traversable(self.base)
@@ -142,8 +151,6 @@ class PostgresCluster:
             if "could not bind" not in self._log_text() or attempt == 4:
                 raise ClusterError(self._failure("pg_ctl start", started))
         self._running = True
-        atexit.register(self.stop)
-        return self
 
     def restart(self) -> None:
         """Stop fast (open sessions are cut) and start again on the same port and data."""
@@ -154,7 +161,7 @@ class PostgresCluster:
 
     def stop(self) -> None:
         """Stop the server and delete its data; safe to call twice."""
-        if self._running:
+        if self._running or (self.data / "postmaster.pid").exists():
             self._pg_ctl("stop", "-m", "immediate", "-w", "-t", "60", check=False)
             self._running = False
         shutil.rmtree(self.base, ignore_errors=True)
@@ -209,17 +216,21 @@ class PostgresCluster:
         return self._pg("pg_ctl", "-D", str(self.data), *args, check=check)
 
     def _pg(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [str(self.bin_dir / program), *args],
-            capture_output=True,
-            text=True,
-            cwd=self.base,
-            env={**os.environ, "HOME": str(self.base), "LC_ALL": "C"},
-            user=self.user,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            timeout=120,
-        )
+        command = [str(self.bin_dir / program), *args]
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                cwd=self.base,
+                env={**os.environ, "HOME": str(self.base), "LC_ALL": "C"},
+                user=self.user,
+                stdin=subprocess.DEVNULL,
+                check=False,
+                timeout=120,
+            )
+        except OSError as exc:
+            raise ClusterError(f"cannot run {command[0]}: {exc}") from exc
         if check and done.returncode != 0:
             raise ClusterError(self._failure(program, done))
         return done
