@@ -105,6 +105,18 @@ def _make_traversable(path: Path) -> None:
             folder.chmod(mode | reach)
 
 
+def _open_install_to_others(bin_dir: Path) -> None:
+    """Under a strict umask pip leaves the wheel's files private to root: open them read-only."""
+    if (bin_dir / "postgres").stat().st_mode & stat.S_IXOTH:
+        return
+    # pgserver's binaries load their libraries from the wheel's `pgserver.libs` beside the package.
+    roots = [bin_dir.parent, bin_dir.parent.parent.parent / "pgserver.libs"]
+    for path in [p for root in roots if root.exists() for p in (root, *root.rglob("*"))]:
+        mode = path.stat().st_mode
+        run = stat.S_IXGRP | stat.S_IXOTH if path.is_dir() or mode & stat.S_IXUSR else 0
+        path.chmod(mode | stat.S_IRGRP | stat.S_IROTH | run)
+
+
 def _run_async(coro: Coroutine[Any, Any, Any]) -> Any:
     """Run `coro` on a loop of its own thread: callers may be inside a running loop."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -138,6 +150,7 @@ class PostgresCluster:
     def _start(self) -> None:
         if self.user is not None:
             _make_traversable(self.bin_dir)
+            _open_install_to_others(self.bin_dir)
             _make_traversable(self.base)
             shutil.chown(self.base, self.user, self.user)
         self._pg("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
