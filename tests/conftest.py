@@ -14,6 +14,9 @@ from hypothesis import settings
 from tests.service import ControlledService
 from webops_tui.cli import main
 
+# A real PostgreSQL server per xdist worker, and the both-backends runs (see that module).
+pytest_plugins = ["tests.pg_fixtures"]
+
 # Property tests judge bounds, not speed (speed is `make bench`'s): no per-example deadline,
 # which a loaded CI machine would turn into failures that say nothing about the code.
 settings.register_profile("webops", deadline=None)
@@ -34,15 +37,19 @@ CliRunner = Callable[..., CliResult]
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def db_path(tmp_path: Path, db_backend: str, request: pytest.FixtureRequest) -> Path | str:
+    """A SQLite file; in a `both_backends` module's `[postgres]` run, a fresh database URL."""
+    if db_backend == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        return url
     return tmp_path / "webops.db"
 
 
 @pytest.fixture
-def cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> CliRunner:
+def cli(db_path: Path | str, capsys: pytest.CaptureFixture[str]) -> CliRunner:
     """Run `webops --db <db_path> ARGS...` in-process through `main`, as the console script does."""
 
-    def run(*args: str, db: Path | None = None) -> CliResult:
+    def run(*args: str, db: Path | str | None = None) -> CliResult:
         capsys.readouterr()
         code = main(["--db", str(db or db_path), *args])
         captured = capsys.readouterr()

@@ -12,6 +12,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,6 +25,9 @@ from tests.service import ControlledService
 from tests.test_incident_evidence import _autopilot, _define, _run
 from webops_tui.api.app import create_app
 from webops_tui.cli.postmortem_format import md
+
+# Each test on a `db_path` runs on SQLite and on PostgreSQL (tests/pg_fixtures.py).
+pytestmark = pytest.mark.both_backends
 
 
 def test_the_postmortem_names_the_decision_the_approval_and_the_fix(

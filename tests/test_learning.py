@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agent.core.kernel import Kernel, KernelConfig
 from agent.core.resources import ResourceLimits
 from agent.core.stimulus import Stimulus
 from agent.memory.learning import ActionValues, Feedback
 from agent.skills.actions import ActionRequest
 from tests.world import bandit_registry
+
+# Each test on a `db_path` runs on SQLite and on PostgreSQL (tests/pg_fixtures.py).
+pytestmark = pytest.mark.both_backends
 
 RATES = {"flush-dns": 0.2, "scale-up": 0.5, "rollback": 0.85}
 BEST = "rollback"

@@ -12,6 +12,9 @@ from agent.core.kernel import Kernel
 from agent.core.lifecycle import TRANSITIONS, InvalidTransition, LifecycleState, check_transition
 from agent.events import StateChanged
 
+# Each test on a `db_path` runs on SQLite and on PostgreSQL (tests/pg_fixtures.py).
+pytestmark = pytest.mark.both_backends
+
 states = st.sampled_from(list(LifecycleState))
 
 

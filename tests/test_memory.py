@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from agent.core.kernel import Kernel, KernelConfig
 from agent.core.resources import ResourceLimits
 from agent.core.stimulus import Stimulus
@@ -12,6 +14,9 @@ from agent.memory.reflection import Insight
 from agent.skills.actions import ActionRequest
 from tests.conftest import CliRunner, FakeClock
 from tests.world import ToyService, toy_registry
+
+# Each test on a `db_path` runs on SQLite and on PostgreSQL (tests/pg_fixtures.py).
+pytestmark = pytest.mark.both_backends
 
 
 def _outage(service_name: str = "shop") -> Stimulus:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,10 @@ from storage.repositories.episodes import EpisodeRepository, EpisodeTuple
 from storage.repositories.facts import FactRepository
 from storage.repositories.procedures import ProcedureRepository
 from storage.tables import ActionValueRow, AgentRow, EpisodeRow, ProcedureRow
+from tests.raw_sql import raw
+
+# Each test on a `db_path` runs on SQLite and on PostgreSQL (tests/pg_fixtures.py).
+pytestmark = pytest.mark.both_backends
 
 T0 = 1_800_000_000.0
 
@@ -87,9 +90,8 @@ def _tuple(episode_id: int, agent_id: int) -> EpisodeTuple:
     )
 
 
-def _count(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+def _count(location: Path | str, table: str) -> int:
+    return int(raw(location, f"SELECT count(*) FROM {table}")[0][0])
 
 
 # --- episodes -------------------------------------------------------------------------------
@@ -287,7 +289,8 @@ _RESERVER = textwrap.dedent(
     from storage.repositories.episodes import EpisodeRepository
 
     async def main() -> None:
-        db = await Database.open(Path(sys.argv[1]))
+        location = sys.argv[1]
+        db = await Database.open(location if "://" in location else Path(location))
         repo = EpisodeRepository(db)
         for _ in range(150):
             r = await repo.reserve_ids(3)
@@ -537,12 +540,11 @@ async def test_deleting_an_agent_takes_its_memory_along(db_path: Path) -> None:
 
     for table, left in (("episode", 5), ("fact", 1), ("procedure", 1), ("action_value", 1)):
         assert _count(db_path, table) == left, table
-    with sqlite3.connect(db_path) as conn:
-        owners = {
-            row[0]
-            for table in ("episode", "fact", "procedure", "action_value")
-            for row in conn.execute(f"SELECT DISTINCT agent_id FROM {table}")
-        }
+    owners = {
+        row[0]
+        for table in ("episode", "fact", "procedure", "action_value")
+        for row in raw(db_path, f"SELECT DISTINCT agent_id FROM {table}")
+    }
     assert owners == {ben}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import stat
 import tempfile
 from collections.abc import Callable
@@ -29,6 +28,10 @@ from storage.repositories.skills import SkillRepository
 from storage.repositories.targets import TargetRepository
 from storage.secrets import SecretBox
 from storage.tables import AgentRow, CheckSampleRow, RunbookRow, SkillRow, TargetRow
+from tests.raw_sql import raw as _raw
+
+# Each test on a `db_path` runs on SQLite and on PostgreSQL (tests/pg_fixtures.py).
+pytestmark = pytest.mark.both_backends
 
 T0 = 1_800_000_000.0
 
@@ -68,11 +71,6 @@ NAMED = pytest.mark.parametrize(
     [("target", TargetRepository, _target), ("runbook", RunbookRepository, _runbook)],
 )
 Make = Callable[..., Any]
-
-
-def _raw(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 # --- targets and runbooks -------------------------------------------------------------------
@@ -151,6 +149,7 @@ async def test_replace_inserts_then_updates_keeping_created_at(
 # --- secrets --------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # the key file lives beside the database file
 def test_secret_box_round_trip_and_key_file(db_path: Path) -> None:
     box = SecretBox.for_database(db_path)
     key_file = db_path.parent / "webops.db.key"
@@ -394,8 +393,7 @@ async def test_bad_entries_are_refused_before_anything_is_written(db_path: Path)
 )
 async def test_editing_an_entry_names_it(db_path: Path, column: str, value: str) -> None:
     await _chain(db_path, 6)
-    with sqlite3.connect(db_path) as conn:
-        conn.execute(f"UPDATE audit SET {column} = ? WHERE id = 3", (value,))
+    _raw(db_path, f"UPDATE audit SET {column} = ? WHERE id = 3", value)
     result = await _verify(db_path)
     assert (result.ok, result.entries, result.first_bad) == (False, 6, 3)
     assert "entry 3 was altered" in result.reason
@@ -403,8 +401,7 @@ async def test_editing_an_entry_names_it(db_path: Path, column: str, value: str)
 
 async def test_deleting_an_entry_is_caught_after_the_gap(db_path: Path) -> None:
     await _chain(db_path, 6)
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("DELETE FROM audit WHERE id = 3")
+    _raw(db_path, "DELETE FROM audit WHERE id = 3")
     result = await _verify(db_path)
     assert (result.ok, result.entries, result.first_bad) == (False, 5, 4)
     assert "entry 3 is missing" in result.reason
@@ -415,14 +412,13 @@ async def test_rehashing_an_entry_by_the_published_rule_is_caught_at_that_entry(
 ) -> None:
     """The chain is keyed: a sha256 recomputed by anyone with the file no longer passes."""
     await _chain(db_path, 6)
-    with sqlite3.connect(db_path) as conn:
-        row = conn.execute(
-            "SELECT prev_hash, ts, actor, event, agent, action, target, why FROM audit WHERE id = 3"
-        ).fetchone()
-        prev, ts, actor, event, agent, action, target, why = row
-        detail = '{"n":3,"ok":false}'
-        forged = entry_hash(prev, ts, actor, event, agent, action, target, detail, why)
-        conn.execute("UPDATE audit SET detail = ?, hash = ? WHERE id = 3", (detail, forged))
+    ((prev, ts, actor, event, agent, action, target, why),) = _raw(
+        db_path,
+        "SELECT prev_hash, ts, actor, event, agent, action, target, why FROM audit WHERE id = 3",
+    )
+    detail = '{"n":3,"ok":false}'
+    forged = entry_hash(prev, ts, actor, event, agent, action, target, detail, why)
+    _raw(db_path, "UPDATE audit SET detail = ?, hash = ? WHERE id = 3", detail, forged)
     result = await _verify(db_path)
     assert (result.ok, result.first_bad) == (False, 3)
     assert "entry 3 was altered" in result.reason
@@ -432,9 +428,8 @@ async def test_verify_walks_across_chunks(db_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(audit_chain, "_VERIFY_CHUNK", 3)
     await _chain(db_path, 20)
     assert await _verify(db_path) == audit_module.AuditVerification(True, 20, None, "")
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("DELETE FROM audit WHERE id IN (7, 8)")
-        conn.execute("UPDATE audit SET why = 'x' WHERE id = 16")
+    _raw(db_path, "DELETE FROM audit WHERE id IN (7, 8)")
+    _raw(db_path, "UPDATE audit SET why = 'x' WHERE id = 16")
     result = await _verify(db_path)
     assert (result.ok, result.entries, result.first_bad) == (False, 18, 9)
     assert "entries 7-8 are missing" in result.reason
@@ -447,9 +442,8 @@ async def test_two_databases_appending_at_once_form_one_chain(db_path: Path) -> 
     await first.close()
     await second.close()
     assert await _verify(db_path) == audit_module.AuditVerification(True, 100, None, "")
-    assert sorted(n for (n,) in _raw(db_path, "SELECT json_extract(detail, '$.n') FROM audit")) == (
-        list(range(100))
-    )
+    details = _raw(db_path, "SELECT detail FROM audit")
+    assert sorted(json.loads(detail)["n"] for (detail,) in details) == list(range(100))
 
 
 _texts = st.text(max_size=12)

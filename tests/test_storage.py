@@ -15,6 +15,10 @@ from storage.database import Database
 from storage.errors import DatabaseUnreadable, DuplicateKey, NotADatabase, SchemaTooNew
 from storage.repositories.agents import AgentRepository
 from storage.tables import AgentRow
+from tests.raw_sql import table_columns
+
+# Each test on a `db_path` runs on SQLite and on PostgreSQL; sqlite_only ones are about the file.
+pytestmark = pytest.mark.both_backends
 
 
 def _row(name: str, created: float = 1_700_000_000.0) -> AgentRow:
@@ -57,6 +61,7 @@ async def test_duplicate_name_stores_nothing(db_path: Path) -> None:
     assert [(r.name, r.created_at) for r in rows] == [("anna", 1_700_000_000.0)]
 
 
+@pytest.mark.sqlite_only
 async def test_every_connection_gets_the_pragmas(db_path: Path) -> None:
     db = await Database.open(db_path)
     async with db.session() as session:
@@ -90,6 +95,7 @@ def _make_v1_file(path: Path, names: list[str]) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only
 async def test_old_file_is_upgraded_without_losing_rows(db_path: Path) -> None:
     _make_v1_file(db_path, ["anna", "ben", "cleo"])
     db = await Database.open(db_path)
@@ -104,6 +110,7 @@ async def test_old_file_is_upgraded_without_losing_rows(db_path: Path) -> None:
     assert version == migrations.LATEST_VERSION
 
 
+@pytest.mark.sqlite_only
 async def test_failed_migration_rolls_back_whole(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -126,9 +133,8 @@ async def test_failed_migration_rolls_back_whole(
 async def test_migrations_build_the_schema_the_tables_describe(db_path: Path) -> None:
     db = await Database.open(db_path)
     await db.close()
-    conn = sqlite3.connect(db_path)
     for table in SQLModel.metadata.sorted_tables:
-        stored = {row[1]: bool(row[3]) for row in conn.execute(f"PRAGMA table_info({table.name})")}
+        stored = table_columns(db_path, table.name)
         described = {c.name: not c.nullable for c in table.columns}
         assert stored.keys() == described.keys(), table.name
         assert {k for k, v in described.items() if v} <= {k for k, v in stored.items() if v} | {
@@ -136,6 +142,7 @@ async def test_migrations_build_the_schema_the_tables_describe(db_path: Path) ->
         }
 
 
+@pytest.mark.sqlite_only
 async def test_newer_schema_is_refused_and_left_untouched(db_path: Path) -> None:
     db = await Database.open(db_path)
     await AgentRepository(db).add(_row("anna"))
@@ -150,6 +157,7 @@ async def test_newer_schema_is_refused_and_left_untouched(db_path: Path) -> None
     assert _digest(db_path) == before
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -167,6 +175,7 @@ async def test_non_database_file_is_refused_and_left_untouched(
     assert not Path(f"{db_path}-wal").exists()
 
 
+@pytest.mark.sqlite_only
 async def test_another_programs_database_is_refused(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
@@ -183,6 +192,7 @@ async def test_directory_is_refused(tmp_path: Path) -> None:
         await Database.open(tmp_path)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 async def test_unreadable_file_is_refused(db_path: Path) -> None:
     db = await Database.open(db_path)
