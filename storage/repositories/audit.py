@@ -162,6 +162,9 @@ def _chain(key: bytes, prev_hash: str, entries: Sequence[_Entry]) -> list[dict[s
     return rows
 
 
+#: The advisory lock PostgreSQL appenders queue on ("AUDT" in ASCII).
+_APPEND_LOCK = 0x41554454
+
 _COLUMNS: tuple[Any, ...] = (
     col(AuditRow.id),
     col(AuditRow.ts),
@@ -209,6 +212,10 @@ class AuditRepository:
         """Chain `prepared` after the last entry, with the marker first where the log so far
         is not keyed (written by an older version, or under a key that was lost)."""
         key = await self._signing_key()
+        if conn.dialect.name == "postgresql":
+            # SQLite's BEGIN IMMEDIATE makes appenders queue; on a server shared by several
+            # nodes this lock does (held until the transaction ends), so the chain never forks.
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
         found = await conn.execute(
             core_select(*_COLUMNS).order_by(col(AuditRow.id).desc()).limit(1)
         )
@@ -243,7 +250,7 @@ class AuditRepository:
 
         Reading the last MAC and inserting share one write transaction, which on SQLite
         begins IMMEDIATE: appenders in other processes wait for it, so the chain never forks.
-        (Another dialect would need a table lock at this point.)
+        On PostgreSQL an advisory lock taken first does the same for every node.
         """
         entry = _entry(
             actor=actor,
