@@ -20,6 +20,8 @@ from agent.mind.personality import PRESETS, TraitEffects
 from agent.skills.actions import ActionOutput, ActionRegistry, ActionRequest, ActionSpec
 from tests.conftest import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 CALM = EmotionModifiers(risk_tolerance=0.0, recheck=0.0, confidence=0.0, impatience=0.0)
 SLOW_SHOP = Situation(
     summary="shop is slow",

@@ -21,6 +21,8 @@ from tests.serve_process import ServeProcess
 from tests.servers import HttpServer, Response
 from tests.service import ControlledService, define_shop
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def server(db_path: Path, service: ControlledService) -> Iterator[ServeProcess]:

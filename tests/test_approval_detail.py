@@ -20,6 +20,8 @@ from widgets.approvals_queue import ApprovalsQueue
 from widgets.chat_panel import ChatPanel
 from widgets.confirm_dialog import ConfirmDialog
 
+pytestmark = pytest.mark.both_backends
+
 SECRET = "hunter2-very-secret"
 
 

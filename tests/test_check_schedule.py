@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from agent.events import KernelEvent, TargetChecked
 from tests.benchmarks.target_farm import TargetFarm
 from tests.conftest import CliRunner
 from tests.service import ControlledService
+
+pytestmark = pytest.mark.both_backends
 
 
 def _document(urls: list[str], interval_s: float) -> str:

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import CliRunner
 
+pytestmark = pytest.mark.both_backends
+
 EMOTIONS = {"joy", "trust", "fear", "surprise", "sadness", "disgust", "anger", "anticipation"}
 
 

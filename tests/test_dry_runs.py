@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from agent.core.kernel import Kernel
 from agent.ops.runbook_dry_run import OUTPUT_LIMIT, shown_output
 from tests.conftest import CliRunner
 from tests.service import ControlledService
+
+pytestmark = pytest.mark.both_backends
 
 SECRET = "s3cret-dry-token"
 #: What the argv runbook's dry run prints: a known line, and brackets that are not markup.

@@ -21,6 +21,8 @@ from tests.conftest import CliRunner
 from tests.service import ControlledService, define_shop
 from webops_tui.anonymize import Anonymizer
 
+pytestmark = pytest.mark.both_backends
+
 APPROVER = "alice@corp.example"
 
 

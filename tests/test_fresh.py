@@ -12,6 +12,8 @@ from agent.core.conversation import chat
 from agent.core.kernel import Kernel
 from agent.fresh import Fresh
 
+pytestmark = pytest.mark.both_backends
+
 
 async def test_many_callers_of_a_stale_value_share_one_read() -> None:
     reads = 0

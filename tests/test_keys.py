@@ -16,6 +16,8 @@ from agent.core.kernel import Kernel
 from webops_tui.app import WebopsApp, make_app
 from webops_tui.config import Settings
 
+pytestmark = pytest.mark.both_backends
+
 
 async def _create(db_path: Path, *names: str) -> None:
     async with await Kernel.open(db_path) as kernel:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import TabbedContent
 
 from agent.core.kernel import Kernel
@@ -14,6 +15,8 @@ from webops_tui.config import Settings
 from widgets.activity_log import ActivityLog, clip
 from widgets.chat_panel import ChatLog, ChatPanel
 from widgets.follow import PAUSED
+
+pytestmark = pytest.mark.both_backends
 
 
 async def _team(db_path: Path) -> None:

@@ -11,11 +11,14 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import CliRunner
 from tests.test_autonomy import _demo
+
+pytestmark = pytest.mark.both_backends
 
 
 async def _rows(pilot: object, table: object, want: int, tries: int = 60) -> list[str]:

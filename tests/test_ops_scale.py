@@ -9,8 +9,12 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from agent.core.kernel import Kernel
 from agent.events import TargetChecked
+
+pytestmark = pytest.mark.both_backends
 
 MANY = 300
 

@@ -13,12 +13,16 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel, KernelConfig
 from agent.ops.incidents import IncidentView
 from tests.conftest import CliRunner
 from webops_tui.demo.world import REMEDY, TEST_SLOWNESS, DemoWorld
+
+pytestmark = pytest.mark.both_backends
 
 SEED = 7
 #: Look-alikes the agent works first: two 503s and a 500, each needing its own remedy.
@@ -66,6 +70,7 @@ async def _work(db_path: Path, kinds: tuple[str, ...], *, recall: bool) -> list[
         world.stop()
 
 
+@pytest.mark.sqlite_only  # copies the file to compare an agent with its recall switched off
 async def test_recall_passes_over_look_alikes_fixes_on_a_new_fault_and_cites_them(
     db_path: Path, tmp_path: Path, cli: CliRunner
 ) -> None:

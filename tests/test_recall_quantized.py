@@ -21,6 +21,8 @@ from agent.memory.recall_ivf import IVF_FROM, QuantizedIndex
 from tests.benchmarks.bench_recall_1m import summaries
 from tests.conftest import CliRunner
 
+pytestmark = pytest.mark.both_backends
+
 NOW = 1_750_000_000.0
 embedder = HashingEmbedder()
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel
@@ -15,6 +17,8 @@ from agent.events import IncidentChanged, KernelEvent
 from agent.memory.reflection import EpisodeView, reflect
 from agent.skills.actions import ActionRequest
 from tests.service import ControlledService, define_shop
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_credit_is_a_reward_only_for_a_confirmed_fault() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +18,8 @@ from agent.memory.procedures import Procedure, Step, fixing_step, optimize, rein
 from tests.conftest import CliRunner
 from webops_tui.demo.runner import DemoSummary, run_demo
 from webops_tui.demo.world import TEST_SLOWNESS, DemoWorld
+
+pytestmark = pytest.mark.both_backends
 
 
 async def _demo(

@@ -20,6 +20,8 @@ from storage.database import Database
 from storage.repositories.relationships import RelationshipRepository
 from tests.conftest import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 DAY = 86_400.0
 
 

@@ -6,6 +6,8 @@ import asyncio
 import random
 from pathlib import Path
 
+import pytest
+
 from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.conversation import chat, strongest_emotion
@@ -14,6 +16,8 @@ from agent.mind.emotions import Appraisal
 from tests.conftest import CliRunner
 from webops_tui.demo.runner import inject_faults, prepare
 from webops_tui.demo.world import TEST_SLOWNESS, DemoWorld
+
+pytestmark = pytest.mark.both_backends
 
 
 async def test_bidding_conflicts_and_observation_on_the_demo_world(db_path: Path) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel
@@ -14,6 +16,8 @@ from agent.ops.targets import runbook_spec, target_spec
 from agent.social.team import PairView
 from tests.conftest import CliRunner
 from tests.service import ControlledService
+
+pytestmark = pytest.mark.both_backends
 
 
 async def _service_target(kernel: Kernel, name: str, service: ControlledService) -> None:
