@@ -74,3 +74,18 @@ def service() -> Iterator[ControlledService]:
     """A service on 127.0.0.1 whose health a runbook can fix (see `define_shop`)."""
     with ControlledService() as running:
         yield running
+
+
+# TEMP pg_url: replaced by the pgtest lane
+@pytest.fixture
+def pg_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh database on the dev server running here (the pgtest lane starts its own)."""
+    import subprocess
+    import uuid
+
+    name = f"follow_{uuid.uuid4().hex[:12]}"
+    psql = ["psql", "-h", "127.0.0.1", "-p", "55432", "-U", "postgres", "-qc"]
+    subprocess.run([*psql, f"create database {name}"], check=True, capture_output=True)
+    monkeypatch.setenv("WEBOPS_KEYS", str(tmp_path / "keys"))
+    yield f"postgresql://postgres@127.0.0.1:55432/{name}"
+    subprocess.run([*psql, f"drop database {name} with (force)"], capture_output=True)
