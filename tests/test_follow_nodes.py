@@ -176,8 +176,11 @@ async def test_a_notice_wakes_the_follower_long_before_its_poll(
         # and another process's decision is woken for again.
         listener = await _listener_pid(pg_url)
         assert listener is not None
-        await _psql(pg_url, f"select pg_terminate_backend({listener})")
-        assert await _until(lambda: _listener_pid_now(pg_url) not in (None, listener), 30)
+        await _sql(pg_url, f"select pg_terminate_backend({listener})")
+        deadline = time.monotonic() + 30
+        while await _listener_pid(pg_url) in (None, listener) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        assert await _listener_pid(pg_url) not in (None, listener)
         await asyncio.sleep(0.5)
         await _webops(pg_url, "approvals", "--deny", str(event.approval_id))
         assert await _until(lambda: bool(decided), 10)
@@ -186,72 +189,27 @@ async def test_a_notice_wakes_the_follower_long_before_its_poll(
         assert arrived - answer.ts < 1.0, arrived - answer.ts
 
 
-async def _psql(url: str, sql: str) -> str:
-    return await asyncio.to_thread(_psql_now, url, sql)
+async def _sql(url: str, sql: str) -> Any:
+    """One value from the server, on a connection of the test's own (no psql needed)."""
+    import asyncpg
 
+    from storage.location import ServerDatabase, locate
+    from storage.notices import listen_dsn
 
-def _psql_now(url: str, sql: str) -> str:
-    done = subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    server = locate(url)
+    assert isinstance(server, ServerDatabase)
+    connection = await asyncpg.connect(listen_dsn(server))
+    try:
+        return await connection.fetchval(sql)
+    finally:
+        await connection.close()
 
 
 async def _listener_pid(url: str) -> int | None:
-    return await asyncio.to_thread(_listener_pid_now, url)
-
-
-def _listener_pid_now(url: str) -> int | None:
     """The server process of the connection that LISTENs on this database, if one does."""
-    found = _psql_now(
+    found = await _sql(
         url,
         "select pid from pg_stat_activity where datname = current_database() "
         "and query like 'LISTEN%' and pid <> pg_backend_pid()",
     )
-    return int(found.splitlines()[0]) if found else None
-
-
-async def test_the_workbench_shows_another_process_s_approval_and_feelings(
-    db_path: Path, service: ControlledService
-) -> None:
-    """The approvals panel lists the request another process made and drops it once another
-    process approved it; the Team panel's gauges show the feelings that process stored for
-    the agent, although the workbench holds its own copy of the agent."""
-    from textual.pilot import Pilot
-
-    from webops_tui.app import make_app
-    from webops_tui.config import Settings
-    from widgets.approvals_queue import ApprovalsQueue
-    from widgets.emotion_gauges import EmotionGauges
-
-    service.healthy = False
-    database = str(db_path)
-    await _prepare(database, service)
-    app = make_app(Settings(db_path=db_path))
-    async with app.run_test(size=(140, 44)) as pilot:
-
-        async def until(check: Any, seconds: float = 40) -> bool:
-            assert isinstance(pilot, Pilot)
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                if check():
-                    return True
-                await pilot.pause(0.1)
-            return bool(check())
-
-        await pilot.pause()
-        gauges = app.query_one(EmotionGauges)
-        queue = app.query_one(ApprovalsQueue)
-        assert await until(lambda: gauges.agent == "ben" and gauges.values), gauges.agent
-        before = dict(gauges.values)
-        await _webops(database, "task", "ben", "run fix-shop on shop")
-        assert await until(lambda: len(queue.pending) == 1), queue.pending
-        waiting = queue.pending[0].id
-        await _webops(database, "approvals", "--approve", str(waiting))
-        assert await until(lambda: not queue.pending), queue.pending
-        stored = json.loads(await _webops(database, "status", "ben", "--json"))["emotions"]
-
-        def shows_stored() -> bool:
-            return all(abs(gauges.values[k] - v) < 0.03 for k, v in stored.items())
-
-        assert await until(shows_stored), (gauges.values, stored)
-        assert gauges.values != before
-    assert service.fixes == 1
+    return int(found) if found is not None else None
