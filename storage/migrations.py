@@ -28,6 +28,8 @@ class Migration:
     version: int
     description: str
     statements: Sequence[str]
+    #: Run on PostgreSQL only, as written (after `statements`): what SQLite has no form of.
+    postgres: Sequence[str] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -440,6 +442,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_notification_status ON notification (status, next_at)",
         ),
     ),
+    Migration(
+        17,
+        "PostgreSQL tells listeners which table a statement wrote (events across nodes)",
+        (),
+        postgres=(
+            """
+            CREATE OR REPLACE FUNCTION webops_notify() RETURNS trigger AS $$
+            BEGIN
+                PERFORM pg_notify('webops', TG_TABLE_NAME);
+                RETURN NULL;
+            END;
+            $$ LANGUAGE plpgsql
+            """,
+            *(
+                f"CREATE TRIGGER webops_notify_{table} AFTER INSERT OR UPDATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION webops_notify()"
+                for table in ("incident", "approval", "agent", "check_sample")
+            ),
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -535,6 +557,8 @@ def apply_migrations(conn: Connection, target: int = LATEST_VERSION) -> int:
         if current < migration.version <= target:
             for statement in migration.statements:
                 conn.exec_driver_sql(postgres_ddl(statement) if postgres else statement)
+            for statement in migration.postgres if postgres else ():
+                conn.exec_driver_sql(statement)
     if target > current:
         _set_version(conn, target)
     return current

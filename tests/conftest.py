@@ -41,8 +41,6 @@ def db_path(tmp_path: Path, db_backend: str, request: pytest.FixtureRequest) -> 
     """A SQLite file; in a `both_backends` module's `[postgres]` run, a fresh database URL."""
     if db_backend == "postgres":
         url: str = request.getfixturevalue("pg_url")
-        # A server database's key files go to the node's data folder: here, the test's own.
-        request.getfixturevalue("monkeypatch").setenv("WEBOPS_KEYS", str(tmp_path))
         return url
     return tmp_path / "webops.db"
 
@@ -83,3 +81,4 @@ def service() -> Iterator[ControlledService]:
     """A service on 127.0.0.1 whose health a runbook can fix (see `define_shop`)."""
     with ControlledService() as running:
         yield running
+

@@ -54,7 +54,15 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def pg_url(pg_cluster: PostgresCluster, request: pytest.FixtureRequest) -> str:
+def pg_url(
+    pg_cluster: PostgresCluster,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    # A server database's key files go to the node's data folder (WEBOPS_KEYS): here, the
+    # test's own, so no test writes into the user's data folder.
+    monkeypatch.setenv("WEBOPS_KEYS", str(tmp_path_factory.mktemp("keys")))
     return pg_cluster.create_database(pg_cluster.new_name(request.node.name))
 
 

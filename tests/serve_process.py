@@ -22,7 +22,7 @@ STOP_TIMEOUT_S = 30.0
 
 
 class ServeProcess:
-    def __init__(self, db: Path, *extra: str) -> None:
+    def __init__(self, db: Path | str, *extra: str) -> None:
         command = [sys.executable, "-m", "webops_tui", "--db", str(db), "serve", "--port", "0"]
         self.process = subprocess.Popen(
             [*command, *extra],

@@ -32,10 +32,13 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from agent.core.follow_approvals import FollowedApprovals
+from agent.core.follow_feelings import FollowedFeelings
 from agent.errors import WebopsError
 from agent.events import IncidentChanged, KernelEvent, TargetChecked
 from agent.ops.evidence import OPEN_STATUSES
 from agent.ops.incidents import changed_event
+from storage.notices import Notices
 from storage.repositories.check_samples import CheckSampleRepository
 from storage.repositories.incidents import IncidentRepository
 from storage.tables import CheckSampleRow
@@ -45,7 +48,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("webops.follow")
 
-#: How often the file is read: a check shows within about this long of being stored.
+#: How often the file is read: a check shows within about this long of being stored. On
+#: PostgreSQL a notice from the server (storage/notices.py) wakes the follower at once too.
 INTERVAL_S = 1.0
 #: Samples published per read at most (5,000 targets at 30 s store ~170 a second); a backlog
 #: is worked off over the next reads rather than in one long turn of the loop.
@@ -68,6 +72,13 @@ class Follower:
         self.kernel = kernel
         self.samples = CheckSampleRepository(kernel.database)
         self.incidents = IncidentRepository(kernel.database)
+        self.approvals = FollowedApprovals(kernel.database, kernel.bus)
+        self.feelings = FollowedFeelings(kernel)
+        #: Seconds between reads when nothing wakes the follower sooner.
+        self.interval_s = INTERVAL_S
+        self._wake = asyncio.Event()
+        #: PostgreSQL's notices, while following a server database.
+        self.notices: Notices | None = None
         self._local = 0
         #: Start (again) from the newest rows at the next read.
         self._seek = True
@@ -96,10 +107,17 @@ class Follower:
         if self._task is None:
             self._unsubscribe = self.kernel.bus.subscribe(self._heard)
             self._task = asyncio.create_task(self._run(), name="webops follow")
+            server = self.kernel.database.server
+            if server is not None:  # another node's writes wake the follower at once
+                self.notices = Notices(server, lambda _table: self._wake.set())
+                self.notices.start()
 
     async def stop(self) -> None:
         task, self._task = self._task, None
+        notices, self.notices = self.notices, None
         self._unsubscribe()
+        if notices is not None:
+            await notices.close()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -107,13 +125,17 @@ class Follower:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # a notice during the read wakes the next one
             try:
                 await self.read()
             except WebopsError as exc:  # busy or unreadable a moment: the next read retries
                 logger.warning("following the database: %s", exc.message)
-            await asyncio.sleep(INTERVAL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
 
     def _heard(self, event: KernelEvent) -> None:
+        self.approvals.heard(event)
+        self.feelings.heard(event)
         if isinstance(event, IncidentChanged):
             self._told.add(event.incident_id)
             if event.status in OPEN_STATUSES:
@@ -131,9 +153,17 @@ class Follower:
             self._last_incident = await self.incidents.newest_id()
             for row in await self.incidents.list(statuses=OPEN_STATUSES, limit=MAX_OPEN):
                 self._open[row.id or 0] = _said(changed_event(row, row.opened_at))
+            await self.approvals.seek()
+            await self.feelings.seek()
             return
         await self._read_samples()
         await self._read_incidents()
+        approvals = await self.approvals.fetch()
+        feelings = await self.feelings.fetch()
+        if self._local or self._seek:
+            return
+        self.approvals.publish(approvals, self.kernel.clock())
+        await self.feelings.publish(feelings)
 
     async def _read_samples(self) -> None:
         rows = await self.samples.since(self._last_sample, BATCH)

@@ -94,6 +94,13 @@ class Mind:
         self.history.append((self._at, self._emotions))
         return self._emotions
 
+    def take(self, emotions: dict[str, float], at: float) -> None:
+        """Feelings another process stored for this agent (a worker on another node felt them):
+        they replace this copy's, decayed from `at` as a loaded state is."""
+        self._emotions = em.from_dict(emotions, self.rest)
+        self._at = at or self._clock()
+        self.history.append((self._at, self._emotions))
+
     def modifiers(self) -> em.EmotionModifiers:
         return em.EmotionModifiers.of(self.emotions, self.rest)
 

@@ -29,6 +29,15 @@ class AgentRepository:
             raise DuplicateKey(f"an agent named {row.name!r} already exists") from exc
         return row
 
+    async def feelings(self) -> list[tuple[str, str, float]]:
+        """Every agent's (name, emotions JSON, as-of time): the three columns a follower
+        compares, not the whole row."""
+        async with self._db.session() as session:
+            rows = await session.exec(
+                select(col(AgentRow.name), col(AgentRow.emotions), col(AgentRow.emotions_at))
+            )
+            return [(name, emotions, at) for name, emotions, at in rows]
+
     async def list(self) -> list[AgentRow]:
         async with self._db.session() as session:
             rows = await session.exec(select(AgentRow).order_by(col(AgentRow.name)))

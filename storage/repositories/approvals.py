@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from collections.abc import Collection
+
+from sqlalchemy import or_, update
+from sqlmodel import col, func, select
 
 from storage.database import Database
 from storage.tables import AgentRow, ApprovalRow
@@ -31,6 +33,25 @@ class ApprovalRepository:
             first = found.first()
             return (first[0], first[1]) if first else None
 
+    async def after_or_among(
+        self, after_id: int, ids: Collection[int], limit: int
+    ) -> list[tuple[ApprovalRow, str]]:
+        """Approvals stored after `after_id` and those among `ids`, oldest first: what a
+        follower of another process needs (new requests; decisions on the ones it holds
+        open), by the primary key only."""
+        async with self._db.session() as session:
+            where = col(ApprovalRow.id) > after_id
+            if ids:
+                where = or_(where, col(ApprovalRow.id).in_(sorted(ids)))
+            rows = await session.exec(
+                select(ApprovalRow, AgentRow.name)
+                .join(AgentRow, col(AgentRow.id) == col(ApprovalRow.agent_id))
+                .where(where)
+                .order_by(col(ApprovalRow.id))
+                .limit(limit)
+            )
+            return [(row, name) for row, name in rows]
+
     async def list(
         self, status: str | None = None, limit: int = 100
     ) -> list[tuple[ApprovalRow, str]]:
@@ -42,6 +63,12 @@ class ApprovalRepository:
                 query = query.where(ApprovalRow.status == status)
             rows = await session.exec(query.order_by(col(ApprovalRow.id)).limit(limit))
             return [(row, name) for row, name in rows]
+
+    async def newest_id(self) -> int:
+        """The id of the newest approval (0 with none)."""
+        async with self._db.session() as session:
+            found = (await session.exec(select(func.max(col(ApprovalRow.id))))).one()
+        return int(found or 0)
 
     async def transition(
         self,

@@ -134,6 +134,9 @@ async def _serve(
         if ops_file is not None:
             stop = app.state.stopping
             background.append(asyncio.create_task(keep_applied(kernel, ops_file, stop, say)))
+        # What other processes and nodes store (a `webops run --worker` elsewhere) reaches the
+        # event stream too; `--watch`'s autopilot pauses it while it tells its own.
+        kernel.follower.start()
         autopilot_task = None
         if watch:
             from agent.core.autopilot import Autopilot
