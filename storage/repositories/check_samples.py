@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from storage.database import Database
 from storage.tables import CheckSampleRow
 
-_COLUMNS = ("target", "ts", "healthy", "latency_ms")
+_COLUMNS = ("target", "ts", "healthy", "latency_ms", "worker")
 
 
 class CheckSampleRepository:
