@@ -232,3 +232,45 @@ def test_an_old_file_with_two_open_incidents_on_one_target_opens_with_the_newest
     ]
     shown = cli("incident", "show", "1")
     assert "a newer incident on the same target is open" in shown.out
+
+
+def test_an_incident_of_a_killed_worker_is_taken_up_and_its_remedy_runs_once(
+    db_path: Path, cli: CliRunner, service: ControlledService, tmp_path: Path
+) -> None:
+    _add_targets(cli, service, ["shop"])
+    added = cli(
+        "runbook", "add", "fix-it", "--http", "POST", f"{service.url}/fix", "--risk", "high",
+        "--timeout", "5", "--verify", "shop",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    service.healthy = False
+    with _worker(db_path, "north", tmp_path / "north.err") as north:
+
+        def asked() -> list[tuple[object, ...]] | None:
+            return _rows(db_path, "SELECT id FROM approval WHERE status = 'pending'") or None
+
+        waiting = _until(asked)
+        assert waiting and len(waiting) == 1, _rows(db_path, "SELECT * FROM incident")
+        north.send_signal(signal.SIGKILL)
+        north.wait(timeout=10)
+    killed = time.time()
+    with _worker(db_path, "south", tmp_path / "south.err") as south:
+        # south may lease shop only once north's lease expired; then it takes up the incident.
+        assert _until(lambda: any(w == "south" for _, _, w in _checks(db_path)))
+        approved = subprocess.run(
+            [str(WEBOPS), "--db", str(db_path), "approvals", "--approve", str(waiting[0][0])],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert approved.returncode == 0, approved.stderr
+        assert service.fixes == 1
+
+        def closed() -> list[tuple[object, ...]] | None:
+            rows = _rows(db_path, "SELECT status FROM incident")
+            return rows if rows and rows[0][0] not in ("open", "awaiting_approval") else None
+
+        assert _until(closed) == [("resolved",)], _rows(db_path, "SELECT * FROM incident")
+        south.send_signal(signal.SIGTERM)
+        summary = json.loads(south.communicate(timeout=40)[0])
+    assert summary["worker"] == "south" and summary["targets_held"] == 1
+    assert summary["resolved"] == 1, (summary, (tmp_path / "south.err").read_text())
+    assert service.fixes == 1 and time.time() - killed > LEASE_S

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.database import Database
@@ -55,15 +56,20 @@ class LeaseRepository:
     async def register(self, name: str, lease_s: float, now: float) -> WorkerView | None:
         """Start `name` as a worker; the live worker of that name (seen within its lease and
         not stopped) is returned instead, and nothing is written."""
-        async with self._db.session(write=True) as session:
-            row = (await session.exec(select(WorkerRow).where(WorkerRow.name == name))).first()
-            if row is not None and row.stopped_at is None and row.seen_at >= now - row.lease_s:
-                return _view(row, 0)
-            if row is None:
-                row = WorkerRow(name=name, started_at=now, seen_at=now, lease_s=lease_s)
-            else:
-                row.started_at, row.seen_at, row.stopped_at, row.lease_s = now, now, None, lease_s
-            session.add(row)
+        try:
+            async with self._db.session(write=True) as session:
+                query = select(WorkerRow).where(WorkerRow.name == name)
+                row = (await session.exec(query)).first()
+                if row is not None and row.stopped_at is None and row.seen_at >= now - row.lease_s:
+                    return _view(row, 0)
+                if row is None:
+                    row = WorkerRow(name=name, started_at=now, seen_at=now, lease_s=lease_s)
+                else:
+                    row.started_at, row.seen_at, row.lease_s = now, now, lease_s
+                    row.stopped_at = None
+                session.add(row)
+        except IntegrityError:  # another node registered the name at the same moment
+            return WorkerView(name, now, now, None, lease_s, 0)
         return None
 
     async def heartbeat(self, name: str, now: float) -> None:

@@ -44,17 +44,25 @@ def _check_notify(urls: list[str] | None) -> None:
         route_spec({"name": "run", "url": url})
 
 
-def _check_worker(name: str | None, lease_s: float) -> None:
-    """Refuse a bad `--worker` name or `--lease` before anything starts (one line, exit 2)."""
-    from agent.core.leases import MIN_LEASE_S
+def _check_worker(name: str | None, lease_s: float | None) -> float:
+    """Refuse a bad `--worker` name or `--lease` before anything starts (one line, exit 2);
+    the lease to keep."""
+    from agent.core.leases import DEFAULT_LEASE_S, MIN_LEASE_S
     from agent.errors import InvalidInput
 
-    if name is not None and (not name.strip() or not name.isprintable() or len(name) > 64):
+    if name is None:
+        if lease_s is not None:
+            raise InvalidInput("--lease needs --worker NAME: only workers hold leases")
+        return DEFAULT_LEASE_S
+    if not name.strip() or not name.isprintable() or len(name) > 64:
         raise InvalidInput(f"--worker needs a name of 1 to 64 printable characters, got {name!r}")
+    if lease_s is None:
+        return DEFAULT_LEASE_S
     if not MIN_LEASE_S <= lease_s <= 3600:
         raise InvalidInput(
             f"--lease must be between {MIN_LEASE_S:g} and 3600 seconds, got {lease_s:g}"
         )
+    return lease_s
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -116,9 +124,11 @@ def run(
         ),
     ] = None,
     lease: Annotated[
-        float,
-        typer.Option("--lease", metavar="SECONDS", help="How long a worker's lease lasts."),
-    ] = 10.0,
+        float | None,
+        typer.Option(
+            "--lease", metavar="SECONDS", help="How long a worker's lease lasts (default 10)."
+        ),
+    ] = None,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
     import asyncio
@@ -132,7 +142,7 @@ def run(
     _check_notify(notify)
     if duration is not None and not 0 < duration < math.inf:
         raise InvalidInput(f"--duration must be a positive number of seconds, got {duration:g}")
-    _check_worker(worker, lease)
+    lease_s = _check_worker(worker, lease)
     say = _progress(quiet)
     held: list[int] = []
 
@@ -153,7 +163,7 @@ def run(
             if worker is not None:
                 from agent.core.leases import LeaseKeeper
 
-                keeper = LeaseKeeper(kernel.database, worker, lease, say=say)
+                keeper = LeaseKeeper(kernel.database, worker, lease_s, say=say)
                 await keeper.start(kernel.ops.targets)
             autopilot = Autopilot(kernel, approval_policy=policy, on_event=say, worker=keeper)
             share = f" ({len(keeper.held)} leased to {worker})" if keeper else ""
