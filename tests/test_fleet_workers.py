@@ -103,6 +103,9 @@ def test_two_workers_share_the_targets_and_a_killed_one_hands_them_over(
 
         assert _until(shared), cli("workers").out
         balanced = time.time()
+        twin = cli("run", "--worker", "north", "--duration", "1")
+        assert twin.code == 2 and "worker 'north' is already running" in twin.err, twin.err
+        assert len(twin.err.strip().splitlines()) == 1, twin.err
 
         def each_checked_by_its_worker() -> dict[str, set[str]] | None:
             by: dict[str, set[str]] = {}
@@ -274,3 +277,17 @@ def test_an_incident_of_a_killed_worker_is_taken_up_and_its_remedy_runs_once(
     assert summary["worker"] == "south" and summary["targets_held"] == 1
     assert summary["resolved"] == 1, (summary, (tmp_path / "south.err").read_text())
     assert service.fixes == 1 and time.time() - killed > LEASE_S
+
+
+def test_bad_worker_options_are_one_line_and_exit_2(cli: CliRunner) -> None:
+    assert cli("agent", "create", "anna").code == 0
+    for args, says in (
+        (["--worker", ""], "--worker needs a name"),
+        (["--worker", "a\x1b[2J"], "--worker needs a name"),
+        (["--worker", "a", "--lease", "0"], "--lease must be between"),
+        (["--worker", "a", "--lease", "nan"], "--lease must be between"),
+        (["--lease", "5"], "--lease needs --worker"),
+    ):
+        result = cli("run", *args, "--duration", "1")
+        assert result.code == 2 and says in result.err, (args, result.err)
+        assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err

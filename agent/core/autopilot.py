@@ -85,9 +85,7 @@ class Autopilot:
         worker: LeaseKeeper | None = None,
     ) -> None:
         self.kernel = kernel
-        #: With `webops run --worker`: checks only the targets this worker leases
-        #: (agent/core/leases.py), in slots anchored to the wall clock so that a target's
-        #: checks fall in the same slots whichever worker makes them.
+        #: `webops run --worker`: only leased targets are checked (agent/core/leases.py).
         self.worker = worker
         if worker is not None:
             kernel.ops.worker = worker.name
