@@ -89,6 +89,7 @@ class Autopilot:
         self.worker = worker
         if worker is not None:
             kernel.ops.worker = worker.name
+            worker.holding = lambda t: (i := self.open.get(t)) is not None and i.busy
         self.team = team
         self.policy = approval_policy
         self.approve_delay_s = approve_delay_s

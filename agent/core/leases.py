@@ -53,6 +53,9 @@ class LeaseKeeper:
         self.held: dict[str, float] = {}
         #: The most targets held at once (what the closing line reports).
         self.most_held = 0
+        #: Targets not to release now: the autopilot's incidents under way (a turn being
+        #: worked would otherwise go on here while the next worker takes the incident up).
+        self.holding: Callable[[str], bool] = lambda _target: False
         self._gained: set[str] = set()
         self._known: frozenset[str] = frozenset()
         #: Database time minus this process's monotonic clock, as of the last round.
@@ -102,7 +105,8 @@ class LeaseKeeper:
         share = math.ceil(len(names) / live)
         held = {t: until for t, until in renewed.items() if t in names}
         if len(held) > share:
-            extras = sorted(held)[share:]
+            quiet = [t for t in sorted(held) if not self.holding(t)]
+            extras = quiet[max(0, len(quiet) - (len(held) - share)) :]
             for target in extras:  # not checked from now on, before the database frees it
                 del held[target]
                 self.held.pop(target, None)
