@@ -443,6 +443,57 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        16,
+        "workers sharing targets through leases, who made each check, and one open incident "
+        "per target enforced by the database (older duplicates are closed first)",
+        (
+            """
+            CREATE TABLE worker (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                started_at REAL NOT NULL,
+                seen_at REAL NOT NULL,
+                stopped_at REAL,
+                lease_s REAL NOT NULL DEFAULT 10
+            )
+            """,
+            """
+            CREATE TABLE target_lease (
+                id INTEGER PRIMARY KEY,
+                target TEXT NOT NULL UNIQUE,
+                worker TEXT NOT NULL DEFAULT '',
+                expires_at REAL NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX ix_target_lease_worker ON target_lease (worker, expires_at)",
+            "ALTER TABLE check_sample ADD COLUMN worker TEXT NOT NULL DEFAULT ''",
+            # Settle duplicates an older file may hold before the unique index: all but the
+            # newest open incident of a target are closed, and their journals say why.
+            """
+            INSERT INTO incident_event (incident_id, ts, kind, actor, text)
+            SELECT i.id, i.opened_at, 'resolved', 'migration 16',
+                   'closed: a newer incident on the same target is open'
+            FROM incident i
+            WHERE i.status IN ('open', 'awaiting_approval') AND EXISTS (
+                SELECT 1 FROM incident j
+                WHERE j.target = i.target AND j.id > i.id
+                AND j.status IN ('open', 'awaiting_approval')
+            )
+            """,
+            """
+            UPDATE incident SET status = 'resolved', closed_at = opened_at,
+                summary = 'closed: a newer incident on the same target is open'
+            WHERE status IN ('open', 'awaiting_approval') AND EXISTS (
+                SELECT 1 FROM incident j
+                WHERE j.target = incident.target AND j.id > incident.id
+                AND j.status IN ('open', 'awaiting_approval')
+            )
+            """,
+            "CREATE UNIQUE INDEX ux_incident_open_target ON incident (target) "
+            "WHERE status IN ('open', 'awaiting_approval')",
+        ),
+    ),
+    Migration(
         17,
         "PostgreSQL tells listeners which table a statement wrote (events across nodes)",
         (),

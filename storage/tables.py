@@ -229,6 +229,8 @@ class CheckSampleRow(SQLModel, table=True):
     ts: float
     healthy: int
     latency_ms: float | None = None
+    #: The `webops run --worker` that made the check ('' without one); migration 16.
+    worker: str = ""
 
 
 class AuditRow(SQLModel, table=True):
@@ -423,3 +425,27 @@ class NotificationRow(SQLModel, table=True):
     #: When the next attempt is due (back-off after a failed one).
     next_at: float
     sent_at: float | None = None
+
+
+class WorkerRow(SQLModel, table=True):
+    """A `webops run --worker`: when it started and last said it is alive (migration 16)."""
+
+    __tablename__ = "worker"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    started_at: float
+    seen_at: float
+    stopped_at: float | None = None
+    lease_s: float = 10.0
+
+
+class TargetLeaseRow(SQLModel, table=True):
+    """Which worker checks a target, until when; '' and 0 when free (migration 16)."""
+
+    __tablename__ = "target_lease"
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(unique=True)
+    worker: str = ""
+    expires_at: float = 0.0

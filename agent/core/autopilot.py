@@ -38,6 +38,7 @@ from agent.core import (
 )
 from agent.core.check_schedule import CheckSchedule
 from agent.core.kernel import Kernel
+from agent.core.leases import LeaseKeeper
 from agent.core.notifier import Notifier
 from agent.core.rest_schedule import RestSchedule
 from agent.core.stimulus import Stimulus, StimulusKind
@@ -81,8 +82,14 @@ class Autopilot:
         describe: Callable[[str], str | None] | None = None,
         on_event: Callable[[str], None] | None = None,
         clock: Clock = SYSTEM,
+        worker: LeaseKeeper | None = None,
     ) -> None:
         self.kernel = kernel
+        #: `webops run --worker`: only leased targets are checked (agent/core/leases.py).
+        self.worker = worker
+        if worker is not None:
+            kernel.ops.worker = worker.name
+            worker.holding = lambda t: (i := self.open.get(t)) is not None and i.busy
         self.team = team
         self.policy = approval_policy
         self.approve_delay_s = approve_delay_s
@@ -101,7 +108,7 @@ class Autopilot:
         #: Hand-overs as (incident id, from, to), in order (agent/core/handover.py).
         self.handovers: list[tuple[int, str, str]] = []
         #: When each target is checked, and each one's run of failing/passing checks.
-        self.schedule = CheckSchedule(kernel, clock)
+        self.schedule = CheckSchedule(kernel, clock, wall_slots=worker is not None)
         self.watch = self.schedule.watch
         #: When each agent learns and rests (agent/core/rest_schedule.py).
         self.rest = RestSchedule(kernel, clock, say=self.say)
@@ -153,6 +160,8 @@ class Autopilot:
         clock = self.clock
         deadline = None if duration_s is None else clock.monotonic() + duration_s
         while not stop.is_set() and (deadline is None or clock.monotonic() < deadline):
+            for approval_id in await incident_books.follow_leases(self):
+                self._stand_in(approval_id)
             self._schedule_checks()
             await approval_follow_up.follow_approvals(self)
             self._schedule_rest()
@@ -215,7 +224,8 @@ class Autopilot:
     def _schedule_checks(self) -> None:
         targets = self.kernel.ops.targets
         for name in self.schedule.due(self.clock.monotonic(), targets):
-            self.spawn(self._check(name))
+            if self.worker is None or self.worker.owns(name):  # else: another worker's slot
+                self.spawn(self._check(name))
 
     async def _check(self, target: str) -> None:
         checked = await self.schedule.check(target, incident_open=target in self.open)

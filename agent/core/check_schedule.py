@@ -62,9 +62,13 @@ def phase(name: str, interval_s: float) -> float:
 
 
 class CheckSchedule:
-    def __init__(self, kernel: Kernel, clock: Clock = SYSTEM) -> None:
+    def __init__(self, kernel: Kernel, clock: Clock = SYSTEM, *, wall_slots: bool = False) -> None:
         self.kernel = kernel
         self.clock = clock
+        #: Workers sharing targets (agent/core/leases.py) check each target in the same
+        #: slots, `phase + k * interval` seconds since the epoch, so that a target handed
+        #: from one worker to another is neither checked twice in a slot nor skipped.
+        self.wall_slots = wall_slots
         #: How late checks started (due time to start, a wait for a free slot included); the
         #: kernel's, so `/metrics` and `webops status` see it.
         self.lateness = kernel.check_lateness
@@ -137,7 +141,12 @@ class CheckSchedule:
             if self._intervals.get(name) != every:
                 self._intervals[name] = every
                 spread = min(1.0, ramp / spec.interval_s)
-                self._anchor[name] = first = now + phase(name, spec.interval_s) * spread
+                if self.wall_slots:
+                    since = self.clock.time() - phase(name, spec.interval_s)
+                    first = now + (-since) % spec.interval_s
+                else:
+                    first = now + phase(name, spec.interval_s) * spread
+                self._anchor[name] = first
                 self._push(name, first)
         if len(specs) != len(targets):
             for name in set(specs) - set(targets):

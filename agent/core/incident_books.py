@@ -14,39 +14,70 @@ from typing import TYPE_CHECKING
 
 from agent.core import person_overrides
 from agent.ops.confirmation import Fault
-from agent.ops.evidence import set_evidence
+from agent.ops.evidence import OPEN_STATUSES, set_evidence
 from agent.ops.incidents import Closing, OpenIncident, changed_event, tried_of
 from storage.tables import IncidentRow
 
 if TYPE_CHECKING:
+    from agent.core.approval_view import ApprovalView
     from agent.core.autopilot import Autopilot
 
 
 async def resume(pilot: Autopilot) -> list[int]:
     """Incidents a previous run left open are taken up again; one that waited for an
     approval waits for the same one (the newest asked for its target, by its owner, since
-    it opened), or is handled afresh when there is none. Returns the approvals waited for."""
+    it opened), or is handled afresh when there is none. Returns the approvals waited for.
+    A worker (`webops run --worker`) takes up only those of the targets it leases."""
     waiting: list[int] = []
     asked = await pilot.kernel.approvals(status=None)
     for status in ("open", "awaiting_approval"):
         for row in await pilot.incidents.list(status):
-            incident = OpenIncident(row=row, tried=tried_of(row.actions))
-            if row.status == "awaiting_approval":
-                incident.approval_id = next(
-                    (
-                        a.id
-                        for a in sorted(asked, key=lambda a: -a.id)
-                        if a.target == row.target
-                        and a.agent == row.owner
-                        and a.created_at >= row.opened_at
-                    ),
-                    None,
-                )
-                if incident.approval_id is None:
-                    incident.set_status("open")
-                else:
-                    waiting.append(incident.approval_id)
-            pilot.open[row.target] = incident
+            if pilot.worker is not None and not pilot.worker.owns(row.target):
+                continue
+            if (approval_id := take_up(pilot, row, asked)) is not None:
+                waiting.append(approval_id)
+    return waiting
+
+
+def take_up(pilot: Autopilot, row: IncidentRow, asked: list[ApprovalView]) -> int | None:
+    """Hold the stored open incident `row` as this loop's; the approval it waits for, if any
+    (else an incident stored as awaiting one is handled afresh)."""
+    incident = OpenIncident(row=row, tried=tried_of(row.actions))
+    if row.status == "awaiting_approval":
+        incident.approval_id = next(
+            (
+                a.id
+                for a in sorted(asked, key=lambda a: -a.id)
+                if a.target == row.target and a.agent == row.owner and a.created_at >= row.opened_at
+            ),
+            None,
+        )
+        if incident.approval_id is None:
+            incident.set_status("open")
+    pilot.open[row.target] = incident
+    return incident.approval_id
+
+
+async def follow_leases(pilot: Autopilot) -> list[int]:
+    """A worker's leases moved: the open incident of a target it now leases is taken up from
+    the database (its previous worker opened it); one of a target it no longer leases is let
+    go once no turn of it is under way (the new worker takes it up). Returns the approvals
+    now waited for."""
+    worker = pilot.worker
+    if worker is None:
+        return []
+    for target, incident in list(pilot.open.items()):
+        if not incident.busy and not worker.owns(target):
+            del pilot.open[target]
+    gained = [t for t in worker.take_gained() if t not in pilot.open]
+    if not gained:
+        return []
+    waiting: list[int] = []
+    asked = await pilot.kernel.approvals(status=None)
+    for target in gained:
+        for row in await pilot.incidents.list(statuses=OPEN_STATUSES, target=target, limit=1):
+            if target not in pilot.open and (approval_id := take_up(pilot, row, asked)):
+                waiting.append(approval_id)
     return waiting
 
 
@@ -68,13 +99,20 @@ async def open_incident(
     incident = OpenIncident(row=row, busy=True)
     pilot.open[target] = incident
     try:
-        incident.row = row = await pilot.incidents.add(row)
+        stored = await pilot.incidents.add(row)
     except BaseException:
         # Not stored (a full disk, say): release the claim so the next failing check
         # opens it again, instead of a target wedged behind an incident that never was.
         if pilot.open.get(target) is incident:
             del pilot.open[target]
         raise
+    if stored.opened_at != row.opened_at or stored.situation != row.situation:
+        # Another worker opened it first (one open incident per target): adopt the stored one.
+        incident.busy = False
+        take_up(pilot, stored, await pilot.kernel.approvals(status=None))
+        pilot.say(f"incident {stored.id} on {target} was opened elsewhere; taking it up")
+        return pilot.open[target]
+    incident.row = row = stored
     assert row.id is not None
     pilot.kinds[row.id] = kind
     incident.busy = False

@@ -114,6 +114,8 @@ class Ops:
         self.unusable: dict[str, str] = {}
         self.baselines: dict[str, Baseline] = {}
         self.pending_samples: list[CheckSampleRow] = []
+        #: The `webops run --worker` making the checks, written with each sample ('' alone).
+        self.worker = ""
         #: Targets whose baseline is wanted and not read yet, and the one read at a time.
         self._unread: set[str] = set()
         self._reading = asyncio.Lock()
@@ -462,6 +464,7 @@ class Ops:
                 ts=self._clock(),
                 healthy=int(result.healthy),
                 latency_ms=result.latency_ms,
+                worker=self.worker,
             )
         )
         return self._output(

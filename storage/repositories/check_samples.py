@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from storage.database import Database
 from storage.tables import CheckSampleRow
 
-_COLUMNS = ("target", "ts", "healthy", "latency_ms")
+_COLUMNS = ("target", "ts", "healthy", "latency_ms", "worker")
 
 
 class CheckSampleRepository:
@@ -52,9 +52,9 @@ class CheckSampleRepository:
             conn = await session.connection()
             return [
                 CheckSampleRow.model_construct(
-                    id=id_, target=target, ts=ts, healthy=healthy, latency_ms=latency_ms
+                    id=id_, target=target, ts=ts, healthy=healthy, latency_ms=latency_ms, worker=by
                 )
-                for id_, target, ts, healthy, latency_ms in await conn.execute(query)
+                for id_, target, ts, healthy, latency_ms, by in await conn.execute(query)
             ]
 
     async def history(self, target: str, limit: int = 500) -> list[CheckSampleRow]:

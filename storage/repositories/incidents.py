@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.database import Database
 from storage.tables import IncidentEventRow, IncidentRow
 
 #: Columns only a person's lifecycle change writes; the loop's `save` leaves them alone.
+#: The statuses migration 16's unique index covers: at most one such incident per target.
+OPEN_STATUSES = ("open", "awaiting_approval")
 PERSON_COLUMNS = {"id", "acknowledged_at", "acknowledged_by", "person_rev"}
 
 
@@ -18,12 +21,21 @@ class IncidentRepository:
 
     async def add(self, row: IncidentRow) -> IncidentRow:
         """Store a copy and return it with its id; `row` itself never joins a session, so
-        other tasks may read it while this one waits on the database."""
+        other tasks may read it while this one waits on the database.
+
+        One open incident per target is the database's rule (migration 16's unique index):
+        when another worker opened one first, that stored incident is returned instead."""
         stored = IncidentRow.model_validate(row.model_dump())
-        async with self._db.session(write=True) as session:
-            session.add(stored)
-            await session.flush()
-            await session.refresh(stored)
+        try:
+            async with self._db.session(write=True) as session:
+                session.add(stored)
+                await session.flush()
+                await session.refresh(stored)
+        except IntegrityError:
+            found = await self.list(statuses=OPEN_STATUSES, target=row.target, limit=1)
+            if not found:
+                raise
+            return found[0]
         return stored
 
     async def save(self, row: IncidentRow) -> bool:

@@ -45,6 +45,27 @@ def _check_notify(urls: list[str] | None) -> None:
         route_spec({"name": "run", "url": url})
 
 
+def _check_worker(name: str | None, lease_s: float | None) -> float:
+    """Refuse a bad `--worker` name or `--lease` before anything starts (one line, exit 2);
+    the lease to keep."""
+    from agent.core.leases import DEFAULT_LEASE_S, MIN_LEASE_S
+    from agent.errors import InvalidInput
+
+    if name is None:
+        if lease_s is not None:
+            raise InvalidInput("--lease needs --worker NAME: only workers hold leases")
+        return DEFAULT_LEASE_S
+    if not name.strip() or not name.isprintable() or len(name) > 64:
+        raise InvalidInput(f"--worker needs a name of 1 to 64 printable characters, got {name!r}")
+    if lease_s is None:
+        return DEFAULT_LEASE_S
+    if not MIN_LEASE_S <= lease_s <= 3600:
+        raise InvalidInput(
+            f"--lease must be between {MIN_LEASE_S:g} and 3600 seconds, got {lease_s:g}"
+        )
+    return lease_s
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     import asyncio
 
@@ -93,6 +114,22 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="When stopped, print the summary as JSON.")
     ] = False,
+    worker: Annotated[
+        str | None,
+        typer.Option(
+            "--worker",
+            metavar="NAME",
+            help="Share the targets with the other workers on this database: each target is "
+            "checked by one worker at a time, through a lease it renews; a worker that stops "
+            "or dies hands its targets over when its leases are released or expire.",
+        ),
+    ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease", metavar="SECONDS", help="How long a worker's lease lasts (default 10)."
+        ),
+    ] = None,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
     import asyncio
@@ -106,7 +143,9 @@ def run(
     _check_notify(notify)
     if duration is not None and not 0 < duration < math.inf:
         raise InvalidInput(f"--duration must be a positive number of seconds, got {duration:g}")
+    lease_s = _check_worker(worker, lease)
     say = _progress(quiet)
+    held: list[int] = []
 
     async def main() -> Autopilot:
         stop = asyncio.Event()
@@ -121,12 +160,20 @@ def run(
             if not kernel.ops.targets:
                 raise InvalidInput("no targets to watch: add one with 'webops target add'")
             kernel.notifications.add_for_this_run(notify or [])
-            autopilot = Autopilot(kernel, approval_policy=policy, on_event=say)
-            say(f"watching {len(kernel.ops.targets)} target(s); Ctrl-C to stop")
+            keeper = None
+            if worker is not None:
+                from agent.core.leases import LeaseKeeper
+
+                keeper = LeaseKeeper(kernel.database, worker, lease_s, say=say)
+                await keeper.start(kernel.ops.targets)
+            autopilot = Autopilot(kernel, approval_policy=policy, on_event=say, worker=keeper)
+            share = f" ({len(keeper.held)} leased to {worker})" if keeper else ""
+            say(f"watching {len(kernel.ops.targets)} target(s){share}; Ctrl-C to stop")
             from webops_tui.retention import keep_pruning
 
             pruning = asyncio.create_task(keep_pruning(kernel.database, settings.retention, stop))
             watching = ops_file and asyncio.create_task(keep_applied(kernel, ops_file, stop, say))
+            leasing = keeper and asyncio.create_task(keeper.keep(lambda: kernel.ops.targets, stop))
             try:
                 await autopilot.run(stop, duration)
             finally:
@@ -134,6 +181,10 @@ def run(
                 await pruning
                 if watching:
                     await watching
+                if keeper and leasing:
+                    await leasing
+                    held.append(len(keeper.held))
+                    await keeper.stop()
             return autopilot
 
     autopilot = asyncio.run(main())
@@ -144,6 +195,7 @@ def run(
         f"incident(s), {resolved} resolved, {len(autopilot.open)} still open; "
         f"checks started late by {_seconds(late['p50_s'])} (p50), {_seconds(late['p95_s'])} "
         f"(p95), {_seconds(late['max_s'])} at most"
+        + (f"; worker {worker} held {held[0]} target(s)" if worker is not None and held else "")
     )
     if as_json:
         emit_json(
@@ -153,6 +205,7 @@ def run(
                 "resolved": resolved,
                 "open": len(autopilot.open),
                 "lateness": late,
+                **({"worker": worker, "targets_held": held[0]} if worker and held else {}),
             }
         )
 

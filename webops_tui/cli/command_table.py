@@ -67,6 +67,12 @@ COMMANDS: dict[str, Entry] = {
         "run",
         "Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly.",
     ),
+    "workers": Entry(
+        f"{_CLI}.workers",
+        "workers",
+        "Workers sharing the targets (webops run --worker): live or not, last seen, targets "
+        "leased.",
+    ),
     "demo": Entry(
         f"{_CLI}.autonomy",
         "demo",
