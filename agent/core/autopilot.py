@@ -247,7 +247,8 @@ class Autopilot:
                 opened = await incident_books.open_incident(
                     self, target, symptom(output), output.detail, confirmation.fault
                 )
-                self.spawn(self.handle(opened))
+                if opened.approval_id is None:  # one another worker opened may await a person
+                    self.spawn(self.handle(opened))
         elif not trouble and not incident.busy:
             if confirmation.verdict(incident_open=True) != "resolve":
                 return

@@ -28,7 +28,7 @@ from agent.errors import InvalidInput, WebopsError
 from storage.database import Database
 from storage.repositories.leases import LeaseRepository, WorkerView
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("webops.leases")
 
 #: The default lease: a dead worker's targets are checked by another within about this long.
 DEFAULT_LEASE_S = 10.0
