@@ -81,4 +81,3 @@ def service() -> Iterator[ControlledService]:
     """A service on 127.0.0.1 whose health a runbook can fix (see `define_shop`)."""
     with ControlledService() as running:
         yield running
-

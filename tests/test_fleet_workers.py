@@ -291,6 +291,18 @@ def test_an_incident_of_a_killed_worker_is_taken_up_and_its_remedy_runs_once(
     assert service.fixes == 1 and time.time() - killed > LEASE_S
 
 
+def test_each_worker_runs_the_agents_it_is_given(
+    db_path: Path, cli: CliRunner, service: ControlledService
+) -> None:
+    _add_targets(cli, service, ["shop"])
+    assert cli("agent", "create", "ben").code == 0
+    ran = cli("run", "--worker", "north", "--agents", "ben", "--duration", "1", "--json", "-q")
+    assert ran.code == 0, ran.err
+    assert ran.json()["team"] == ["ben"] and ran.json()["worker"] == "north"
+    everyone = cli("run", "--duration", "1", "--json", "-q")
+    assert sorted(everyone.json()["team"]) == ["anna", "ben"]
+
+
 def test_bad_worker_options_are_one_line_and_exit_2(cli: CliRunner) -> None:
     assert cli("agent", "create", "anna").code == 0
     for args, says in (
@@ -299,6 +311,8 @@ def test_bad_worker_options_are_one_line_and_exit_2(cli: CliRunner) -> None:
         (["--worker", "a", "--lease", "0"], "--lease must be between"),
         (["--worker", "a", "--lease", "nan"], "--lease must be between"),
         (["--lease", "5"], "--lease needs --worker"),
+        (["--agents", " , "], "--agents needs at least one agent name"),
+        (["--worker", "a", "--agents", "anna,nobody"], "--agents: no agent named 'nobody'"),
     ):
         result = cli("run", *args, "--duration", "1")
         assert result.code == 2 and says in result.err, (args, result.err)

@@ -86,7 +86,7 @@ def _held(url: str, env: dict[str, str]) -> dict[str, tuple[bool, int]]:
 def _slots(
     arrivals: dict[str, list[float]], names: Sequence[str], start: float, end: float
 ) -> tuple[int, int, int]:
-    """(slots, missed, duplicates) over the whole slots in [start, end) (wall clock).
+    """(slots, missed, duplicates) over the slots due in [start, end) (wall clock).
 
     A target's slot k is centred on its due time `phase + k * interval`; an arrival belongs
     to the slot whose centre is nearest, so a check started a little late still counts once.
@@ -95,8 +95,8 @@ def _slots(
     slots = missed = duplicates = 0
     for index, name in enumerate(names):
         first = phase(name, INTERVAL_S)
-        k_from = math.ceil((start - first) / INTERVAL_S + 0.5)
-        k_to = math.floor((end - first) / INTERVAL_S - 0.5)
+        k_from = math.ceil((start - first) / INTERVAL_S)
+        k_to = math.ceil((end - first) / INTERVAL_S) - 1
         counts: dict[int, int] = {}
         for t in arrivals.get(f"/t/{index}", []):
             k = round((t + offset - first) / INTERVAL_S)
@@ -154,7 +154,7 @@ def run() -> list[Figure]:
             # The first interval after sharing settles the slots; then the judged ones.
             steady_from = time.time() + INTERVAL_S
             steady_to = steady_from + STEADY_INTERVALS * INTERVAL_S
-            time.sleep(steady_to - time.time() + INTERVAL_S / 2)
+            time.sleep(steady_to - time.time() + INTERVAL_S)  # the last slots' halves too
             killed_at = time.monotonic()
             workers["w1"].send_signal(signal.SIGKILL)
             workers["w1"].wait()

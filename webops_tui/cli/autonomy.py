@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from agent.core.config import KernelConfig
+    from agent.core.kernel import Kernel
     from agent.ops.incidents import ApprovalPolicy
     from storage.location import Location
     from webops_tui.demo.options import DemoOptions
@@ -64,6 +65,22 @@ def _check_worker(name: str | None, lease_s: float | None) -> float:
             f"--lease must be between {MIN_LEASE_S:g} and 3600 seconds, got {lease_s:g}"
         )
     return lease_s
+
+
+async def _team(kernel: Kernel, agents: str | None) -> list[str] | None:
+    """The agents `--agents` names (each must exist), or None for every agent."""
+    from agent.errors import InvalidInput, NotFound
+
+    if agents is None:
+        return None
+    names = list(dict.fromkeys(n.strip() for n in agents.split(",") if n.strip()))
+    if not names:
+        raise InvalidInput("--agents needs at least one agent name (comma-separated)")
+    known = {profile.name for profile in await kernel.list_agents()}
+    missing = [name for name in names if name not in known]
+    if missing:
+        raise NotFound(f"--agents: no agent named {printable(missing[0])!r}")
+    return names
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -130,6 +147,15 @@ def run(
             "--lease", metavar="SECONDS", help="How long a worker's lease lasts (default 10)."
         ),
     ] = None,
+    agents: Annotated[
+        str | None,
+        typer.Option(
+            "--agents",
+            metavar="NAMES",
+            help="The team of this run, comma-separated (default: every agent). Workers of a "
+            "fleet each take their own agents, so that no agent lives on two nodes at once.",
+        ),
+    ] = None,
 ) -> None:
     """Watch the targets, open incidents, let the team handle them; Ctrl-C stops cleanly."""
     import asyncio
@@ -157,6 +183,7 @@ def run(
 
             if ops_file is not None:
                 say(f"{ops_file}: {plan_summary(await apply_file(kernel, ops_file))}")
+            team = await _team(kernel, agents)
             if not kernel.ops.targets:
                 raise InvalidInput("no targets to watch: add one with 'webops target add'")
             kernel.notifications.add_for_this_run(notify or [])
@@ -166,7 +193,9 @@ def run(
 
                 keeper = LeaseKeeper(kernel.database, worker, lease_s, say=say)
                 await keeper.start(kernel.ops.targets)
-            autopilot = Autopilot(kernel, approval_policy=policy, on_event=say, worker=keeper)
+            autopilot = Autopilot(
+                kernel, team=team, approval_policy=policy, on_event=say, worker=keeper
+            )
             share = f" ({len(keeper.held)} leased to {worker})" if keeper else ""
             say(f"watching {len(kernel.ops.targets)} target(s){share}; Ctrl-C to stop")
             from webops_tui.retention import keep_pruning
@@ -205,6 +234,7 @@ def run(
                 "resolved": resolved,
                 "open": len(autopilot.open),
                 "lateness": late,
+                "team": autopilot.team,
                 **({"worker": worker, "targets_held": held[0]} if worker and held else {}),
             }
         )
