@@ -283,6 +283,7 @@ def test_an_incident_of_a_killed_worker_is_taken_up_and_its_remedy_runs_once(
         assert _until(closed) == [("resolved",)], (
             _rows(db_path, "SELECT id, status, decided_by FROM approval"),
             _rows(db_path, "SELECT kind, actor, text FROM incident_event"),
+            (tmp_path / "south.err").read_text()[-3000:],
         )
         south.send_signal(signal.SIGTERM)
         summary = json.loads(south.communicate(timeout=40)[0])

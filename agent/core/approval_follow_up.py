@@ -17,6 +17,7 @@ from agent.ops.evidence import add_credits
 from agent.ops.incidents import OpenIncident
 
 if TYPE_CHECKING:
+    from agent.core.approval_view import ApprovalView
     from agent.core.autopilot import Autopilot
 
 
@@ -56,7 +57,6 @@ async def follow_approvals(pilot: Autopilot) -> None:
         approval = await pilot.kernel.approval(approval_id)
         if approval.status in ("pending", "approved") or incident.approval_id != approval_id:
             continue  # "approved": the action is still running
-        row = incident.row
         incident.approval_id = None
         if approval.status == "withdrawn":  # a re-check as it was approved: healthy
             await incident_books.close(
@@ -68,36 +68,49 @@ async def follow_approvals(pilot: Autopilot) -> None:
             )
             continue
         incident.set_status("open")
-        assert row.owner is not None
-        agent = await pilot.kernel.load_agent(row.owner)
-        if approval.status == "denied":
-            incident.record([(approval.action, False)])
-            add_credits(row, [credit.denied(approval.action, approval.decided_by)])
-            pilot.say(f"incident {row.id}: {approval.action} denied; looking for another way")
-            pilot.spawn(pilot.handle(incident))
-            continue
-        row.steps += 2  # the approved action, then the check that verifies it
-        confirmed, basis = confirmed_before(
-            pilot, row.target, approval.decided_at, approval.decided_by or "a person"
-        )
-        judgement = await remedy.verify_approved(
-            agent,
-            row.situation,
-            approval.action,
-            approval.status == "executed",
-            pilot.kernel.ops.check_request(row.target),
-            confirmed=confirmed,
-            basis=basis,
-        )
-        fixed = judgement.fixed
-        incident.record([(approval.action, fixed)])
-        add_credits(row, [judgement])
-        if fixed:
-            if confirmed:  # only a real fix becomes a procedure
-                await remedy.keep_what_fixed(agent, row.situation, incident.tried)
-            await incident_books.close(pilot, incident, "resolved", f"{approval.action} fixed it")
-        else:
-            pilot.spawn(pilot.handle(incident))
+        # Busy while the decision is followed up: a check that ends meanwhile (begun before
+        # the remedy ran) must not start a turn of its own and ask again.
+        incident.busy = True
+        try:
+            await _follow_up(pilot, incident, approval)
+        finally:
+            incident.busy = False
+
+
+async def _follow_up(pilot: Autopilot, incident: OpenIncident, approval: ApprovalView) -> None:
+    """A decided approval's consequence: a denial looks for another way; a remedy that ran is
+    verified, credited, and closes the incident or hands it back for another turn."""
+    row = incident.row
+    assert row.owner is not None
+    agent = await pilot.kernel.load_agent(row.owner)
+    if approval.status == "denied":
+        incident.record([(approval.action, False)])
+        add_credits(row, [credit.denied(approval.action, approval.decided_by)])
+        pilot.say(f"incident {row.id}: {approval.action} denied; looking for another way")
+        pilot.spawn(pilot.handle(incident))
+        return
+    row.steps += 2  # the approved action, then the check that verifies it
+    confirmed, basis = confirmed_before(
+        pilot, row.target, approval.decided_at, approval.decided_by or "a person"
+    )
+    judgement = await remedy.verify_approved(
+        agent,
+        row.situation,
+        approval.action,
+        approval.status == "executed",
+        pilot.kernel.ops.check_request(row.target),
+        confirmed=confirmed,
+        basis=basis,
+    )
+    fixed = judgement.fixed
+    incident.record([(approval.action, fixed)])
+    add_credits(row, [judgement])
+    if fixed:
+        if confirmed:  # only a real fix becomes a procedure
+            await remedy.keep_what_fixed(agent, row.situation, incident.tried)
+        await incident_books.close(pilot, incident, "resolved", f"{approval.action} fixed it")
+    else:
+        pilot.spawn(pilot.handle(incident))
 
 
 def confirmed_before(

@@ -43,17 +43,26 @@ def take_up(pilot: Autopilot, row: IncidentRow, asked: list[ApprovalView]) -> in
     """Hold the stored open incident `row` as this loop's; the approval it waits for, if any
     (else an incident stored as awaiting one is handled afresh)."""
     incident = OpenIncident(row=row, tried=tried_of(row.actions))
-    if row.status == "awaiting_approval":
-        incident.approval_id = next(
-            (
-                a.id
-                for a in sorted(asked, key=lambda a: -a.id)
-                if a.target == row.target and a.agent == row.owner and a.created_at >= row.opened_at
-            ),
-            None,
-        )
-        if incident.approval_id is None:
-            incident.set_status("open")
+    awaiting = row.status == "awaiting_approval"
+    # A stored "open" one may wait too: its loop (a worker killed, say) stored the request but
+    # died before the incident's new status was written; asking again would ask twice.
+    found = next(
+        (
+            a
+            for a in sorted(asked, key=lambda a: -a.id)
+            if a.target == row.target
+            and row.owner in (a.agent, None)
+            and a.created_at >= row.opened_at
+            and (awaiting or a.status == "pending")
+        ),
+        None,
+    )
+    if found is not None:
+        incident.approval_id = found.id
+        row.owner = found.agent
+        incident.set_status("awaiting_approval")
+    elif awaiting:
+        incident.set_status("open")
     pilot.open[row.target] = incident
     return incident.approval_id
 
