@@ -32,6 +32,7 @@ def _document(urls: list[str], interval_s: float) -> str:
     )
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 def test_first_checks_are_spread_over_the_interval_and_do_not_drift(
     db_path: Path, cli: CliRunner, tmp_path: Path
 ) -> None:

@@ -33,6 +33,7 @@ async def _rows(pilot: object, table: object, want: int, tries: int = 60) -> lis
     return [str(row.key.value) for row in table.ordered_rows]  # as shown, top to bottom
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 async def test_a_restarted_workbench_lists_the_stored_history(
     db_path: Path, cli: CliRunner
 ) -> None:

@@ -47,6 +47,7 @@ def _published(bus_publish: Callable[[TargetChecked], None]) -> Callable[..., No
     return check
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 async def test_hundreds_of_targets_update_in_place_filter_and_keep_the_selection(
     db_path: Path,
 ) -> None:

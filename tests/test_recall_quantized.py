@@ -107,6 +107,7 @@ def test_large_memories_probe_lists_and_keep_the_top_ten() -> None:
         quantized.add(10**9, queries[0], NOW, 1.0)
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 def test_memory_search_on_a_large_memory_finds_what_the_float32_index_finds(
     cli: CliRunner, db_path: Path
 ) -> None:
@@ -156,6 +157,7 @@ def test_memory_search_on_a_large_memory_finds_what_the_float32_index_finds(
     assert found[0]["summary"] == f"[stimulus] {texts[ids.index(want[0])]}"
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 async def test_a_memory_that_grows_past_the_threshold_turns_int8_and_still_recalls(
     db_path: Path,
 ) -> None:

@@ -43,6 +43,7 @@ async def _demo(
         world.stop()
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 async def test_the_demo_team_learns_rests_and_lets_procedures_handle_incidents(
     db_path: Path, cli: CliRunner
 ) -> None:
@@ -83,6 +84,7 @@ async def test_the_demo_team_learns_rests_and_lets_procedures_handle_incidents(
     assert body["resources"]["episodes"] == body["memory"]["episodic"] > 0
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 async def test_rest_on_the_loop_keeps_episodes_within_the_retention_cap(db_path: Path) -> None:
     cap = 100
     heard: list[KernelEvent] = []

@@ -20,6 +20,7 @@ from webops_tui.demo.world import TEST_SLOWNESS, DemoWorld
 pytestmark = pytest.mark.both_backends
 
 
+@pytest.mark.sqlite_only  # long; its storage paths run on PostgreSQL in shorter tests
 async def test_bidding_conflicts_and_observation_on_the_demo_world(db_path: Path) -> None:
     clock = VirtualClock()  # 20 s of the world's time; the services answer in real time
     world = DemoWorld(5, clock=clock, slowness=TEST_SLOWNESS)
