@@ -21,6 +21,7 @@ from agent.core.kernel import Kernel
 from tests.conftest import CliRunner
 from tests.serve_process import ServeProcess
 from tests.service import ControlledService, define_shop
+from tests.sse import frames
 
 
 @pytest.fixture
@@ -49,21 +50,10 @@ def _token(cli: CliRunner, name: str, role: str) -> str:
 
 
 async def _events(lines: AsyncIterator[str], until: str, into: list[dict[str, Any]]) -> None:
-    fields: dict[str, str] = {}
-    async for line in lines:
-        if line.startswith(":"):
-            continue
-        if line:
-            key, _, value = line.partition(": ")
-            fields[key] = value
-            continue
-        if fields:
-            into.append(
-                {"id": int(fields["id"]), "kind": fields["event"]} | json.loads(fields["data"])
-            )
-            fields = {}
-            if into[-1]["kind"] == until:
-                return
+    async for fields in frames(lines):
+        into.append({"id": int(fields["id"]), "kind": fields["event"]} | json.loads(fields["data"]))
+        if into[-1]["kind"] == until:
+            return
 
 
 def test_events_of_a_task_arrive_in_order_over_a_real_socket_and_sigterm_stops_cleanly(

@@ -25,6 +25,7 @@ import pytest
 from agent.core.kernel import Kernel
 from tests.serve_process import ServeProcess
 from tests.service import ControlledService, define_shop
+from tests.sse import frames
 
 WEBOPS = Path(sys.executable).with_name("webops")
 
@@ -57,17 +58,9 @@ async def _prepare(database: str, service: ControlledService) -> None:
 
 async def _frames(lines: AsyncIterator[str], into: list[dict[str, Any]]) -> None:
     """Collect server-sent events (kind, data, arrival time) until the stream ends."""
-    fields: dict[str, str] = {}
-    async for line in lines:
-        if line.startswith(":"):
-            continue
-        if line:
-            key, _, value = line.partition(": ")
-            fields[key] = value
-        elif fields:
-            data = json.loads(fields["data"])
-            into.append({"kind": fields["event"], "arrived": time.time()} | data)
-            fields = {}
+    async for fields in frames(lines):
+        data = json.loads(fields["data"])
+        into.append({"kind": fields["event"], "arrived": time.time()} | data)
 
 
 async def _until(check: Any, seconds: float = 40) -> bool:
