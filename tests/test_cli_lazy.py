@@ -20,8 +20,8 @@ from webops_tui.cli.command_table import COMMANDS
 COMMAND_MODULES = {entry.module for entry in COMMANDS.values()}
 
 
-def _loaded_after(*args: str) -> set[str]:
-    """The command modules a fresh `webops ARGS` process imported."""
+def _modules_after(*args: str) -> set[str]:
+    """Every module a fresh `webops ARGS` process imported."""
     script = (
         "import sys\nfrom webops_tui.cli import main\n"
         f"try:\n    main({list(args)!r})\nfinally:\n"
@@ -30,7 +30,12 @@ def _loaded_after(*args: str) -> set[str]:
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    return COMMAND_MODULES & set(json.loads(done.stdout.splitlines()[-1]))
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _loaded_after(*args: str) -> set[str]:
+    """The command modules a fresh `webops ARGS` process imported."""
+    return COMMAND_MODULES & _modules_after(*args)
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -57,6 +62,13 @@ def test_a_command_imports_its_module_only(cli: CliRunner, db_path: Path) -> Non
     assert _loaded_after("--db", db, "status", "anna", "--json") == {"webops_tui.cli.status"}
     assert _loaded_after("--db", db, "agent", "list", "--json") == {"webops_tui.cli.agents"}
     assert _loaded_after("--db", db, "memory", "anna", "--json") == {"webops_tui.cli.memory"}
+
+
+def test_the_postgresql_driver_is_imported_only_for_a_server(tmp_path: Path, pg_url: str) -> None:
+    """asyncpg is the `postgres` extra: a file never needs it, a server URL loads it."""
+    on_file = _modules_after("--db", str(tmp_path / "webops.db"), "agent", "create", "anna")
+    assert "sqlalchemy" in on_file and "asyncpg" not in on_file
+    assert "asyncpg" in _modules_after("--db", pg_url, "agent", "create", "anna")
 
 
 def test_every_command_answers_help(cli: CliRunner) -> None:
