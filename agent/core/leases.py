@@ -51,8 +51,6 @@ class LeaseKeeper:
         self.say = say or (lambda _line: None)
         #: Targets leased to this worker, with when each lease expires (database time).
         self.held: dict[str, float] = {}
-        #: The most targets held at once (what the closing line reports).
-        self.most_held = 0
         #: Targets not to release now: the autopilot's incidents under way (a turn being
         #: worked would otherwise go on here while the next worker takes the incident up).
         self.holding: Callable[[str], bool] = lambda _target: False
@@ -116,7 +114,6 @@ class LeaseKeeper:
                 held[target] = now + self.lease_s
         self._gained |= set(held) - set(self.held)
         self.held = held
-        self.most_held = max(self.most_held, len(held))
 
     async def keep(self, targets: Callable[[], Iterable[str]], stop: asyncio.Event) -> None:
         """Run a round every `lease_s / 3` until `stop`; a failed round is said and retried
