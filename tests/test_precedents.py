@@ -3,7 +3,7 @@ the learner weighs it against its own experience (agent/memory/learning.py `blen
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from agent.memory.learning import ActionValues, blend
@@ -51,6 +51,7 @@ def test_priors_are_values_with_a_weight_and_cite_what_they_came_from(
 
 
 @given(st.floats(0, 1), st.floats(0, 50), st.floats(0, 1), st.floats(0, 20))
+@example(0.75, 5e-324, 0.0, 0.0)  # a weighted mean over a denormal rounded 0.75 up to 1.0
 def test_memory_moves_a_value_only_between_it_and_the_prior_and_less_with_experience(
     value: float, experience: float, prior: float, weight: float
 ) -> None:
