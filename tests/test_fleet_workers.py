@@ -168,6 +168,12 @@ def test_one_incident_per_fault_across_workers_and_an_approved_remedy_runs_once(
         _worker(db_path, "south", tmp_path / "south.err") as south,
     ):
         assert _until(lambda: len({w for _, _, w in _checks(db_path)} - {""}) == 2)
+
+        def balanced() -> bool:  # the fault comes once they share the targets 2/2
+            listed = cli("workers", "--json").json()["workers"]
+            return sorted(w["targets"] for w in listed if w["live"]) == [2, 2]
+
+        assert _until(balanced), cli("workers").out
         service.healthy = False  # every target is down: each worker opens its own
 
         def pending() -> list[dict[str, object]] | None:
