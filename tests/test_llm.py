@@ -339,3 +339,40 @@ def test_the_llm_section_survives_a_theme_change(tmp_path: Path) -> None:
     after = load_config(path)
     assert after.theme == "nord" and after.llm == before
     assert "LLAMA_KEY" in path.read_text(encoding="utf-8")
+
+
+# --- incident report prose ---------------------------------------------------------------------
+
+
+def test_the_incident_report_narrative_is_the_models_from_redacted_facts(
+    cli: CliRunner, db_path: Path, model: ChatModelServer, tmp_path: Path
+) -> None:
+    from tests.test_incident_evidence import _run
+
+    with ControlledService(healthy=False) as service:
+        _run(db_path, service, risk="high", duration_s=30.0, stop_when_waiting=True)
+    (waiting,) = cli("incidents", "--json").json()
+    number = str(waiting["id"])
+    assert cli("incident", "note", number, f"token={SECRET} pasted by mistake").code == 0
+    config = write_config(tmp_path, model.base_url)
+    prose = "The shop went down.\n\nben asked to run fix-shop and waits for a person."
+    model.script(Scripted({"narrative": prose}))
+    report = cli("--config", str(config), "incident", "report", number)
+    assert report.code == 0, report.err
+    out = report.out
+    assert "## Narrative (written by the language model)\n\nThe shop went down.\n\nben asked" in out
+    assert out.index("## Summary") < out.index("## Narrative") < out.index("## Impact")
+    (body,) = model.bodies
+    facts = body["messages"][1]["content"]
+    assert '"fixed_by"' in facts and "shop" in facts and '"narrative' not in facts
+    assert SECRET not in model.sent() and "127.0.0.1" not in model.sent()
+    # Down: the summary stands, with a note saying why; the JSON says whose prose it is.
+    down = write_config(tmp_path, f"http://127.0.0.1:{closed_port()}/v1", timeout_s=2)
+    as_json = cli("--config", str(down), "incident", "report", number, "--json").json()
+    assert as_json["narrative_source"] == "rules" and as_json["narrative"] == as_json["summary"]
+    assert "cannot connect" in as_json["narrative_note"]
+    plain = cli("incident", "report", number, "--format", "text").out
+    assert (
+        "Narrative" not in plain
+        and cli("incident", "report", number, "--json").json()["narrative_note"] is None
+    )

@@ -18,6 +18,7 @@ from agent.social.language.model_config import LanguageModelSettings
 from agent.social.language.model_redaction import Redactor
 
 if TYPE_CHECKING:
+    from agent.ops.postmortem import Postmortem
     from agent.ops.service import Ops
     from agent.social.language.model_client import Completion
 
@@ -80,3 +81,29 @@ def redactor_for(ops: Ops, agents: Iterable[str]) -> Redactor:
             continue
         secrets += [part for part in (parts.password, parts.username) if part]
     return Redactor(secrets, agents)
+
+
+def usable(completion: Completion | None) -> str | None:
+    """The answer's text, unless there is none or the model refused."""
+    if completion is None or completion.refusal or completion.finish_reason == "content_filter":
+        return None
+    return completion.content
+
+
+async def narrated(model: LanguageModel, report: Postmortem, redactor: Redactor) -> Postmortem:
+    """`report` with the model's narrative, written from its facts (redacted); as it was, with
+    a note saying why, when the model gives none."""
+    from agent.social.language.model_answers import narrative_messages, read_narrative
+
+    facts = report.model_dump(
+        mode="json", exclude={"narrative", "narrative_source", "narrative_note"}
+    )
+    completion = await model.ask(narrative_messages(facts, redactor))
+    narrative = read_narrative(usable(completion), redactor)
+    if narrative is not None:
+        return report.model_copy(update={"narrative": narrative, "narrative_source": "llm"})
+    reason = model.take_notice() or (
+        "is down" if completion is None else "gave no usable narrative"
+    )
+    note = f"the language model at {model.settings.base_url}: {reason}; the summary stands"
+    return report.model_copy(update={"narrative_note": note})

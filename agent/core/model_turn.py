@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from agent.core.language_model import redactor_for
+from agent.core.language_model import redactor_for, usable
 from agent.social.language.catalog import translator
 from agent.social.language.generate import Style
 from agent.social.language.model_answers import Memory, answer_messages, read_answer
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from agent.core.agent import WebOpsAgent
     from agent.core.kernel import Kernel
     from agent.core.language_model import LanguageModel
-    from agent.social.language.model_client import Completion
 
 #: Below this confidence the rules' reading is checked with the model.
 UNSURE_BELOW = 0.5
@@ -31,13 +30,6 @@ UNSURE_BELOW = 0.5
 RETRIEVED = 5
 #: The reply keys whose offline sentence a model's answer from memories replaces.
 _ANSWERED = frozenset({"explain", "recall_some", "knowledge_some"})
-
-
-def _usable(completion: Completion | None) -> str | None:
-    """The answer's text, unless there is none or the model refused."""
-    if completion is None or completion.refusal or completion.finish_reason == "content_filter":
-        return None
-    return completion.content
 
 
 class ModelTurn:
@@ -72,7 +64,7 @@ class ModelTurn:
         if not unsure:
             return meaning
         messages = understanding_messages(text, context, self._persona(), self.redactor)
-        content = _usable(await self.model.ask(messages))
+        content = usable(await self.model.ask(messages))
         reading = read_understanding(content, text, context, self.redactor)
         if reading is None:
             return meaning
@@ -89,7 +81,7 @@ class ModelTurn:
         if not memories:
             return reply, []
         messages = answer_messages(text, memories, self._persona(), self.redactor)
-        answer = read_answer(_usable(await self.model.ask(messages)), memories, self.redactor)
+        answer = read_answer(usable(await self.model.ask(messages)), memories, self.redactor)
         if answer is None:
             return reply, []
         self.source = "llm"
