@@ -16,10 +16,11 @@ import pytest
 
 from agent.core.conversation import chat
 from agent.core.kernel import Kernel, KernelConfig
+from agent.core.language_model import RETRY_S
 from agent.ops.targets import target_spec
 from agent.social.language.model_config import LanguageModelSettings
 from tests.chat_model_server import ChatModelServer, Scripted
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, FakeClock
 from tests.servers import closed_port
 from tests.service import SECRET, ControlledService, define_shop
 from tests.test_cli_lazy import _modules_after
@@ -376,3 +377,39 @@ def test_the_incident_report_narrative_is_the_models_from_redacted_facts(
         "Narrative" not in plain
         and cli("incident", "report", number, "--json").json()["narrative_note"] is None
     )
+
+
+async def test_the_model_is_asked_again_after_a_while_and_an_outage_is_said_once_each(
+    db_path: Path, service: ControlledService, model: ChatModelServer, clock: FakeClock
+) -> None:
+    config = KernelConfig(llm=settings(model.base_url))
+    async with await Kernel.open(db_path, config=config, clock=clock) as kernel:
+        await _world(kernel, service)
+        model.script(Scripted(status=503, body="{}"))
+        assert (await chat(kernel, "anna", UNUSUAL)).notice  # the outage begins: said
+        assert (await chat(kernel, "anna", UNUSUAL)).notice is None  # not asked: still down
+        clock.advance(RETRY_S + 1)
+        model.script(Scripted({"intent": "check", "entities": {"target": "shop"}}))
+        back = await chat(kernel, "anna", UNUSUAL)
+        assert back.source == "llm" and back.notice is None and len(model.bodies) == 2
+        model.script(Scripted(status=502, body="{}"))
+        assert (await chat(kernel, "anna", UNUSUAL)).notice  # a new outage is said again
+
+
+async def test_a_model_reading_never_decides_an_approval(
+    db_path: Path, service: ControlledService, model: ChatModelServer
+) -> None:
+    config = KernelConfig(llm=settings(model.base_url))
+    async with await Kernel.open(db_path, config=config) as kernel:
+        await _world(kernel, service)
+        service.healthy = False
+        asked = await kernel.task("anna", "run fix-shop on shop")
+        assert asked.status == "awaiting_approval" and asked.approval_id is not None
+        number = asked.approval_id
+        model.script(Scripted({"intent": "approve", "entities": {"approval_id": number}}))
+        reply = await chat(kernel, "anna", f"yeah whatever, number {number} is fine by me")
+        assert reply.source == "llm" and reply.intent == "approve"
+        assert f'Say "approve {number}"' in reply.reply
+        assert await kernel.pending_approval_ids() == [number] and service.fixes == 0
+        done = await chat(kernel, "anna", f"approve {number}")  # the exact words: decided
+        assert done.source == "rules" and done.intent == "approve" and service.fixes == 1

@@ -167,7 +167,7 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
         if self._language_model is None or self._language_model.settings != settings:
             from agent.core.language_model import LanguageModel
 
-            self._language_model = LanguageModel(settings)
+            self._language_model = LanguageModel(settings, clock=self.clock)
         return self._language_model
 
     def _settings(self) -> KernelConfig:

@@ -30,7 +30,7 @@ RETRY_S = 30.0
 
 class LanguageModel:
     def __init__(
-        self, settings: LanguageModelSettings, clock: Callable[[], float] = time.monotonic
+        self, settings: LanguageModelSettings, clock: Callable[[], float] = time.time
     ) -> None:
         self.settings = settings
         self._clock = clock

@@ -3,7 +3,9 @@
 The model answers with the same intents and entities the rules produce (JSON, validated here),
 so it can only pick among what an operator could have typed: a target, runbook, teammate, skill
 or pending approval must exist in the `Context`; a URL must be in the message itself; an
-approval id must be one the operator wrote (or the only one pending). A runbook the model names
+approval id must be one the operator wrote (or the only one pending), and even then the reply
+asks for the exact words ("approve 3"): approvals are decided by people in words the rules
+read, never on a model's reading. A runbook the model names
 that does not exist is refused with the rules' own question ("I don't know a runbook called
 X"); anything else the model gets wrong (not JSON, an unknown intent, a refusal, a missing
 entity) leaves the rules' reading as it was: "I did not understand" is never made worse.
@@ -139,7 +141,13 @@ def read_understanding(
         approval = _approval(given.get("approval_id", ""), text, context)
         if approval is None:
             return None
-        entities["approval_id"] = approval
+        # Never a decision: the operator confirms in the exact words the rules (and the
+        # workbench's confirmation dialog) know, so no model reading approves anything.
+        verb = "approve" if intent is Intent.APPROVE else "deny"
+        question = tr.translate(f"clarify.{verb}.exact", id=approval)
+        return Meaning(
+            intent=intent, entities={"approval_id": approval}, confidence=0.4, clarify=question
+        )
     if intent is Intent.FEEDBACK:
         if given.get("sentiment") not in ("good", "bad"):
             return None
