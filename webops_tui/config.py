@@ -12,6 +12,13 @@ temporary file. The config file (TOML, `webops_tui.paths.default_config_path()`,
 
     [agents]
     adapt_personality = false   # experience no longer moves traits (default: true)
+
+    [llm]                       # optional: an OpenAI-compatible chat-completions endpoint
+    base_url = "http://127.0.0.1:11434/v1"
+    model = "llama3.2"
+    api_key_env = "OPENAI_API_KEY"   # the variable's name; the key is never written here
+    timeout_s = 10
+    max_tokens = 400
 """
 
 from __future__ import annotations
@@ -20,10 +27,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import InvalidInput
 from agent.ops.toml_documents import parse_toml
+from agent.social.language.model_config import LanguageModelSettings
 from storage.location import Location, locate
 from webops_tui.paths import default_config_path, default_db_path
 from webops_tui.retention import RetentionPolicy
@@ -50,6 +58,7 @@ class ConfigFile(BaseModel):
     keys: dict[str, str] = Field(default_factory=dict)
     agents: AgentsSection | None = None
     retention: RetentionPolicy | None = None
+    llm: LanguageModelSettings | None = None
 
 
 def load_config(path: Path) -> ConfigFile:
@@ -65,13 +74,27 @@ def load_config(path: Path) -> ConfigFile:
     data = parse_toml(text, f"config {path}")
     try:
         return ConfigFile.model_validate(data)
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        raise InvalidInput(f"config {path}: {' '.join(first[:2])}") from None
+    except ValidationError as exc:
+        # The first problem, where and why, without the value (it may be a key written in
+        # the wrong place).
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        why = error["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"config {path}: {where}: {why}") from None
 
 
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _llm_lines(llm: LanguageModelSettings) -> list[str]:
+    """`[llm]`'s keys that differ from the defaults (base_url and model always)."""
+    lines = [f"base_url = {_quote(llm.base_url)}", f"model = {_quote(llm.model)}"]
+    for name, value in llm.model_dump(exclude_defaults=True).items():
+        if name in ("base_url", "model"):
+            continue
+        lines.append(f"{name} = {_quote(value) if isinstance(value, str) else repr(value)}")
+    return lines
 
 
 def save_config(path: Path, config: ConfigFile) -> None:
@@ -87,6 +110,8 @@ def save_config(path: Path, config: ConfigFile) -> None:
         lines += ["", "[agents]", f"adapt_personality = {adapt}"]
     if config.retention is not None and (kept := config.retention.days()):
         lines += ["", "[retention]"] + [f"{kind} = {days!r}" for kind, days in kept.items()]
+    if config.llm is not None:
+        lines += ["", "[llm]", *_llm_lines(config.llm)]
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -113,6 +138,8 @@ class Settings(BaseModel):
     read_only: bool = False
     #: `[retention]`: how long episodes, messages, check samples and incidents are kept.
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    #: `[llm]`: the optional language model; None keeps everything offline.
+    llm: LanguageModelSettings | None = None
 
     @field_validator("db_path", mode="before")
     @classmethod
@@ -141,13 +168,16 @@ class Settings(BaseModel):
             adapt_personality=config.agents is None or config.agents.adapt_personality,
             read_only=read_only,
             retention=config.retention or RetentionPolicy(),
+            llm=config.llm,
         )
 
     def kernel_config(self, **changes: object) -> KernelConfig:
         """The kernel's settings from the config file (plus `changes`, e.g. a demo's seed)."""
         from agent.core.config import KernelConfig
 
-        return KernelConfig.model_validate({"adapt_personality": self.adapt_personality, **changes})
+        return KernelConfig.model_validate(
+            {"adapt_personality": self.adapt_personality, "llm": self.llm, **changes}
+        )
 
     def for_demo(self) -> Settings:
         if self.db_explicit or not isinstance(self.db_path, Path):

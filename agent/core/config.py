@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.resources import ResourceLimits
 from agent.decision.risk import RiskLevel
+from agent.social.language.model_config import LanguageModelSettings
 
 
 class KernelConfig(BaseModel):
@@ -32,3 +33,5 @@ class KernelConfig(BaseModel):
     recall_in_decisions: bool = True
     #: Whether experience moves agents' traits (bounded drift, see `agent.mind.drift`).
     adapt_personality: bool = True
+    #: `[llm]`: an OpenAI-compatible endpoint that helps understand and word; None: offline.
+    llm: LanguageModelSettings | None = None

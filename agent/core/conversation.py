@@ -8,9 +8,9 @@ runbook is not recognised with confidence, gets a clarifying question, never a g
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.errors import InvalidInput, WebopsError
 from agent.memory.learning import Feedback
@@ -42,6 +42,12 @@ class ChatReply(BaseModel):
     confidence: float
     lang: str
     explanation: dict[str, Any] | None = None
+    #: Whose words these are: the rules' and catalogue's, or the language model's (`[llm]`).
+    source: Literal["rules", "llm"] = "rules"
+    #: The memories ("episode:12", "fact:3") a model's answer was written from.
+    cites: list[str] = Field(default_factory=list)
+    #: Said once when the language model stopped answering (the reply begins with it).
+    notice: str | None = None
 
 
 async def chat(
@@ -73,6 +79,13 @@ async def chat(
         lang=lang,
     )
     meaning = understand(text, context)
+    model = kernel.language_model
+    helper = None
+    if model is not None:
+        from agent.core.model_turn import ModelTurn
+
+        helper = ModelTurn(kernel, model, agent, [name, *team], lang)
+        meaning = await helper.understand(text, context, meaning)
     key, params, explanation = await _respond(kernel, agent, meaning, operator, (actor, given))
     agent.last_topic = (
         meaning.entities.get("target") or meaning.entities.get("topic") or (agent.last_topic)
@@ -81,6 +94,10 @@ async def chat(
     reply = generate(
         ReplyMeaning(key=key, params=params), style, seed=kernel.config.seed + agent.id
     )
+    cites: list[str] = []
+    if helper is not None:
+        reply, cites = await helper.answer(text, meaning, key, reply)
+        reply = helper.with_notice(reply)
     await record_chat(kernel.messages, agent.name, operator, text, reply, meaning, lang)
     await agent.memory.remember(
         "conversation",
@@ -97,6 +114,9 @@ async def chat(
         confidence=meaning.confidence,
         lang=lang,
         explanation=explanation,
+        source=helper.source if helper is not None else "rules",
+        cites=cites,
+        notice=helper.notice if helper is not None else None,
     )
 
 

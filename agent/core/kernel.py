@@ -82,6 +82,7 @@ from storage.repositories.tokens import TokenRepository
 from storage.secrets import SecretBox
 
 if TYPE_CHECKING:
+    from agent.core.language_model import LanguageModel
     from agent.core.tasks import TaskResult
 
 __all__ = ["AgentStatus", "ApprovalView", "Kernel", "KernelConfig", "RecordView"]
@@ -154,6 +155,20 @@ class Kernel(KernelViews, KernelIncidents, KernelAudit):
         #: What other processes store, told on the bus (the workbench starts it: follow.py).
         self.follower = Follower(self)
         self._closed = False
+        self._language_model: LanguageModel | None = None
+
+    @property
+    def language_model(self) -> LanguageModel | None:
+        """The `[llm]` endpoint's handle (agent/core/language_model.py); None when offline.
+        Made on first use, so httpx is imported only when a model is configured."""
+        settings = self.config.llm
+        if settings is None:
+            return None
+        if self._language_model is None or self._language_model.settings != settings:
+            from agent.core.language_model import LanguageModel
+
+            self._language_model = LanguageModel(settings, clock=self.clock)
+        return self._language_model
 
     def _settings(self) -> KernelConfig:
         """The config now: services read it anew, the workbench replaces it (a demo's seed)."""

@@ -9,16 +9,30 @@ the OS user when None).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from agent.core.incident_lifecycle import IncidentLifecycle
 from agent.core.write_behind import WriteBehind
 from agent.ops.evidence import IncidentDetail, IncidentLog
 from agent.ops.postmortem import Postmortem
+from agent.ops.service import Ops
+
+if TYPE_CHECKING:
+    from agent.core.language_model import LanguageModel
 
 
 class KernelIncidents:
     incident_log: IncidentLog
     lifecycle: IncidentLifecycle
     write_behind: WriteBehind
+    ops: Ops
+
+    if TYPE_CHECKING:  # the Kernel's own
+
+        @property
+        def language_model(self) -> LanguageModel | None: ...
+
+        async def agent_names(self) -> list[str]: ...
 
     async def incidents(
         self,
@@ -36,9 +50,17 @@ class KernelIncidents:
         return await self.incident_log.get(incident_id)
 
     async def incident_report(self, incident_id: int) -> Postmortem:
-        """The postmortem of one incident (agent/ops/postmortem.py)."""
+        """The postmortem of one incident (agent/ops/postmortem.py); with `[llm]`, its
+        narrative written by the language model from the report's facts."""
         await self.write_behind.flush()
-        return await self.incident_log.postmortem(incident_id)
+        report = await self.incident_log.postmortem(incident_id)
+        model = self.language_model
+        if model is None:
+            return report
+        from agent.core.language_model import narrated, redactor_for
+
+        redactor = redactor_for(self.ops, await self.agent_names())
+        return await narrated(model, report, redactor)
 
     async def ack_incident(self, incident_id: int, by: str | None = None) -> IncidentDetail:
         return await self.lifecycle.acknowledge(incident_id, by)

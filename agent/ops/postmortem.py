@@ -11,6 +11,8 @@ confirmation); time to resolve from the first failing check to the close.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from agent.ops.evidence import Credit, IncidentDetail
@@ -47,6 +49,12 @@ class Postmortem(BaseModel):
     approvals: list[TimelineStep]
     notes: list[TimelineStep]
     facts: list[LearnedFact]
+    #: The report's prose: the summary above, or with `[llm]` a narrative the language model
+    #: wrote from these facts (agent/core/language_model.py), said by `narrative_source`.
+    narrative: str = ""
+    narrative_source: Literal["rules", "llm"] = "rules"
+    #: Why the model's narrative is missing when one was asked for (it did not answer).
+    narrative_note: str | None = None
 
 
 def _fixed_by(detail: IncidentDetail) -> str:
@@ -93,4 +101,5 @@ def build_postmortem(detail: IncidentDetail, facts: list[LearnedFact]) -> Postmo
         approvals=[s for s in steps if s.kind == "approval"],
         notes=[s for s in steps if s.kind == "note"],
         facts=facts,
+        narrative=summary,
     )

@@ -71,7 +71,14 @@ def chat(
 def _show(name: str, reply: ChatReply) -> None:
     console().print(
         assemble(
-            (name, "bold"), " ", (f"({reply.mood.label}, {reply.intent})", "dim"), ": ", reply.reply
+            (name, "bold"),
+            " ",
+            (
+                f"({reply.mood.label}, {reply.intent}{', llm' if reply.source == 'llm' else ''})",
+                "dim",
+            ),
+            ": ",
+            reply.reply,
         ),
         highlight=False,
     )

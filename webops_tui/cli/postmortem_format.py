@@ -18,6 +18,7 @@ from widgets.literal_text import printable
 
 #: Markdown's inline specials: each is written with a backslash before it.
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
+NARRATIVE_TITLE = "Narrative (written by the language model)"
 #: A line start Markdown would read as a list or a numbered item.
 _LINE_START = re.compile(r"^(\s*)([-+]|\d+[.)])(\s)")
 
@@ -76,8 +77,14 @@ def _sections(report: Postmortem, *, for_markdown: bool) -> list[tuple[str, list
         for f in report.facts
     ] or ["(no facts came from this incident yet; agents reflect when they rest)"]
     notes = [f"{_when(s.ts)} {clean(s.actor or '-')}: {clean(s.text)}" for s in report.notes]
-    sections = [
-        ("Summary", [clean(report.summary)]),
+    summary = [clean(report.summary)]
+    if report.narrative_note:
+        summary.append(f"({clean(report.narrative_note)})")
+    sections = [("Summary", summary)]
+    if report.narrative_source == "llm":  # the model's prose, paragraph by paragraph
+        paragraphs = [clean(p) for p in re.split(r"\n\s*\n", report.narrative) if p.strip()]
+        sections.append((NARRATIVE_TITLE, paragraphs))
+    sections += [
         ("Impact", overview),
         ("Timeline", timeline),
         ("What the agents tried", tried),
@@ -95,7 +102,11 @@ def markdown(report: Postmortem) -> str:
     for title, lines in _sections(report, for_markdown=True):
         out.append(f"## {title}")
         out.append("")
-        out.extend(lines if title == "Summary" else [f"- {line}" for line in lines])
+        if title in ("Summary", NARRATIVE_TITLE):
+            out.extend(line for paragraph in lines for line in (paragraph, ""))
+            out.pop()
+        else:
+            out.extend(f"- {line}" for line in lines)
         out.append("")
     return "\n".join(out)
 
