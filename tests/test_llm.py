@@ -413,3 +413,48 @@ async def test_a_model_reading_never_decides_an_approval(
         assert await kernel.pending_approval_ids() == [number] and service.fixes == 0
         done = await chat(kernel, "anna", f"approve {number}")  # the exact words: decided
         assert done.source == "rules" and done.intent == "approve" and service.fixes == 1
+
+
+# --- the workbench -------------------------------------------------------------------------------
+
+
+def test_the_workbench_marks_the_models_words_and_shows_them_literally(
+    db_path: Path, service: ControlledService, model: ChatModelServer
+) -> None:
+    """A model's answer in the Chat tab says whose words they are and which memories they came
+    from; markup and escape sequences in it are text, never styling."""
+    asyncio.run(_workbench_chat(db_path, service, model))
+
+
+async def _workbench_chat(
+    db_path: Path, service: ControlledService, model: ChatModelServer
+) -> None:
+    from textual.widgets import Static
+
+    from webops_tui.app import make_app
+    from webops_tui.config import Settings
+    from widgets.chat_panel import ChatPanel
+
+    async with await Kernel.open(db_path) as kernel:
+        await _world(kernel, service)
+        agent = await kernel.load_agent("anna")
+        episode = await agent.memory.remember("incident", "shop failed at noon", importance=0.9)
+    model.script(
+        Scripted(
+            {"answer": "[bold]shop[/] failed \x1b[31mat noon", "cites": [f"episode:{episode}"]}
+        )
+    )
+    app = make_app(Settings(db_path=db_path, llm=settings(model.base_url)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.press(*"what do you remember about shop?", "enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        chat_panel = app.query_one(ChatPanel)
+        lines = [
+            str(s.render()) for s in chat_panel.query("#chat-agent-log > Static").results(Static)
+        ]
+    said = f"anna (llm): [bold]shop[/] failed at noon  [from episode:{episode}]"
+    assert said in lines, lines

@@ -110,8 +110,11 @@ class TalkWork(KernelScreen):
         quick = self._shown(QuickChat)
         if quick is None:  # the app closed meanwhile: the turn is stored, not shown
             return
-        panel.show_reply(name, reply.reply, reply.intent, reply.explanation)
-        quick.show_reply(name, reply.reply)
+        # A model's words are marked as such, with the memories they were written from.
+        speaker = name if reply.source == "rules" else f"{name} (llm)"
+        text = reply.reply + (f"  [from {', '.join(reply.cites)}]" if reply.cites else "")
+        panel.show_reply(speaker, text, reply.intent, reply.explanation)
+        quick.show_reply(speaker, text)
         why = (reply.explanation or {}).get("summary", "")
         self.last_reply = f"{name}: {reply.reply}" + (f"\nwhy: {why}" if why else "")
 
