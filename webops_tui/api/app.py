@@ -13,6 +13,7 @@ from webops_tui.api.auth import Authenticate, RoleFirst
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
 from webops_tui.api.health import router as health_router
 from webops_tui.api.loop_probe import LoopProbe
+from webops_tui.api.mcp_mount import mcp_route
 from webops_tui.api.read_only import ReadOnly
 from webops_tui.api.routes import (
     agents,
@@ -79,4 +80,8 @@ def create_app(
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
+    # MCP for models (webops_tui/mcp_server.py), with the same tokens and roles; not a FastAPI
+    # route, so /openapi.json leaves it out. `serve` enters `app.state.mcp.run()`.
+    route, app.state.mcp = mcp_route(kernel, read_only=read_only)
+    app.router.routes.append(route)
     return app

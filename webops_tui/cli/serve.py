@@ -146,7 +146,8 @@ async def _serve(
             autopilot = Autopilot(kernel, approval_policy="human")
             autopilot_task = asyncio.create_task(autopilot.run(app.state.stopping, None))
         try:
-            await serve(app, host, port, on_ready=ready)
+            async with app.state.mcp.run():  # MCP at /api/mcp (uvicorn runs no lifespan)
+                await serve(app, host, port, on_ready=ready)
         except OSError as exc:
             raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         finally:
