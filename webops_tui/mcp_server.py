@@ -19,8 +19,8 @@ from typing import Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp_types import ToolAnnotations
-from pydantic import BaseModel
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import BaseModel, ValidationError
 
 from agent.core.approval_view import ApprovalStatus
 from agent.core.kernel import Kernel
@@ -68,7 +68,7 @@ def build_server(kernel: Kernel, role: Role, actor: str, who: str | None = None)
 def build_server_for(kernel: Kernel, caller_of: CallerOf) -> MCPServer:
     """The server whose tools ask `caller_of` who is calling (HTTP: one token per request)."""
     server = _quiet(
-        lambda: MCPServer(
+        lambda: _Server(
             "webops-tui",
             title="webops-tui",
             instructions=INSTRUCTIONS,
@@ -80,6 +80,25 @@ def build_server_for(kernel: Kernel, caller_of: CallerOf) -> MCPServer:
     _add_operator_tools(server, kernel, caller_of)
     _add_resources(server, kernel)
     return server
+
+
+class _Server(MCPServer[Any]):
+    """The SDK's server, with arguments that fail the tool's schema refused in one line."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                for error in cause.errors(include_url=False)
+            )
+            raise ToolError(f"bad arguments for {name}: {problems}") from cause
 
 
 def _quiet(make: Callable[[], T]) -> T:
