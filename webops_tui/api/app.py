@@ -81,7 +81,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     # MCP for models (webops_tui/mcp_server.py), with the same tokens and roles; not a FastAPI
-    # route, so /openapi.json leaves it out. `serve` enters `app.state.mcp.run()`.
+    # route, so /openapi.json leaves it out. `webops serve` runs `app.state.mcp` (`serving`).
     route, app.state.mcp = mcp_route(kernel, read_only=read_only)
     app.router.routes.append(route)
     return app

@@ -10,6 +10,10 @@ through, because MCP reads are POSTs too).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
@@ -25,8 +29,8 @@ PATH = "/api/mcp"
 
 
 def mcp_route(kernel: Kernel, *, read_only: bool) -> tuple[Route, StreamableHTTPSessionManager]:
-    """The route to add to the app, and the session manager whose `run()` the server enters
-    around serving (uvicorn runs without a lifespan)."""
+    """The route to add to the app, and the session manager that `serving` keeps running
+    while the server serves (uvicorn runs without a lifespan that could)."""
 
     def caller_of(ctx: Context) -> McpCaller:
         request = ctx.request_context.request
@@ -52,3 +56,32 @@ def mcp_route(kernel: Kernel, *, read_only: bool) -> tuple[Route, StreamableHTTP
         security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     return Route(PATH, StreamableHTTPASGIApp(manager), methods=["GET", "POST", "DELETE"]), manager
+
+
+@asynccontextmanager
+async def serving(
+    manager: StreamableHTTPSessionManager, stopping: asyncio.Event
+) -> AsyncIterator[None]:
+    """Keep `manager.run()` entered, in a task of its own, until `stopping` is set.
+
+    Entered around the serving code itself, its task group would wrap whatever that code
+    raises (a busy port's OSError) in an ExceptionGroup, and the one-line error would become
+    a traceback."""
+    started = asyncio.Event()
+
+    async def hold() -> None:
+        async with manager.run():
+            started.set()
+            await stopping.wait()
+
+    task = asyncio.create_task(hold())
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiting.cancel()
+        task.result()  # it failed to start: say why
+    try:
+        yield
+    finally:
+        stopping.set()
+        await task

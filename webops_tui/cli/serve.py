@@ -98,6 +98,7 @@ async def _serve(
     from agent.core.kernel import Kernel
     from agent.errors import InvalidInput
     from webops_tui.api.app import create_app
+    from webops_tui.api.mcp_mount import serving
     from webops_tui.api.server import serve
 
     async with await Kernel.open(db_path, config=config) as kernel:
@@ -146,7 +147,7 @@ async def _serve(
             autopilot = Autopilot(kernel, approval_policy="human")
             autopilot_task = asyncio.create_task(autopilot.run(app.state.stopping, None))
         try:
-            async with app.state.mcp.run():  # MCP at /api/mcp (uvicorn runs no lifespan)
+            async with serving(app.state.mcp, app.state.stopping):  # MCP at /api/mcp
                 await serve(app, host, port, on_ready=ready)
         except OSError as exc:
             raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
