@@ -381,3 +381,12 @@ async def test_a_read_only_server_makes_every_mcp_caller_a_viewer(
         assert (await acli(cli, "approvals", "--json")).json() == [] and service.fixes == 0
     finally:
         running.stop(signal.SIGKILL)
+
+
+def test_the_api_imports_the_sdk_only_when_mcp_is_first_called() -> None:
+    """~0.7 s of `webops serve`'s start that a server nobody asks over MCP never pays."""
+    script = "import sys, webops_tui.api.app; print('mcp' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=STUCK_S
+    )
+    assert done.stdout.strip() == "False", done.stderr

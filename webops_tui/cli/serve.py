@@ -98,7 +98,6 @@ async def _serve(
     from agent.core.kernel import Kernel
     from agent.errors import InvalidInput
     from webops_tui.api.app import create_app
-    from webops_tui.api.mcp_mount import serving
     from webops_tui.api.server import serve
 
     async with await Kernel.open(db_path, config=config) as kernel:
@@ -147,12 +146,12 @@ async def _serve(
             autopilot = Autopilot(kernel, approval_policy="human")
             autopilot_task = asyncio.create_task(autopilot.run(app.state.stopping, None))
         try:
-            async with serving(app.state.mcp, app.state.stopping):  # MCP at /api/mcp
-                await serve(app, host, port, on_ready=ready)
+            await serve(app, host, port, on_ready=ready)
         except OSError as exc:
             raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         finally:
             app.state.stopping.set()
+            await app.state.mcp.aclose()
             if autopilot_task is not None:
                 await autopilot_task
             for task in background:
