@@ -390,3 +390,43 @@ def test_the_api_imports_the_sdk_only_when_mcp_is_first_called() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=STUCK_S
     )
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_sigterm_keeps_what_the_agent_lived_through(
+    world: Path, cli: CliRunner, service: ControlledService
+) -> None:
+    """A client that gives up on closing stdin sends SIGTERM: the failed check the agent just
+    made is remembered (the write-behind is flushed before the signal ends the process)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "webops_tui", "--db", str(world), "mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    check = {"name": "check_target", "arguments": {"agent": "ben", "target": "shop"}}
+    for message in [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": check},
+    ]:
+        server.stdin.write(json.dumps(message) + "\n")
+        server.stdin.flush()
+        if "id" in message:
+            reply = json.loads(server.stdout.readline())
+    assert json.loads(reply["result"]["content"][0]["text"])["status"] == "failed"  # shop is down
+    server.send_signal(signal.SIGTERM)  # stdin still open
+    _, err = server.communicate(timeout=STUCK_S)
+    assert server.returncode == -signal.SIGTERM and "Traceback" not in err, err
+    episodes = cli("memory", "ben", "--kind", "episodic", "--json").json()
+    assert any("shop" in e["summary"] for e in episodes), episodes

@@ -11,6 +11,7 @@ from webops_tui.cli.runtime import clock, refuse_missing, settings_of
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
+    from agent.core.kernel import Kernel
     from storage.location import Location
 
 
@@ -51,6 +52,9 @@ def mcp(
 
 
 async def _serve_stdio(db_path: Location, config: KernelConfig, read_only: bool) -> None:
+    import asyncio
+    import signal
+
     from agent.core.audit_trail import os_actor
     from agent.core.kernel import Kernel
     from agent.core.tokens import Role
@@ -67,4 +71,25 @@ async def _serve_stdio(db_path: Location, config: KernelConfig, read_only: bool)
         server = build_server(kernel, role, os_actor(), who=who)
         for what, why in kernel.ops.unusable.items():
             sys.stderr.write(f"warning: stored {what} is not loaded ({why})\n")
+        # A client ends its server with SIGTERM when closing stdin was not enough. The SDK's
+        # stdin reader is a thread that cannot be cancelled, so rather than wait for a stdin that
+        # may never close: write what the kernel holds in memory (episodes, emotions, learned
+        # values), then die of the signal. (A full `close` here raced the SDK's running task
+        # group: stopping the agents was cancelled half-way and nothing was written.)
+        loop, flushing = asyncio.get_running_loop(), set()
+        loop.add_signal_handler(
+            signal.SIGTERM, lambda: flushing.add(loop.create_task(_flush_then_die(kernel)))
+        )
         await server.run_stdio_async()
+
+
+async def _flush_then_die(kernel: Kernel) -> None:
+    import os
+    import signal
+
+    try:
+        if not kernel.database.read_only:  # opened to look with: what changed is let go
+            await kernel.flush()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
