@@ -1,6 +1,6 @@
 """The MCP face of the kernel: the tools and resources an MCP client (a model) may use.
 
-Every tool calls the same kernel method as the REST route of the same name, so a model asking
+Every tool calls the same kernel method as the matching REST route, so a model asking
 for a runbook goes through the agent's decision and the risk gate like a typed `webops task`:
 above the approval threshold it gets `awaiting_approval` and an approval id, and nothing runs
 until someone with the operator role approves. Results are the JSON the CLI's `--json` prints.
@@ -104,8 +104,8 @@ class _Server(MCPServer[Any]):
 def _quiet(make: Callable[[], T]) -> T:
     """Run `make` without letting the SDK claim the root logger for a Rich handler.
 
-    `MCPServer()` calls `logging.basicConfig`, which would send the kernel's `webops.*` log to
-    the terminal of `webops serve`; the project's rule is that it goes to --log-file only."""
+    `MCPServer()` calls `logging.basicConfig`, which would send the kernel's `webops.*` warnings
+    to the terminal of `webops serve`; the project's rule is that they go to --log-file only."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     made = make()

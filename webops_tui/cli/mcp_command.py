@@ -43,11 +43,11 @@ def mcp(
     stdout carries only MCP messages; errors go to stderr. Over HTTP instead: webops serve,
     at /api/mcp with a bearer token.
     """
-    read_only = read_only or settings_of(ctx).read_only
-    settings = settings_of(ctx)
-    refuse_missing(settings.db_path)
     import asyncio
 
+    settings = settings_of(ctx)
+    refuse_missing(settings.db_path)  # never creates a database a typo in --db named
+    read_only = read_only or settings.read_only
     asyncio.run(_serve_stdio(settings.db_path, settings.kernel_config(), read_only))
 
 
