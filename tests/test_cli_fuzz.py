@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from tests.conftest import CliRunner
 from webops_tui.cli import app
 
-#: Commands that block (a server, the workbench, a loop without end, a line-by-line chat).
-BLOCKING = {("run",), ("demo",), ("serve",), ("tui",), ("chat",)}
+#: Commands that block (a server, the workbench, a loop without end, a line-by-line chat, MCP
+#: on stdio).
+BLOCKING = {("run",), ("demo",), ("serve",), ("tui",), ("chat",), ("mcp",)}
 EXAMPLES = int(os.environ.get("WEBOPS_FUZZ_EXAMPLES", "60"))
 
 

@@ -54,6 +54,7 @@ def test_help_lists_every_command_without_importing_one(cli: CliRunner) -> None:
     listed = result.out.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in listed] == list(COMMANDS)
     assert _loaded_after("--help") == set()
+    assert not {m for m in _modules_after("--help") if m == "mcp" or m.startswith("mcp.")}
 
 
 def test_a_command_imports_its_module_only(cli: CliRunner, db_path: Path) -> None:
@@ -62,6 +63,7 @@ def test_a_command_imports_its_module_only(cli: CliRunner, db_path: Path) -> Non
     assert _loaded_after("--db", db, "status", "anna", "--json") == {"webops_tui.cli.status"}
     assert _loaded_after("--db", db, "agent", "list", "--json") == {"webops_tui.cli.agents"}
     assert _loaded_after("--db", db, "memory", "anna", "--json") == {"webops_tui.cli.memory"}
+    assert "mcp" not in _modules_after("--db", db, "status", "anna", "--json")  # the MCP SDK
 
 
 def test_the_postgresql_driver_is_imported_only_for_a_server(tmp_path: Path, pg_url: str) -> None:

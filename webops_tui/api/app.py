@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from agent.core.kernel import Kernel
 from webops_tui import __version__
@@ -13,6 +14,8 @@ from webops_tui.api.auth import Authenticate, RoleFirst
 from webops_tui.api.errors import ApiError, BodyLimit, install_error_handlers
 from webops_tui.api.health import router as health_router
 from webops_tui.api.loop_probe import LoopProbe
+from webops_tui.api.mcp_mount import PATH as MCP_PATH
+from webops_tui.api.mcp_mount import McpEndpoint
 from webops_tui.api.read_only import ReadOnly
 from webops_tui.api.routes import (
     agents,
@@ -79,4 +82,8 @@ def create_app(
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
+    # MCP for models (webops_tui/mcp_server.py), with the same tokens and roles; not a FastAPI
+    # route, so /openapi.json leaves it out. `webops serve` closes it (`app.state.mcp.aclose`).
+    app.state.mcp = McpEndpoint(kernel, read_only=read_only)
+    app.router.routes.append(Route(MCP_PATH, app.state.mcp, methods=["GET", "POST", "DELETE"]))
     return app

@@ -9,6 +9,8 @@ from webops_tui.api.errors import error_response
 
 #: Methods that only read; every other one changes, runs or approves something.
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+#: webops_tui/api/mcp_mount.py's route (not imported: that would load the MCP SDK here).
+MCP_PATH = "/api/mcp"
 REFUSAL = (
     "the server runs read-only (webops serve --read-only): nothing can be changed, run or approved"
 )
@@ -25,6 +27,8 @@ class ReadOnly:
             scope["type"] == "http"
             and scope["method"] not in READING
             and scope.get("path", "").startswith("/api/")
+            # MCP reads are POSTs too; its tools treat every caller as a viewer instead.
+            and scope.get("path") != MCP_PATH
         ):
             await error_response(403, REFUSAL)(scope, receive, send)
             return

@@ -88,6 +88,11 @@ COMMANDS: dict[str, Entry] = {
         "serve",
         "Serve the REST API: the CLI's JSON over HTTP, bearer tokens with roles, live events.",
     ),
+    "mcp": Entry(
+        f"{_CLI}.mcp_command",
+        "mcp",
+        "Serve MCP on stdio: let an MCP client (a model) read and ask the agents.",
+    ),
     "prune": Entry(
         f"{_CLI}.prune",
         "prune",

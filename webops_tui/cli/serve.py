@@ -151,6 +151,7 @@ async def _serve(
             raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         finally:
             app.state.stopping.set()
+            await app.state.mcp.aclose()
             if autopilot_task is not None:
                 await autopilot_task
             for task in background:
