@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.servers import LocalServer, QuietServer
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,8 @@ def completion(scripted: Scripted) -> str:
     )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: ChatModelServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that time out and hang up are what some tests are about."""
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: QuietServer
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
@@ -68,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
             scripted = owner.queue.pop(0) if owner.queue else Scripted({"intent": "unclear"})
         if self.path != "/v1/chat/completions":
             scripted = Scripted(status=404, body='{"error": "not found"}')
-        if scripted.delay_s and owner.stopping.wait(scripted.delay_s):
+        if scripted.delay_s and owner._stopping.wait(scripted.delay_s):
             return
         body = (scripted.body if scripted.body is not None else completion(scripted)).encode()
         self.send_response(scripted.status)
@@ -81,20 +74,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class ChatModelServer:
+class ChatModelServer(LocalServer):
     def __init__(self) -> None:
         self.queue: list[Scripted] = []
         self.bodies: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
         self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        super().__init__(_Handler)
 
     @property
     def base_url(self) -> str:
@@ -108,20 +95,3 @@ class ChatModelServer:
         """Everything the server received, as one text (to look for what must not be there)."""
         with self.lock:
             return json.dumps(self.bodies, ensure_ascii=False)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=2)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

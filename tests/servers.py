@@ -19,7 +19,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["HttpServer", "Response", "TlsServer", "closed_port", "make_cert"]
+__all__ = [
+    "HttpServer",
+    "LocalServer",
+    "QuietServer",
+    "Response",
+    "TlsServer",
+    "closed_port",
+    "make_cert",
+]
 
 
 @dataclass(frozen=True)
@@ -33,16 +41,55 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class _Server(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
-    owner: HttpServer
+    owner: Any
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (timeouts under test) are expected; keep stderr quiet."""
 
 
+class LocalServer:
+    """A `ThreadingHTTPServer` on 127.0.0.1:0, serving in a daemon thread from the start;
+    handlers reach their server's owner as `self.server.owner`. What every fake service here
+    (targets, webhooks, a language model) shares."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._stopping = threading.Event()
+        self._server = QuietServer(("127.0.0.1", 0), handler)
+        self._server.owner = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; delayed handlers are released at once."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=2)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: QuietServer
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
@@ -68,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class HttpServer:
+class HttpServer(LocalServer):
     """`ThreadingHTTPServer` on 127.0.0.1:0 whose responses the test sets while it runs.
 
     `respond(...)` sets the answer for every path, `respond(..., path="/health")` for one path
@@ -80,17 +127,7 @@ class HttpServer:
         self.routes: dict[str, Response] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+        super().__init__(_Handler)
 
     @property
     def address(self) -> str:
@@ -111,26 +148,6 @@ class HttpServer:
     def response_for(self, path: str) -> Response:
         with self._lock:
             return self.routes.get(path, self.default)
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; delayed handlers are released at once."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=2)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def make_cert(

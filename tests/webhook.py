@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: WebhookReceiver
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up is no test failure."""
+from tests.servers import LocalServer, QuietServer
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: QuietServer
 
     def do_POST(self) -> None:
         owner = self.server.owner
@@ -43,7 +36,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         #: path -> JSON bodies accepted there, in order.
@@ -54,28 +47,12 @@ class WebhookReceiver:
         self.answers: dict[str, list[int]] = {}
         #: While set, every request is answered 503.
         self.down = False
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(_Handler)
 
     def url(self, path: str) -> str:
         """An apprise json:// URL that posts to `path` here."""
-        return f"json://127.0.0.1:{self._server.server_address[1]}{path}"
+        return f"json://127.0.0.1:{self.port}{path}"
 
     def titles(self, path: str) -> list[str]:
         with self.lock:
             return [str(b.get("title", "")) for b in self.received.get(path, [])]
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
