@@ -29,6 +29,8 @@ class Scripted:
     refusal: str | None = None
     finish_reason: str = "stop"
     delay_s: float = 0.0
+    #: `usage.completion_tokens` of the answer (left out when None, as some servers do).
+    completion_tokens: int | None = None
 
 
 def completion(scripted: Scripted) -> str:
@@ -42,6 +44,11 @@ def completion(scripted: Scripted) -> str:
             "object": "chat.completion",
             "model": "scripted",
             "choices": [{"index": 0, "message": message, "finish_reason": scripted.finish_reason}],
+            **(
+                {"usage": {"completion_tokens": scripted.completion_tokens}}
+                if scripted.completion_tokens is not None
+                else {}
+            ),
         }
     )
 

@@ -458,3 +458,31 @@ async def _workbench_chat(
         ]
     said = f"anna (llm): [bold]shop[/] failed at noon  [from episode:{episode}]"
     assert said in lines, lines
+
+
+async def test_the_understanding_and_the_answer_of_one_turn_share_its_token_budget(
+    db_path: Path, service: ControlledService, model: ChatModelServer
+) -> None:
+    """`max_tokens` is a turn's budget: what the understanding took is not there for the answer,
+    and a spent budget asks nothing more (the rules' words stand)."""
+    config = KernelConfig(llm=settings(model.base_url).model_copy(update={"max_tokens": 400}))
+    async with await Kernel.open(db_path, config=config) as kernel:
+        await _world(kernel, service)
+        agent = await kernel.load_agent("anna")
+        episode = await agent.memory.remember("incident", "shop failed at noon", importance=0.9)
+        asked = "fill me in on the storefront saga"
+        recall = {"intent": "recall", "entities": {"target": "shop"}}
+        model.script(
+            Scripted(recall, completion_tokens=100),
+            Scripted({"answer": "Shop failed at noon.", "cites": [f"episode:{episode}"]}),
+        )
+        reply = await chat(kernel, "anna", asked)
+        assert reply.source == "llm" and reply.reply == "Shop failed at noon."
+        assert [body["max_tokens"] for body in model.bodies] == [400, 300]
+        model.script(Scripted(recall, completion_tokens=390))
+        spent = await chat(kernel, "anna", asked)
+        assert len(model.bodies) == 3  # 10 tokens left: no answer asked for
+        assert spent.intent == "recall" and spent.source == "llm" and spent.cites == []
+        model.script(Scripted(recall))  # no usage said: the whole budget counts as spent
+        await chat(kernel, "anna", asked)
+        assert len(model.bodies) == 4

@@ -42,7 +42,11 @@ class LanguageModel:
         return self._down_until is not None
 
     async def ask(
-        self, messages: list[dict[str, str]], *, json_output: bool = True
+        self,
+        messages: list[dict[str, str]],
+        *,
+        json_output: bool = True,
+        max_tokens: int | None = None,
     ) -> Completion | None:
         """The model's answer, or None (down, or failing now: see `take_notice`)."""
         from agent.social.language.model_client import ModelUnavailable, complete
@@ -50,7 +54,9 @@ class LanguageModel:
         if self._down_until is not None and self._clock() < self._down_until:
             return None
         try:
-            completion = await complete(self.settings, messages, json_output=json_output)
+            completion = await complete(
+                self.settings, messages, json_output=json_output, max_tokens=max_tokens
+            )
         except ModelUnavailable as exc:
             if self._down_until is None:
                 self._notice = exc.reason

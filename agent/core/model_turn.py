@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 UNSURE_BELOW = 0.5
 #: Memories of each kind retrieved for an answer.
 RETRIEVED = 5
+#: The smallest request worth making: below it the turn's budget is spent.
+MIN_REQUEST_TOKENS = 16
 #: The reply keys whose offline sentence a model's answer from memories replaces.
 _ANSWERED = frozenset({"explain", "recall_some", "knowledge_some"})
 
@@ -48,6 +50,19 @@ class ModelTurn:
         self.redactor = redactor_for(kernel.ops, agents)
         self.source: Literal["rules", "llm"] = "rules"
         self.notice: str | None = None
+        #: `max_tokens` is the budget of the whole turn: understanding and answer share it.
+        self.budget = model.settings.max_tokens
+
+    async def _ask(self, messages: list[dict[str, str]]) -> str | None:
+        """The model's usable answer within what is left of the turn's budget; an answer
+        whose size the server does not report counts as the whole of what it was allowed."""
+        if self.budget < MIN_REQUEST_TOKENS:
+            return None
+        completion = await self.model.ask(messages, max_tokens=self.budget)
+        if completion is not None:
+            spent = completion.completion_tokens
+            self.budget -= self.budget if spent is None else min(spent, self.budget)
+        return usable(completion)
 
     def _persona(self) -> str:
         mind = self.agent.mind
@@ -64,7 +79,7 @@ class ModelTurn:
         if not unsure:
             return meaning
         messages = understanding_messages(text, context, self._persona(), self.redactor)
-        content = usable(await self.model.ask(messages))
+        content = await self._ask(messages)
         reading = read_understanding(content, text, context, self.redactor)
         if reading is None:
             return meaning
@@ -81,7 +96,7 @@ class ModelTurn:
         if not memories:
             return reply, []
         messages = answer_messages(text, memories, self._persona(), self.redactor)
-        answer = read_answer(usable(await self.model.ask(messages)), memories, self.redactor)
+        answer = read_answer(await self._ask(messages), memories, self.redactor)
         if answer is None:
             return reply, []
         self.source = "llm"

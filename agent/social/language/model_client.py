@@ -39,6 +39,8 @@ class Completion:
     content: str | None
     refusal: str | None
     finish_reason: str | None
+    #: The tokens the answer took (`usage.completion_tokens`), when the server says.
+    completion_tokens: int | None = None
 
 
 class _Message(BaseModel):
@@ -51,17 +53,27 @@ class _Choice(BaseModel):
     finish_reason: str | None = None
 
 
+class _Usage(BaseModel):
+    completion_tokens: int | None = None
+
+
 class _Answer(BaseModel):
     choices: list[_Choice]
+    usage: _Usage | None = None
 
 
 def request_body(
-    settings: LanguageModelSettings, messages: list[dict[str, str]], *, json_output: bool
+    settings: LanguageModelSettings,
+    messages: list[dict[str, str]],
+    *,
+    json_output: bool,
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
+    """`max_tokens`: what is left of the turn's budget (all of it by default)."""
     body: dict[str, Any] = {
         "model": settings.model,
         "messages": messages,
-        "max_tokens": settings.max_tokens,
+        "max_tokens": max_tokens or settings.max_tokens,
         "temperature": settings.temperature,
         "stream": False,
     }
@@ -71,7 +83,11 @@ def request_body(
 
 
 async def complete(
-    settings: LanguageModelSettings, messages: list[dict[str, str]], *, json_output: bool
+    settings: LanguageModelSettings,
+    messages: list[dict[str, str]],
+    *,
+    json_output: bool,
+    max_tokens: int | None = None,
 ) -> Completion:
     """The model's answer to `messages`; ModelUnavailable when there is none to use."""
     headers = {"Accept": "application/json"}
@@ -80,7 +96,7 @@ async def complete(
         if not key:
             raise ModelUnavailable(f"the environment variable {settings.api_key_env} is not set")
         headers["Authorization"] = f"Bearer {key}"
-    body = request_body(settings, messages, json_output=json_output)
+    body = request_body(settings, messages, json_output=json_output, max_tokens=max_tokens)
     try:
         async with asyncio.timeout(settings.timeout_s):
             async with httpx.AsyncClient(timeout=settings.timeout_s) as client:
@@ -104,4 +120,5 @@ async def complete(
     if not answer.choices:
         raise ModelUnavailable("an answer with no choices")
     first = answer.choices[0]
-    return Completion(first.message.content, first.message.refusal, first.finish_reason)
+    used = answer.usage.completion_tokens if answer.usage is not None else None
+    return Completion(first.message.content, first.message.refusal, first.finish_reason, used)

@@ -27,7 +27,8 @@ class LanguageModelSettings(BaseModel):
     api_key_env: str | None = None
     #: The longest one request may take, connection included, before the rules answer instead.
     timeout_s: float = Field(10.0, gt=0, le=300, allow_inf_nan=False)
-    #: The token budget of one turn (`max_tokens` of each request).
+    #: The token budget of one chat turn: its requests share it (`max_tokens` of each is
+    #: what is left); a report's narrative has it all.
     max_tokens: int = Field(400, ge=16, le=8192)
     #: Sampling temperature: low, since the model mostly fills in structured answers.
     temperature: float = Field(0.2, ge=0, le=2, allow_inf_nan=False)
