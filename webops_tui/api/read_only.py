@@ -6,11 +6,10 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webops_tui.api.errors import error_response
+from webops_tui.api.mcp_mount import PATH as MCP_PATH
 
 #: Methods that only read; every other one changes, runs or approves something.
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
-#: webops_tui/api/mcp_mount.py's route (not imported: that would load the MCP SDK here).
-MCP_PATH = "/api/mcp"
 REFUSAL = (
     "the server runs read-only (webops serve --read-only): nothing can be changed, run or approved"
 )
