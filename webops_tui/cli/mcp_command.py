@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from webops_tui.cli.runtime import clock, refuse_missing, settings_of
+from webops_tui.cli.runtime import clock, refuse_missing, settings_of, warn_unusable
 
 if TYPE_CHECKING:
     from agent.core.config import KernelConfig
@@ -69,8 +68,7 @@ async def _serve_stdio(db_path: Location, config: KernelConfig, read_only: bool)
             else f"the local user {os_actor()!r}"
         )
         server = build_server(kernel, role, os_actor(), who=who)
-        for what, why in kernel.ops.unusable.items():
-            sys.stderr.write(f"warning: stored {what} is not loaded ({why})\n")
+        warn_unusable(kernel)
         # A client ends its server with SIGTERM when closing stdin was not enough. The SDK's
         # stdin reader is a thread that cannot be cancelled, so rather than wait for a stdin that
         # may never close: write what the kernel holds in memory (episodes, emotions, learned

@@ -53,14 +53,19 @@ def with_kernel(
         config = settings.kernel_config()
         async with await Kernel.open(settings.db_path, config=config, clock=clock) as kernel:
             kernel.database.read_only = settings.read_only
-            for what, why in kernel.ops.unusable.items():
-                warning_line(
-                    f"stored {what} is not loaded ({why}); remove it (webops "
-                    f"{what.split()[0]} remove {what.split()[1]}) and add it again"
-                )
+            warn_unusable(kernel)
             return await call(kernel)
 
     return asyncio.run(run())
+
+
+def warn_unusable(kernel: Kernel) -> None:
+    """A line on stderr for each stored target or runbook the kernel could not load."""
+    for what, why in kernel.ops.unusable.items():
+        warning_line(
+            f"stored {what} is not loaded ({why}); remove it (webops "
+            f"{what.split()[0]} remove {what.split()[1]}) and add it again"
+        )
 
 
 def refuse_missing(path: Location) -> None:
