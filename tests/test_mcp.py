@@ -45,6 +45,20 @@ TOOLS = {
 }
 #: A guard against a hung subprocess, not a measure of anything.
 STUCK_S = 60
+#: What a client sends first on stdio, written out for the tests that speak JSON-RPC raw.
+HANDSHAKE: list[dict[str, Any]] = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]
 
 
 @pytest.fixture
@@ -237,17 +251,7 @@ def test_an_incidents_report_and_an_agents_facts_are_resources(
 def test_stdout_carries_nothing_but_mcp_messages(world: Path) -> None:
     """A client reads every stdout line as JSON-RPC: a stray print would break it."""
     messages = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "test", "version": "1"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *HANDSHAKE,
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
         {
             "jsonrpc": "2.0",
@@ -407,17 +411,7 @@ def test_sigterm_keeps_what_the_agent_lived_through(
     assert server.stdin is not None and server.stdout is not None
     check = {"name": "check_target", "arguments": {"agent": "ben", "target": "shop"}}
     for message in [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "test", "version": "1"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *HANDSHAKE,
         {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": check},
     ]:
         server.stdin.write(json.dumps(message) + "\n")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent.core.approval_view import ApprovalStatus
 from agent.core.kernel import Kernel
-from agent.core.tasks import adhoc_url
+from agent.core.tasks import undeclared_url
 from agent.core.tokens import Role
 from agent.errors import NotFound, WebopsError
 from agent.ops.incidents import IncidentStatus
@@ -197,15 +197,10 @@ def _add_operator_tools(server: MCPServer, kernel: Kernel, caller_of: CallerOf) 
         unless the caller is an admin (no probing of arbitrary addresses)."""
         caller = _require(caller_of(ctx), Role.OPERATOR)
         text = f"check {target}"
-        url = adhoc_url(text)
-        if url is not None and caller.role < Role.ADMIN:
-            await kernel.ops.refresh()
-            declared = {t.address for t in kernel.ops.targets.values() if t.kind == "http"}
-            if url not in declared:
-                raise ToolError(
-                    f"{caller.who} may check only a declared target's URL; an admin may "
-                    "check any URL"
-                )
+        if caller.role < Role.ADMIN and await undeclared_url(text, kernel.ops):
+            raise ToolError(
+                f"{caller.who} may check only a declared target's URL; an admin may check any URL"
+            )
         return _json(await _kernel_call(kernel.task(agent, text)))
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True))

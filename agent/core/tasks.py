@@ -51,6 +51,18 @@ def adhoc_url(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+async def undeclared_url(text: str, ops: Ops) -> str | None:
+    """The URL a `check https://...` task names when no http target declares it. Only an
+    admin may have those checked: otherwise an operator (a REST token, an MCP client) could
+    probe any address and port the server reaches, a port scanner."""
+    url = adhoc_url(text)
+    if url is None:
+        return None
+    await ops.refresh()
+    declared = {t.address for t in ops.targets.values() if t.kind == "http"}
+    return None if url in declared else url
+
+
 async def stimulus_for(text: str, ops: Ops) -> Stimulus:
     if match := CHECK_URL.match(text):
         url = match.group(1)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.conversation import ChatReply
 from agent.core.conversation import chat as talk
-from agent.core.tasks import TaskResult, adhoc_url
+from agent.core.tasks import TaskResult, undeclared_url
 from agent.core.tokens import Role
 from agent.core.views import AgentStatus
 from agent.memory.memory import MemoryItem
@@ -114,16 +114,12 @@ async def task(name: str, body: TaskRequest, caller: Operator, kernel: KernelDep
 
     `check URL` is for declared targets' URLs unless the token is an admin's: otherwise an
     operator could probe any address and port the server reaches (a port scanner)."""
-    url = adhoc_url(body.text)
-    if url is not None and caller.role < Role.ADMIN:
-        await kernel.ops.refresh()
-        declared = {t.address for t in kernel.ops.targets.values() if t.kind == "http"}
-        if url not in declared:
-            raise HTTPException(
-                403,
-                f"token {caller.token!r} may check only a declared target's URL; "
-                "an admin may check any URL",
-            )
+    if caller.role < Role.ADMIN and await undeclared_url(body.text, kernel.ops):
+        raise HTTPException(
+            403,
+            f"token {caller.token!r} may check only a declared target's URL; "
+            "an admin may check any URL",
+        )
     return await kernel.task(name, body.text)
 
 
