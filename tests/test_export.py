@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from agent.clock import VirtualClock
 from agent.core.autopilot import Autopilot
 from agent.core.kernel import Kernel
+from agent.social.anonymize import Anonymizer
 from tests.conftest import CliRunner
 from tests.service import ControlledService, define_shop
-from webops_tui.anonymize import Anonymizer
 
 pytestmark = pytest.mark.both_backends
 

@@ -55,7 +55,7 @@ def incidents(
     if anonymize:
         import getpass
 
-        from webops_tui.anonymize import Anonymizer
+        from agent.social.anonymize import Anonymizer
 
         anonymizer = Anonymizer(users=[getpass.getuser()])
         anonymizer.keep_agents(agents)
